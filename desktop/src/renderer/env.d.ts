@@ -1,0 +1,7 @@
+import type { SottoApi } from '../ipc/contract.js';
+
+declare global {
+  interface Window {
+    sotto: SottoApi;
+  }
+}
