@@ -8,5 +8,6 @@ export * from './envelope.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './prekeys.js';
+export * from './routes.js';
 export * from './validation.js';
 export * from './ws-frames.js';
