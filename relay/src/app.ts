@@ -1,10 +1,74 @@
-import type { HealthResponse } from '@sotto/shared-types';
 import { Hono } from 'hono';
-import { RELAY_VERSION } from './version.js';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import type { AppEnv, Services } from './context.js';
+import { allowedOrigins } from './env.js';
+import { onError, RelayError } from './errors.js';
+import { accountRoutes } from './routes/accounts.js';
+import { authRoutes } from './routes/auth.js';
+import { callingRoutes } from './routes/calling.js';
+import { deviceRoutes } from './routes/devices.js';
+import { healthRoutes } from './routes/health.js';
+import { keyRoutes } from './routes/keys.js';
+import { messageRoutes } from './routes/messages.js';
 
-/** Builds the relay's HTTP app. Never listens: server.ts does. */
-export function createApp() {
-  return new Hono().get('/healthz', (c) => c.json({ status: 'ok', version: RELAY_VERSION } satisfies HealthResponse));
+/** Paths with their own (streaming) body handling, exempt from the JSON body limit. */
+const STREAMING_PREFIXES = ['/v1/attachments'];
+
+/** Builds the relay's HTTP app around its services. Never listens: server.ts does. */
+export function createApp(services: Services) {
+  const { env, logger, metrics } = services;
+  const origins = allowedOrigins(env);
+  const jsonLimit = bodyLimit({
+    maxSize: env.MAX_BODY_BYTES,
+    onError: () => {
+      throw new RelayError({ code: 'payload_too_large', message: `body larger than ${env.MAX_BODY_BYTES} bytes` });
+    },
+  });
+
+  const app = new Hono<AppEnv>()
+    .use(requestId({ headerName: 'X-Request-Id' }))
+    .use(async (c, next) => {
+      c.set('services', services);
+      const started = performance.now();
+      await next();
+      const seconds = (performance.now() - started) / 1000;
+      const route = c.req.routePath || 'unmatched';
+      metrics.requestDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+      // Never the body, the query string or headers: only what is needed to operate the service.
+      logger.info(
+        {
+          requestId: c.get('requestId'),
+          method: c.req.method,
+          route,
+          status: c.res.status,
+          ms: Math.round(seconds * 1000),
+        },
+        'request',
+      );
+    })
+    .use('/v1/*', cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }))
+    .use('/v1/*', async (c, next) => {
+      if (STREAMING_PREFIXES.some((p) => c.req.path.startsWith(p))) {
+        return next();
+      }
+      return jsonLimit(c, next);
+    })
+    .route('/', healthRoutes)
+    .route('/v1/accounts', accountRoutes)
+    .route('/v1/auth', authRoutes)
+    .route('/v1/devices', deviceRoutes)
+    .route('/v1/keys', keyRoutes)
+    .route('/v1/messages', messageRoutes)
+    .route('/v1/calling', callingRoutes);
+
+  app.notFound(() => {
+    throw new RelayError({ code: 'not_found', message: 'no such route' });
+  });
+  app.onError(onError);
+  return app;
 }
 
-export type AppType = ReturnType<typeof createApp>;
+export type RelayApp = ReturnType<typeof createApp>;
+export type AppType = RelayApp;

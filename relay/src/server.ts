@@ -1,7 +1,37 @@
-import { serve } from '@hono/node-server';
-import { createApp } from './app.js';
+import closeWithGrace from 'close-with-grace';
+import { EnvError, loadEnv } from './env.js';
+import { createLogger, toLogFormat } from './logger.js';
+import { createRelay } from './relay.js';
 
-const port = Number(process.env.PORT ?? 8787);
-serve({ fetch: createApp().fetch, port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
-  process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'relay listening', port: info.port })}\n`);
+/** The only file that listens. Prints one JSON line `"msg":"relay listening"` with the actual port. */
+async function main(): Promise<void> {
+  let env: ReturnType<typeof loadEnv>;
+  try {
+    env = loadEnv();
+  } catch (err) {
+    if (err instanceof EnvError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(env.LOG_LEVEL);
+  const relay = await createRelay({ env, logger });
+  const port = await relay.listen(env.PORT, env.HOST);
+  logger.info({ port, host: env.HOST, embedded: relay.embedded, redis: Boolean(env.REDIS_URL) }, 'relay listening');
+
+  closeWithGrace({ delay: env.SHUTDOWN_GRACE_MS + 5000 }, async ({ signal, err }) => {
+    if (err) {
+      logger.error({ err: toLogFormat(err) }, 'fatal error, shutting down');
+    } else {
+      logger.info({ signal }, 'shutting down');
+    }
+    await relay.close();
+    logger.info('relay stopped');
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'relay failed to start', err: toLogFormat(err) })}\n`);
+  process.exit(1);
 });

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const list = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+/**
+ * Every variable the relay reads. Add new ones here (attachments, TURN, admin) so that a bad value is
+ * reported at start with all the others. See relay/.env.example for what each one means.
+ */
+export const EnvSchema = z.object({
+  PORT: int(8787),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  DATABASE_POOL_SIZE: int(10, 1),
+  REDIS_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  /** Prefix for every Redis key and channel (lets several relays or test runs share one Redis). */
+  REDIS_PREFIX: z.string().default('sotto:'),
+  SOTTO_DATA_DIR: z.string().min(1).default('./data'),
+  PUBLIC_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  /** Issuer and audience pinned in access tokens. */
+  JWT_ISSUER: z.string().min(1).default('sotto-relay'),
+  JWT_AUDIENCE: z.string().min(1).default('sotto'),
+  /** Optional Ed25519 private key (PKCS#8 PEM); otherwise one is generated once and kept in Postgres. */
+  JWT_PRIVATE_KEY: z.preprocess(emptyToUndefined, z.string().includes('PRIVATE KEY').optional()),
+  ACCESS_TOKEN_TTL_SECONDS: int(15 * 60, 30),
+  REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60),
+  REGISTRATION_POLICY: z.enum(['open', 'invite', 'closed']).default('open'),
+  MAX_DEVICES_PER_ACCOUNT: int(6, 1).pipe(z.number().max(127)),
+  ENVELOPE_TTL_SECONDS: int(30 * 24 * 3600, 1),
+  CLEANUP_INTERVAL_MS: int(60 * 60 * 1000, 100),
+  /** Largest request body (bytes) on JSON routes. */
+  MAX_BODY_BYTES: int(2 * 1024 * 1024, 1024),
+  /** Browser origins allowed for CORS and on the WebSocket upgrade; requests without Origin are not browsers. */
+  CORS_ORIGINS: list,
+  ALLOWED_ORIGINS: list,
+  WS_HEARTBEAT_MS: int(30_000, 50),
+  WS_AUTH_TIMEOUT_MS: int(10_000, 50),
+  /** Unacked envelopes per socket before the relay stops reading the queue (default MAX_IN_FLIGHT_ENVELOPES). */
+  WS_MAX_IN_FLIGHT: int(256, 1),
+  /** How often connected devices' queues are polled while Redis is unreachable. */
+  FALLBACK_POLL_MS: int(2_000, 50),
+  SHUTDOWN_GRACE_MS: int(10_000, 0),
+  TRUST_PROXY: bool.default(false),
+  METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16).optional()),
+  // Rate limits: points per window (seconds).
+  RATE_REGISTER_POINTS: int(10, 1),
+  RATE_REGISTER_WINDOW: int(3600, 1),
+  RATE_TOKEN_POINTS: int(60, 1),
+  RATE_TOKEN_WINDOW: int(60, 1),
+  RATE_PREKEY_POINTS: int(300, 1),
+  RATE_PREKEY_WINDOW: int(3600, 1),
+  RATE_SEND_POINTS: int(6000, 1),
+  RATE_SEND_WINDOW: int(60, 1),
+  // TURN (coturn use-auth-secret).
+  TURN_URLS: list,
+  TURN_SECRET: z.preprocess(emptyToUndefined, z.string().min(16).optional()),
+  TURN_TTL_SECONDS: int(24 * 3600, 60),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid relay configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'EnvError';
+  }
+}
+
+/** Parses the environment once at start; throws an EnvError listing every bad variable. */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const result = EnvSchema.safeParse(source);
+  if (!result.success) {
+    throw new EnvError(result.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`));
+  }
+  return result.data;
+}
+
+/** The browser-origin allow-list (CORS_ORIGINS and ALLOWED_ORIGINS together). */
+export function allowedOrigins(env: Env): string[] {
+  return [...new Set([...env.CORS_ORIGINS, ...env.ALLOWED_ORIGINS])];
+}

@@ -1,0 +1,36 @@
+import { type DeviceAddress, type Fanout, type FanoutEvent, type FanoutHandler, LocalHub } from './fanout.js';
+
+/** In-process fan-out for the single-node embedded default. */
+export class LocalFanout implements Fanout {
+  private readonly hub = new LocalHub();
+
+  async publish(to: DeviceAddress, event: FanoutEvent): Promise<void> {
+    // Asynchronous like the Redis path, so publishers never run subscriber code inline.
+    queueMicrotask(() => this.hub.deliver(to, event));
+  }
+
+  subscribe(to: DeviceAddress, handler: FanoutHandler): () => void {
+    this.hub.add(to, handler);
+    return () => {
+      this.hub.remove(to, handler);
+    };
+  }
+
+  deliverLocal(to: DeviceAddress, event: FanoutEvent): void {
+    this.hub.deliver(to, event);
+  }
+
+  localDevices(): DeviceAddress[] {
+    return this.hub.devices();
+  }
+
+  healthy(): boolean {
+    return true;
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}

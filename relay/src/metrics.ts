@@ -1,0 +1,43 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics, one registry per relay instance (tests run two in one process). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly messagesAccepted = new Counter({
+    name: 'sotto_messages_accepted_total',
+    help: 'Envelopes committed to a device queue (or handed to connected devices for online sends).',
+    registers: [this.registry],
+  });
+  readonly messagesDelivered = new Counter({
+    name: 'sotto_messages_delivered_total',
+    help: 'Envelopes acknowledged by their destination device.',
+    registers: [this.registry],
+  });
+  readonly openSockets = new Gauge({
+    name: 'sotto_open_sockets',
+    help: 'Authenticated WebSocket connections on this instance.',
+    registers: [this.registry],
+  });
+  readonly requestDuration = new Histogram({
+    name: 'sotto_http_request_duration_seconds',
+    help: 'HTTP request latency by route.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor(queueDepth: () => Promise<number>) {
+    new Gauge({
+      name: 'sotto_queue_depth',
+      help: 'Envelopes waiting in device queues (all instances).',
+      registers: [this.registry],
+      async collect() {
+        try {
+          this.set(await queueDepth());
+        } catch {
+          // Postgres down: leave the last value; /readyz reports the outage.
+        }
+      },
+    });
+  }
+}

@@ -1,0 +1,154 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { createApp, type RelayApp } from './app.js';
+import { AccessTokens } from './auth/access-tokens.js';
+import { type Clock, systemClock } from './clock.js';
+import type { Services } from './context.js';
+import type { Env } from './env.js';
+import { FallbackDoorbell } from './fanout/fallback-doorbell.js';
+import type { Fanout } from './fanout/fanout.js';
+import { LocalFanout } from './fanout/local-fanout.js';
+import { RedisFanout } from './fanout/redis-fanout.js';
+import { createLogger, type Logger, toLogFormat } from './logger.js';
+import { Metrics } from './metrics.js';
+import { RateLimits } from './rate-limits.js';
+import { createSql } from './store/db.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './store/embedded.js';
+import { EnvelopeWriter } from './store/envelope-writer.js';
+import { countEnvelopes, deleteExpiredEnvelopes } from './store/messages.js';
+import { migrate } from './store/migrate.js';
+import { deleteExpiredRefreshTokens } from './store/tokens.js';
+import { attachWebSocket, type SocketServer } from './ws/upgrade.js';
+
+export interface RelayOptions {
+  env: Env;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface Relay {
+  app: RelayApp;
+  services: Services;
+  server: Server;
+  sockets: SocketServer;
+  /** True when Postgres is the embedded PGlite. */
+  embedded: boolean;
+  listen(port: number, host: string): Promise<number>;
+  /** Graceful stop: no new connections, sockets closed with 1001, in-flight requests drained, pools closed. */
+  close(): Promise<void>;
+}
+
+/** Wires a relay instance: Postgres (or embedded PGlite), migrations, fan-out, limits, HTTP app and WebSocket. */
+export async function createRelay({ env, clock = systemClock, logger }: RelayOptions): Promise<Relay> {
+  const log = logger ?? createLogger(env.LOG_LEVEL);
+  let embeddedDb: EmbeddedPostgres | undefined;
+  let databaseUrl = env.DATABASE_URL;
+  let poolSize = env.DATABASE_POOL_SIZE;
+  if (!databaseUrl) {
+    poolSize = Math.min(poolSize, 4);
+    embeddedDb = await startEmbeddedPostgres(env.SOTTO_DATA_DIR, poolSize + 2);
+    databaseUrl = embeddedDb.url;
+    log.info({ dataDir: env.SOTTO_DATA_DIR }, 'embedded Postgres (PGlite) started');
+  }
+  const sql = createSql(databaseUrl, { max: poolSize });
+  try {
+    const applied = await migrate(sql);
+    if (applied.length > 0) {
+      log.info({ applied }, 'migrations applied');
+    }
+  } catch (err) {
+    await sql.end({ timeout: 1 });
+    await embeddedDb?.stop();
+    throw err;
+  }
+
+  let doorbell: FallbackDoorbell | undefined;
+  let fanout: Fanout;
+  let limits: RateLimits;
+  if (env.REDIS_URL) {
+    const redisFanout = new RedisFanout(env.REDIS_URL, env.REDIS_PREFIX, log, () => doorbell?.ringAll());
+    fanout = redisFanout;
+    limits = new RateLimits(env, redisFanout.commands);
+    doorbell = new FallbackDoorbell(sql, fanout, env.FALLBACK_POLL_MS, log);
+    doorbell.start();
+  } else {
+    fanout = new LocalFanout();
+    limits = new RateLimits(env, undefined);
+  }
+
+  const services: Services = {
+    env,
+    sql,
+    clock,
+    logger: log,
+    fanout,
+    limits,
+    tokens: await AccessTokens.load(sql, env.JWT_PRIVATE_KEY, {
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      clock,
+    }),
+    metrics: new Metrics(() => countEnvelopes(sql)),
+    writer: new EnvelopeWriter(sql, { maxConcurrent: Math.max(1, Math.floor(poolSize / 2)), maxBatch: 1000 }),
+  };
+
+  const app = createApp(services);
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const sockets = attachWebSocket(server, services);
+
+  const cleanup = setInterval(async () => {
+    try {
+      const now = clock.now();
+      const envelopes = await deleteExpiredEnvelopes(sql, now);
+      const tokens = await deleteExpiredRefreshTokens(sql, now);
+      if (envelopes + tokens > 0) {
+        log.info({ envelopes, tokens }, 'expired rows deleted');
+      }
+    } catch (err) {
+      log.warn({ err: toLogFormat(err) }, 'cleanup failed');
+    }
+  }, env.CLEANUP_INTERVAL_MS);
+  cleanup.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    services,
+    server,
+    sockets,
+    embedded: embeddedDb !== undefined,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(cleanup);
+        doorbell?.stop();
+        const stopped = new Promise<void>((resolve) => {
+          if (!server.listening) {
+            resolve();
+            return;
+          }
+          server.close(() => resolve());
+        });
+        sockets.close();
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), env.SHUTDOWN_GRACE_MS);
+        await stopped;
+        clearTimeout(grace);
+        await fanout.close();
+        await sql.end({ timeout: 5 });
+        await embeddedDb?.stop();
+      })();
+      return closing;
+    },
+  };
+}

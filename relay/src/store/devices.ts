@@ -1,0 +1,75 @@
+import type { Sql, TxSql } from './db.js';
+
+export interface DeviceRow {
+  deviceId: number;
+  name: string | null;
+  registrationId: number;
+  createdAt: number;
+  lastSeenAt: number | null;
+}
+
+interface RawDevice {
+  device_id: number;
+  name: string | null;
+  registration_id: number;
+  created_at: number;
+  last_seen_at: number | null;
+}
+
+const toDevice = (r: RawDevice): DeviceRow => ({
+  deviceId: r.device_id,
+  name: r.name,
+  registrationId: r.registration_id,
+  createdAt: Number(r.created_at),
+  lastSeenAt: r.last_seen_at == null ? null : Number(r.last_seen_at),
+});
+
+export async function listDevices(sql: Sql | TxSql, accountId: string): Promise<DeviceRow[]> {
+  const rows = await sql<RawDevice[]>`
+    SELECT device_id, name, registration_id, created_at, last_seen_at
+    FROM devices WHERE account_id = ${accountId} ORDER BY device_id`;
+  return rows.map(toDevice);
+}
+
+export async function getDeviceSecretHash(sql: Sql, accountId: string, deviceId: number): Promise<string | undefined> {
+  const [row] = await sql<{ secret_hash: string }[]>`
+    SELECT secret_hash FROM devices WHERE account_id = ${accountId} AND device_id = ${deviceId}`;
+  return row?.secret_hash;
+}
+
+export type AddDeviceResult = { ok: true; deviceId: number } | { ok: false; reason: 'limit' | 'no_account' };
+
+/** Adds a device under the account row lock, so the per-account limit holds under concurrency. */
+export async function addDevice(
+  sql: Sql,
+  accountId: string,
+  d: { registrationId: number; name: string | null; secretHash: string; now: number; maxDevices: number },
+): Promise<AddDeviceResult> {
+  return sql.begin(async (tx): Promise<AddDeviceResult> => {
+    const [account] = await tx<{ next_device_id: number }[]>`
+      SELECT next_device_id FROM accounts WHERE id = ${accountId} FOR UPDATE`;
+    if (!account) {
+      return { ok: false, reason: 'no_account' };
+    }
+    const [{ count } = { count: 0 }] = await tx<{ count: number }[]>`
+      SELECT count(*)::int AS count FROM devices WHERE account_id = ${accountId}`;
+    if (count >= d.maxDevices || account.next_device_id > 127) {
+      return { ok: false, reason: 'limit' };
+    }
+    const deviceId = account.next_device_id;
+    await tx`UPDATE accounts SET next_device_id = ${deviceId + 1} WHERE id = ${accountId}`;
+    await tx`
+      INSERT INTO devices (account_id, device_id, name, registration_id, secret_hash, created_at)
+      VALUES (${accountId}, ${deviceId}, ${d.name}, ${d.registrationId}, ${d.secretHash}, ${d.now})`;
+    return { ok: true, deviceId };
+  });
+}
+
+export async function removeDevice(sql: Sql, accountId: string, deviceId: number): Promise<boolean> {
+  const rows = await sql`DELETE FROM devices WHERE account_id = ${accountId} AND device_id = ${deviceId} RETURNING 1`;
+  return rows.length > 0;
+}
+
+export async function touchDevice(sql: Sql, accountId: string, deviceId: number, now: number): Promise<void> {
+  await sql`UPDATE devices SET last_seen_at = ${now} WHERE account_id = ${accountId} AND device_id = ${deviceId}`;
+}

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
+import { createSql, type Sql } from './db.js';
+import { consumeInvite, createInvite, listInvites, revokeInvite } from './invites.js';
+import { migrate } from './migrate.js';
+
+let db: TestDatabase;
+let sql: Sql;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = createSql(db.url, { max: 2 });
+  await migrate(sql);
+});
+afterAll(async () => {
+  await sql?.end();
+  await db?.drop();
+});
+
+describe('invites', () => {
+  it('are single use, expire, can be revoked, and are stored only as hashes', async () => {
+    const now = Date.now();
+    const code = await createInvite(sql, now);
+    const expiring = await createInvite(sql, now, 1000);
+    const revoked = await createInvite(sql, now);
+
+    expect(await sql.begin((tx) => consumeInvite(tx, code, randomUUID(), now))).toBe(true);
+    expect(await sql.begin((tx) => consumeInvite(tx, code, randomUUID(), now))).toBe(false);
+    expect(await sql.begin((tx) => consumeInvite(tx, expiring, randomUUID(), now + 2000))).toBe(false);
+    expect(await revokeInvite(sql, revoked)).toBe(true);
+    expect(await sql.begin((tx) => consumeInvite(tx, revoked, randomUUID(), now))).toBe(false);
+
+    const invites = await listInvites(sql);
+    expect(invites).toHaveLength(2);
+    expect(invites.filter((i) => i.usedAt !== null)).toHaveLength(1);
+    const stored = await sql`SELECT * FROM invites`;
+    expect(JSON.stringify(stored)).not.toContain(code);
+  });
+});

@@ -1,0 +1,142 @@
+import type { Envelope, EnvelopeType } from '@sotto/shared-types';
+import type { Sql } from './db.js';
+
+export interface NewEnvelope {
+  guid: string;
+  accountId: string;
+  deviceId: number;
+  type: EnvelopeType;
+  sourceAccountId: string | null;
+  sourceDeviceId: number | null;
+  clientTimestamp: number;
+  serverTimestamp: number;
+  expiresAt: number;
+  content: Buffer;
+}
+
+/** One multi-row INSERT of many envelopes (possibly from several senders), in one transaction. */
+export async function insertEnvelopes(sql: Sql, envelopes: NewEnvelope[]): Promise<void> {
+  const rows = envelopes.map((e) => ({
+    guid: e.guid,
+    account_id: e.accountId,
+    device_id: e.deviceId,
+    type: e.type,
+    source_account_id: e.sourceAccountId,
+    source_device_id: e.sourceDeviceId,
+    client_timestamp: e.clientTimestamp,
+    server_timestamp: e.serverTimestamp,
+    expires_at: e.expiresAt,
+    content: e.content,
+  }));
+  await sql`INSERT INTO envelopes ${sql(rows)}`;
+}
+
+export interface QueuedEnvelope {
+  id: number;
+  envelope: Envelope;
+}
+
+interface RawEnvelope {
+  id: number;
+  guid: string;
+  type: EnvelopeType;
+  source_account_id: string | null;
+  source_device_id: number | null;
+  device_id: number;
+  client_timestamp: number;
+  server_timestamp: number;
+  content: Buffer;
+}
+
+export function toEnvelope(r: {
+  guid: string;
+  type: EnvelopeType;
+  sourceAccountId: string | null;
+  sourceDeviceId: number | null;
+  destinationDeviceId: number;
+  clientTimestamp: number;
+  serverTimestamp: number;
+  content: Buffer;
+}): Envelope {
+  return {
+    guid: r.guid,
+    type: r.type,
+    ...(r.sourceAccountId ? { sourceAccountId: r.sourceAccountId } : {}),
+    ...(r.sourceDeviceId ? { sourceDeviceId: r.sourceDeviceId } : {}),
+    destinationDeviceId: r.destinationDeviceId,
+    clientTimestamp: r.clientTimestamp,
+    serverTimestamp: r.serverTimestamp,
+    content: r.content.toString('base64'),
+  };
+}
+
+/**
+ * The first `limit` unexpired envelopes of a device's queue, in order, leaving out `exclude` (queue positions
+ * already on the wire). Reading from the head rather than after a cursor means an envelope whose transaction
+ * committed after a later one's is still found.
+ */
+export async function readQueue(
+  sql: Sql,
+  accountId: string,
+  deviceId: number,
+  exclude: number[],
+  limit: number,
+  now: number,
+): Promise<QueuedEnvelope[]> {
+  const rows = await sql<RawEnvelope[]>`
+    SELECT id, guid, type, source_account_id, source_device_id, device_id, client_timestamp, server_timestamp, content
+    FROM envelopes
+    WHERE account_id = ${accountId} AND device_id = ${deviceId} AND expires_at > ${now}
+      AND id <> ALL(${exclude}::bigint[])
+    ORDER BY id LIMIT ${limit}`;
+  return rows.map((r) => ({
+    id: r.id,
+    envelope: toEnvelope({
+      guid: r.guid,
+      type: r.type,
+      sourceAccountId: r.source_account_id,
+      sourceDeviceId: r.source_device_id,
+      destinationDeviceId: r.device_id,
+      clientTimestamp: r.client_timestamp,
+      serverTimestamp: r.server_timestamp,
+      content: r.content,
+    }),
+  }));
+}
+
+/** Deletes acked envelopes; only the device's own (a guid of someone else's queue deletes nothing). */
+export async function ackEnvelopes(sql: Sql, accountId: string, deviceId: number, guids: string[]): Promise<number> {
+  const result = await sql`
+    DELETE FROM envelopes WHERE account_id = ${accountId} AND device_id = ${deviceId} AND guid = ANY(${guids}::uuid[])`;
+  return result.count;
+}
+
+export async function deleteExpiredEnvelopes(sql: Sql, now: number): Promise<number> {
+  const result = await sql`DELETE FROM envelopes WHERE expires_at <= ${now}`;
+  return result.count;
+}
+
+export async function countEnvelopes(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM envelopes`;
+  return row?.n ?? 0;
+}
+
+/** Devices with envelopes newer than queue position `afterId`, and the newest position (fallback doorbell). */
+export async function devicesWithMailSince(
+  sql: Sql,
+  afterId: number,
+): Promise<{ devices: { accountId: string; deviceId: number }[]; maxId: number }> {
+  const rows = await sql<{ account_id: string; device_id: number; max_id: number }[]>`
+    SELECT account_id, device_id, max(id) AS max_id FROM envelopes WHERE id > ${afterId}
+    GROUP BY account_id, device_id`;
+  let maxId = afterId;
+  for (const r of rows) {
+    maxId = Math.max(maxId, r.max_id);
+  }
+  return { devices: rows.map((r) => ({ accountId: r.account_id, deviceId: r.device_id })), maxId };
+}
+
+export async function maxEnvelopeId(sql: Sql): Promise<number> {
+  const [row] = await sql<{ id: number | null }[]>`SELECT max(id) AS id FROM envelopes`;
+  return row?.id ?? 0;
+}

@@ -1,0 +1,180 @@
+import { connect } from 'node:net';
+import { CloseCode, MAX_CLIENT_FRAME_BYTES } from '@sotto/shared-types';
+import { describe, expect, it } from 'vitest';
+import { registerDevice, SocketClient, sendTo, target } from '../../test/support/client.js';
+import { useRelay } from '../../test/support/fixture.js';
+
+const fx = useRelay({
+  env: {
+    WS_AUTH_TIMEOUT_MS: '300',
+    WS_MAX_IN_FLIGHT: '5',
+    WS_HEARTBEAT_MS: '200',
+    CORS_ORIGINS: 'https://app.example',
+  },
+});
+
+describe('GET /v1/ws', () => {
+  it('sends ready, the queue in order, queue_empty, then live envelopes', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    const sent = [];
+    for (let i = 0; i < 3; i++) {
+      sent.push((await sendTo(alice, target(bob), Buffer.from(`m${i}`).toString('base64'))).body.messages[0]?.guid);
+    }
+    const socket = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    expect(socket.frames.map((f) => f.type)).toEqual(['ready', 'envelope', 'envelope', 'envelope', 'queue_empty']);
+    expect(socket.envelopes().map((e) => e.guid)).toEqual(sent);
+    const live = await sendTo(alice, target(bob));
+    await socket.waitForEnvelopes(4);
+    expect(socket.envelopes()[3]?.guid).toBe(live.body.messages[0]?.guid);
+    socket.close();
+  });
+
+  it('authenticates with a first auth frame and answers pings', async () => {
+    const bob = await registerDevice(fx.relay.url);
+    const socket = await SocketClient.open(fx.relay.wsUrl, { authFrame: bob.accessToken });
+    await socket.waitFor((f) => f.some((x) => x.type === 'queue_empty'));
+    expect(socket.frames[0]).toEqual({ type: 'ready', accountId: bob.accountId, deviceId: 1 });
+    socket.sendFrame({ type: 'ping', id: 7 });
+    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    expect(socket.frames.at(-1)).toEqual({ type: 'pong', id: 7 });
+    socket.close();
+  });
+
+  it('closes with authTimeout when no auth frame comes, and unauthorized for a bad token', async () => {
+    const silent = await SocketClient.open(fx.relay.wsUrl);
+    expect(await silent.waitClosed()).toBe(CloseCode.authTimeout);
+    const bad = await SocketClient.open(fx.relay.wsUrl, { authFrame: 'not.a.token' });
+    expect(await bad.waitClosed()).toBe(CloseCode.unauthorized);
+    await expect(SocketClient.open(fx.relay.wsUrl, { token: 'not.a.token' })).rejects.toThrow(/401/);
+  });
+
+  it('refuses a browser origin that is not allowed with 403, accepts an allowed one', async () => {
+    const bob = await registerDevice(fx.relay.url);
+    await expect(
+      SocketClient.open(fx.relay.wsUrl, { token: bob.accessToken, headers: { origin: 'https://evil.example' } }),
+    ).rejects.toThrow(/403/);
+    const ok = await SocketClient.open(fx.relay.wsUrl, {
+      token: bob.accessToken,
+      headers: { origin: 'https://app.example' },
+    });
+    await ok.waitFor((f) => f.some((x) => x.type === 'ready'));
+    ok.close();
+  });
+
+  it('closes with badFrame on an invalid frame and 1009 on an oversized one', async () => {
+    const bob = await registerDevice(fx.relay.url);
+    const invalid = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    invalid.sendFrame({ type: 'ack', guids: ['nope'] });
+    expect(await invalid.waitClosed()).toBe(CloseCode.badFrame);
+    const big = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    big.ws.send('x'.repeat(MAX_CLIENT_FRAME_BYTES + 1));
+    expect(await big.waitClosed()).toBe(CloseCode.tooBig);
+  });
+
+  it('closes the older socket of a device with connectedElsewhere', async () => {
+    const bob = await registerDevice(fx.relay.url);
+    const first = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    const second = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    expect(await first.waitClosed()).toBe(CloseCode.connectedElsewhere);
+    expect(second.closeCode).toBeUndefined();
+    second.close();
+  });
+
+  it('keeps at most the in-flight window unacked, sends more after acks, and acks delete', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    for (let i = 0; i < 8; i++) {
+      await sendTo(alice, target(bob));
+    }
+    const socket = await SocketClient.open(fx.relay.wsUrl, { token: bob.accessToken });
+    await socket.waitForEnvelopes(5);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(socket.envelopes()).toHaveLength(5);
+    expect(socket.frames.some((f) => f.type === 'queue_empty')).toBe(false);
+    socket.ack(socket.envelopes().map((e) => e.guid));
+    await socket.waitFor((f) => f.some((x) => x.type === 'queue_empty'));
+    expect(socket.envelopes()).toHaveLength(8);
+    socket.ack(
+      socket
+        .envelopes()
+        .slice(5)
+        .map((e) => e.guid),
+    );
+    socket.sendFrame({ type: 'ping', id: 1 });
+    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    socket.close();
+    await socket.closed;
+    const again = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    expect(again.envelopes()).toEqual([]);
+    again.close();
+  });
+
+  it('still delivers an envelope whose transaction committed after a later one', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    const socket = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    const { sql, fanout } = fx.relay.relay.services;
+    const slow = await sql.reserve();
+    const slowGuid = crypto.randomUUID();
+    try {
+      // A slow sender's INSERT takes its queue position first but commits last.
+      await slow`BEGIN`;
+      await slow`INSERT INTO envelopes (guid, account_id, device_id, type, client_timestamp, server_timestamp, expires_at, content)
+                 VALUES (${slowGuid}, ${bob.accountId}, 1, 'whisper', 1, 1, ${Date.now() + 60_000}, ${Buffer.from('slow')})`;
+      const fast = await sendTo(alice, target(bob));
+      await socket.waitForEnvelopes(1);
+      expect(socket.envelopes()[0]?.guid).toBe(fast.body.messages[0]?.guid);
+      await slow`COMMIT`;
+    } finally {
+      slow.release();
+    }
+    await fanout.publish({ accountId: bob.accountId, deviceId: 1 }, { kind: 'mail' });
+    await socket.waitForEnvelopes(2);
+    expect(socket.envelopes()[1]?.guid).toBe(slowGuid);
+    socket.close();
+  });
+
+  it("cannot ack another device's envelopes", async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    const eve = await registerDevice(fx.relay.url);
+    const guid = (await sendTo(alice, target(bob))).body.messages[0]?.guid as string;
+    const eveSocket = await SocketClient.connect(fx.relay.wsUrl, eve.accessToken);
+    eveSocket.ack([guid]);
+    eveSocket.sendFrame({ type: 'ping' });
+    await eveSocket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    eveSocket.close();
+    const bobSocket = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    expect(bobSocket.envelopes().map((e) => e.guid)).toEqual([guid]);
+    bobSocket.close();
+  });
+
+  it('terminates a socket that stops answering pings', async () => {
+    const bob = await registerDevice(fx.relay.url);
+    // A raw client that completes the handshake and then never answers the heartbeat pings.
+    const raw = connect(fx.relay.port, '127.0.0.1');
+    raw.write(
+      [
+        'GET /v1/ws HTTP/1.1',
+        `Host: 127.0.0.1:${fx.relay.port}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version: 13',
+        `Authorization: Bearer ${bob.accessToken}`,
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    raw.on('data', () => undefined);
+    const closed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 3000);
+      raw.on('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    expect(closed).toBe(true);
+  });
+});

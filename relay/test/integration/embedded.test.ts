@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerDevice, SocketClient, sendTo, target } from '../support/client.js';
+import { startTestRelay, type TestRelay } from '../support/relay.js';
+
+let relay: TestRelay;
+beforeAll(async () => {
+  // No DATABASE_URL and no REDIS_URL: PGlite through pglite-socket, in-process fan-out.
+  relay = await startTestRelay();
+});
+afterAll(async () => {
+  await relay?.close();
+});
+
+describe('embedded mode (PGlite + in-process fan-out)', () => {
+  it('runs embedded and delivers queued, live, acked and redelivered envelopes', async () => {
+    expect(relay.relay.embedded).toBe(true);
+    const alice = await registerDevice(relay.url);
+    const bob = await registerDevice(relay.url);
+    const queued = (await sendTo(alice, target(bob))).body.messages[0]?.guid as string;
+
+    const socket = await SocketClient.connect(relay.wsUrl, bob.accessToken);
+    expect(socket.envelopes().map((e) => e.guid)).toEqual([queued]);
+    const live = await sendTo(alice, target(bob));
+    await socket.waitForEnvelopes(2);
+    const liveGuid = live.body.messages[0]?.guid as string;
+    expect(socket.envelopes()[1]?.guid).toBe(liveGuid);
+    socket.ack([queued]);
+    socket.sendFrame({ type: 'ping' });
+    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    socket.close();
+    await socket.closed;
+
+    const again = await SocketClient.connect(relay.wsUrl, bob.accessToken);
+    expect(again.envelopes().map((e) => e.guid)).toEqual([liveGuid]);
+    again.close();
+  });
+});

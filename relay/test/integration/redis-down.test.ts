@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, registerDevice, SocketClient, sendTo, target } from '../support/client.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { PrivateRedis } from '../support/private-redis.js';
+import { startTestRelay, type TestRelay } from '../support/relay.js';
+
+let db: TestDatabase;
+let redis: PrivateRedis;
+let one: TestRelay;
+let two: TestRelay;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = await PrivateRedis.start();
+  const env = { FALLBACK_POLL_MS: '500' };
+  one = await startTestRelay({ databaseUrl: db.url, redisUrl: redis.url, redisPrefix: 'rd:', env });
+  two = await startTestRelay({ databaseUrl: db.url, redisUrl: redis.url, redisPrefix: 'rd:', env });
+});
+afterAll(async () => {
+  await Promise.all([one?.close(), two?.close()]);
+  await redis?.stop();
+  await db?.drop();
+});
+
+describe('when Redis goes down', () => {
+  it('still delivers across instances within 5 s, loses nothing, and resumes when Redis returns', async () => {
+    const alice = await registerDevice(one.url);
+    const bob = await registerDevice(two.url);
+    const socket = await SocketClient.connect(two.wsUrl, bob.accessToken);
+
+    await redis.stop();
+    const down = await sendTo(alice, target(bob));
+    expect(down.status).toBe(200);
+    await socket.waitForEnvelopes(1, 5000);
+    expect(socket.envelopes()[0]?.guid).toBe(down.body.messages[0]?.guid);
+    const ready = await api<{ checks: Record<string, string> }>(one.url, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks.redis).toBe('down');
+
+    await redis.start();
+    // Wait (bounded) until both instances are healthy again, then expect live delivery through Redis.
+    for (let i = 0; i < 50 && !(one.relay.services.fanout.healthy() && two.relay.services.fanout.healthy()); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(two.relay.services.fanout.healthy()).toBe(true);
+    const up = await sendTo(alice, target(bob));
+    await socket.waitForEnvelopes(2, 5000);
+    expect(socket.envelopes()[1]?.guid).toBe(up.body.messages[0]?.guid);
+    expect((await api(one.url, 'GET', '/readyz')).status).toBe(200);
+    socket.close();
+  });
+});

@@ -1,0 +1,86 @@
+import { CloseCode } from '@sotto/shared-types';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, registerDevice, SocketClient, sendTo, type TestDevice, target } from '../support/client.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { randomRedisPrefix, startTestRelay, TEST_REDIS_URL, type TestRelay } from '../support/relay.js';
+
+let db: TestDatabase;
+let one: TestRelay;
+let two: TestRelay;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const redisPrefix = randomRedisPrefix();
+  // Started together: the migration lock makes one of them migrate and the other wait.
+  [one, two] = await Promise.all([
+    startTestRelay({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix }),
+    startTestRelay({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([one?.close(), two?.close()]);
+  await db?.drop();
+});
+
+/** Bob's device as seen through instance 2. */
+const via = (d: TestDevice, relay: TestRelay): TestDevice => ({ ...d, baseUrl: relay.url });
+
+describe('two relay instances on one Postgres and one Redis', () => {
+  it('delivers live from A on instance 1 to B on instance 2, and acked envelopes are gone', async () => {
+    const alice = await registerDevice(one.url);
+    const bob = via(await registerDevice(one.url), two);
+    const socket = await SocketClient.connect(two.wsUrl, bob.accessToken);
+    const sent = await sendTo(alice, target(bob));
+    expect(sent.status).toBe(200);
+    await socket.waitForEnvelopes(1);
+    expect(socket.envelopes()[0]?.guid).toBe(sent.body.messages[0]?.guid);
+    socket.ack([sent.body.messages[0]?.guid as string]);
+    socket.sendFrame({ type: 'ping' });
+    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    socket.close();
+    const again = await SocketClient.connect(one.wsUrl, bob.accessToken);
+    expect(again.envelopes()).toEqual([]);
+    again.close();
+  });
+
+  it('delivers what was sent while B was away when B reconnects, and redelivers unacked envelopes', async () => {
+    const alice = await registerDevice(one.url);
+    const bob = await registerDevice(two.url);
+    const first = await SocketClient.connect(two.wsUrl, bob.accessToken);
+    first.close();
+    await first.closed;
+    const guids = [];
+    for (let i = 0; i < 3; i++) {
+      guids.push((await sendTo(alice, target(bob))).body.messages[0]?.guid);
+    }
+    const back = await SocketClient.connect(two.wsUrl, bob.accessToken);
+    expect(back.envelopes().map((e) => e.guid)).toEqual(guids);
+    back.ack([guids[0] as string]);
+    back.sendFrame({ type: 'ping' });
+    await back.waitFor((f) => f.some((x) => x.type === 'pong'));
+    back.close();
+    await back.closed;
+    const later = await SocketClient.connect(one.wsUrl, bob.accessToken);
+    expect(later.envelopes().map((e) => e.guid)).toEqual(guids.slice(1));
+    later.close();
+  });
+
+  it('closes the socket on the other instance with connectedElsewhere', async () => {
+    const bob = await registerDevice(one.url);
+    const onOne = await SocketClient.connect(one.wsUrl, bob.accessToken);
+    const onTwo = await SocketClient.connect(two.wsUrl, bob.accessToken);
+    expect(await onOne.waitClosed()).toBe(CloseCode.connectedElsewhere);
+    expect(onTwo.closeCode).toBeUndefined();
+    onTwo.close();
+  });
+
+  it('closes a revoked device\u2019s socket on the other instance', async () => {
+    const owner = await registerDevice(one.url);
+    const socket = await SocketClient.connect(two.wsUrl, owner.accessToken);
+    const reuse = async () =>
+      api(one.url, 'POST', '/v1/auth/token', { body: { grant: 'refresh_token', refreshToken: owner.refreshToken } });
+    expect((await reuse()).status).toBe(200);
+    expect((await reuse()).status).toBe(401);
+    expect(await socket.waitClosed()).toBe(CloseCode.revoked);
+  });
+});
