@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Sha256HexSchema } from './attachments.js';
-import { AccountIdSchema, base64, TimestampSchema } from './common.js';
+import { AccountIdSchema, base64, TimestampSchema, UsernameSchema } from './common.js';
 
 /**
  * What travels INSIDE the end-to-end encryption. The relay never sees any of this:
@@ -37,6 +37,11 @@ export const TextContentSchema = z.strictObject({
   attachments: z.array(AttachmentPointerSchema).max(32).optional(),
   /** Seconds after being read that the message disappears; absent = never. */
   expiresInSeconds: z.int().min(1).optional(),
+  /**
+   * The sender's username, so a recipient who has never talked to them can name the conversation
+   * (the relay routes by account id only). Claimed by the sender: clients confirm it with a lookup.
+   */
+  senderUsername: UsernameSchema.optional(),
 });
 
 export const ReplyContentSchema = TextContentSchema.extend({

@@ -19,6 +19,8 @@ export const ErrorCodeSchema = z.enum([
   'invalid_signature',
   'identity_key_exists',
   'rate_limited',
+  /** 416: a download's Range lies outside the blob. */
+  'range_not_satisfiable',
   'unavailable',
   'internal',
 ]);
@@ -36,6 +38,8 @@ export const ErrorBodySchema = z.object({
     extraDevices: z.array(z.int()).optional(),
     /** 410 stale_registration: these devices were re-registered; drop their sessions. */
     staleDevices: z.array(z.int()).optional(),
+    /** 409 on an attachment upload: the relay's current `Upload-Offset`; resume from there. */
+    offset: z.int().min(0).optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;

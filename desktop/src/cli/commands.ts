@@ -1,0 +1,210 @@
+import { SottoError } from '../core/errors.js';
+import type { Messenger } from '../core/messenger.js';
+import type { ConversationSummary, MessageView } from '../core/messenger-types.js';
+import { Profile } from '../core/profile.js';
+import { formatSafetyNumber } from '../core/protocol/safety-number.js';
+import { out, outJson } from './output.js';
+
+export interface GlobalOptions {
+  profile?: string;
+}
+
+export function profileDir(options: GlobalOptions): string {
+  const dir = options.profile ?? process.env.SOTTO_HOME;
+  if (!dir) {
+    throw new SottoError('invalid_argument', 'no profile folder: pass --profile DIR or set SOTTO_HOME');
+  }
+  return dir;
+}
+
+async function withMessenger<T>(options: GlobalOptions, fn: (m: Messenger) => Promise<T>): Promise<T> {
+  const messenger = await new Profile(profileDir(options)).openMessenger();
+  try {
+    return await fn(messenger);
+  } finally {
+    await messenger.close();
+  }
+}
+
+function conversationFor(m: Messenger, name: string): ConversationSummary {
+  const conversation = m.findConversation(name);
+  if (!conversation) {
+    throw new SottoError('not_found', `no conversation with ${name}`);
+  }
+  return conversation;
+}
+
+const usernames = new Map<string, string>();
+
+function usernameOf(m: Messenger, message: MessageView): string {
+  if (message.fromMe) {
+    return m.profile().username;
+  }
+  let name = usernames.get(message.conversationId);
+  if (!name) {
+    name = m.listConversations().find((c) => c.id === message.conversationId)?.username ?? message.authorAccountId;
+    usernames.set(message.conversationId, name);
+  }
+  return name;
+}
+
+function messageJson(m: Messenger, message: MessageView) {
+  return {
+    from: usernameOf(m, message),
+    text: message.body,
+    sentAt: message.sentAt,
+    receivedAt: message.receivedAt,
+    id: message.id,
+    kind: message.kind,
+    status: message.status,
+  };
+}
+
+export async function register(
+  options: GlobalOptions & { relay: string; username: string; invite?: string },
+): Promise<void> {
+  const profile = new Profile(profileDir(options));
+  const { messenger, recoveryKey } = await profile.registerMessenger({
+    relayUrl: options.relay,
+    username: options.username,
+    ...(options.invite ? { inviteCode: options.invite } : {}),
+    deviceName: 'sotto cli',
+  });
+  const info = messenger.profile();
+  await messenger.close();
+  out(`registered ${info.username} (${info.accountId}) on ${info.relayUrl}`);
+  out(`recovery key (shown once, keep it safe): ${recoveryKey}`);
+}
+
+export async function send(options: GlobalOptions, name: string, text: string): Promise<void> {
+  await withMessenger(options, async (m) => {
+    const conversation = m.findConversation(name) ?? (await m.startConversation(name));
+    const message = await m.sendText(conversation.id, text);
+    await m.flushOutgoing();
+    const after = m.history(conversation.id, { limit: 200 }).messages.find((x) => x.id === message.id);
+    if (after?.status === 'failed') {
+      throw new SottoError('relay_error', 'the relay refused the message');
+    }
+    if (after?.status === 'sending') {
+      throw new SottoError(
+        'relay_unreachable',
+        'not sent yet (relay unreachable); it stays queued and is retried on the next run',
+      );
+    }
+    out(message.id);
+  });
+}
+
+export async function receive(options: GlobalOptions & { timeout: number; json?: boolean }): Promise<void> {
+  await withMessenger(options, async (m) => {
+    m.on((event) => {
+      if (event.type === 'message' && !event.message.fromMe) {
+        const line = messageJson(m, event.message);
+        if (options.json) {
+          outJson(line);
+        } else {
+          out(`${line.from}: ${event.message.kind === 'text' ? line.text : `[${event.message.kind}]`}`);
+        }
+      }
+    });
+    await m.connect({ timeoutMs: 60_000 });
+    const quietMs = options.timeout * 1000;
+    const deadline = Date.now() + quietMs + 10 * 60_000;
+    while (Date.now() - m.lastActivity() < quietMs && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, quietMs)));
+    }
+    await m.whenDrained();
+    await m.flushOutgoing();
+    if (m.connectionState() !== 'online') {
+      throw new SottoError('relay_unreachable', 'could not reach the relay');
+    }
+  });
+}
+
+export async function conversations(options: GlobalOptions & { json?: boolean }): Promise<void> {
+  await withMessenger(options, async (m) => {
+    for (const c of m.listConversations()) {
+      if (options.json) {
+        outJson(c);
+      } else {
+        const flags = [c.verified ? 'verified' : '', c.identityChanged ? 'SAFETY NUMBER CHANGED' : '']
+          .filter(Boolean)
+          .join(', ');
+        out(`${c.username}\t${c.unreadCount} unread\t${c.lastMessage?.preview ?? ''}${flags ? `\t(${flags})` : ''}`);
+      }
+    }
+  });
+}
+
+export async function history(options: GlobalOptions & { limit: number; json?: boolean }, name: string): Promise<void> {
+  await withMessenger(options, async (m) => {
+    const conversation = conversationFor(m, name);
+    const collected: MessageView[] = [];
+    let before: string | undefined;
+    for (let i = 0; i < 10_000 && collected.length < options.limit; i++) {
+      const page = m.history(conversation.id, {
+        limit: Math.min(500, options.limit - collected.length),
+        ...(before ? { before } : {}),
+      });
+      collected.unshift(...page.messages);
+      if (!page.nextCursor) {
+        break;
+      }
+      before = page.nextCursor;
+    }
+    for (const message of collected) {
+      if (options.json) {
+        outJson(messageJson(m, message));
+      } else {
+        out(`${new Date(message.sentAt).toISOString()} ${usernameOf(m, message)}: ${describe(message)}`);
+      }
+    }
+  });
+}
+
+function describe(message: MessageView): string {
+  switch (message.kind) {
+    case 'text':
+      return message.deleted ? '[deleted]' : message.body;
+    case 'identity_change':
+      return '[safety number changed]';
+    case 'decryption_error':
+      return '[a message could not be decrypted; the sender was asked to resend]';
+    case 'timer_change':
+      return `[disappearing messages: ${message.body}s]`;
+  }
+}
+
+export async function search(options: GlobalOptions & { json?: boolean }, query: string): Promise<void> {
+  await withMessenger(options, async (m) => {
+    for (const hit of m.search(query)) {
+      if (options.json) {
+        outJson({ ...messageJson(m, hit.message), conversation: hit.username, snippet: hit.snippet });
+      } else {
+        out(`${hit.username}\t${hit.snippet.replaceAll('\u0002', '[').replaceAll('\u0003', ']')}`);
+      }
+    }
+  });
+}
+
+export async function safetyNumber(options: GlobalOptions, name: string): Promise<void> {
+  await withMessenger(options, async (m) => {
+    const number = await m.safetyNumber(conversationFor(m, name).id);
+    out(formatSafetyNumber(number.displayString));
+    out(`scannable: ${number.scannable}`);
+    out(number.verified ? 'verified' : 'not verified');
+  });
+}
+
+export async function verify(options: GlobalOptions, name: string): Promise<void> {
+  await withMessenger(options, async (m) => {
+    await m.markVerified(conversationFor(m, name).id, true);
+    out(`${name} marked verified`);
+  });
+}
+
+export async function unlock(options: GlobalOptions & { recoveryKey: string }): Promise<void> {
+  const messenger = await new Profile(profileDir(options)).unlockMessenger(options.recoveryKey);
+  await messenger.close();
+  out('unlocked: the database key is back in the keychain');
+}

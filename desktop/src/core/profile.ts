@@ -1,0 +1,208 @@
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { IdentityKeyPair } from '@signalapp/libsignal-client';
+import { UsernameSchema } from '@sotto/shared-types';
+import { z } from 'zod';
+import { SottoError } from './errors.js';
+import { Messenger } from './messenger.js';
+import type { MessengerApi, ProfileApi, ProfileState, RegisterOptions } from './messenger-types.js';
+import { KeyManager } from './protocol/key-manager.js';
+import { createProtocolStores } from './protocol/protocol-stores.js';
+import { RelayClient } from './relay-client/http-client.js';
+import type { RelayApi } from './relay-client/relay-api.js';
+import { writeFileAtomic } from './secrets/atomic-file.js';
+import { defaultSecretStore } from './secrets/default-secret-store.js';
+import { PASSPHRASE_FILE } from './secrets/passphrase-secret-store.js';
+import { generateRecoveryKey, readRecoveryFile, writeRecoveryFile } from './secrets/recovery-key.js';
+import type { SecretStore } from './secrets/secret-store.js';
+import { DB_KEY_BYTES, openDatabase } from './store/database.js';
+import { saveProfile } from './store/profile-queries.js';
+import type { WritableDB } from './store/sql.js';
+
+export const DB_FILE = 'sotto.db';
+export const PROFILE_FILE = 'profile.json';
+export const RECOVERY_FILE = 'recovery.json';
+
+/** Non-secret facts about the profile, kept in clear beside the encrypted database. */
+const ProfileFileSchema = z.object({
+  version: z.literal(1),
+  profileId: z.uuid(),
+  relayUrl: z.string(),
+  username: z.string(),
+  createdAt: z.int(),
+});
+type ProfileFile = z.infer<typeof ProfileFileSchema>;
+
+export interface ProfileOptions {
+  /** Where the keychain entry lives; defaults to the keychain, or a passphrase when SOTTO_DB_PASSPHRASE is set. */
+  secretStore?: SecretStore;
+  relayFactory?: (relayUrl: string) => RelayApi;
+  now?: () => number;
+}
+
+/** One profile folder: encrypted database, recovery file, profile.json. */
+export class Profile implements ProfileApi {
+  readonly dir: string;
+  readonly #secrets: SecretStore;
+  readonly #relayFactory: (relayUrl: string) => RelayApi;
+  readonly #now: () => number;
+
+  constructor(dir: string, options: ProfileOptions = {}) {
+    this.dir = resolve(dir);
+    this.#secrets = options.secretStore ?? defaultSecretStore(this.dir);
+    this.#relayFactory = options.relayFactory ?? ((baseUrl) => new RelayClient({ baseUrl }));
+    this.#now = options.now ?? Date.now;
+  }
+
+  get secretStore(): SecretStore {
+    return this.#secrets;
+  }
+
+  #file(name: string): string {
+    return join(this.dir, name);
+  }
+
+  #readProfileFile(): ProfileFile | undefined {
+    if (!existsSync(this.#file(PROFILE_FILE))) {
+      return undefined;
+    }
+    return ProfileFileSchema.parse(JSON.parse(readFileSync(this.#file(PROFILE_FILE), 'utf8')));
+  }
+
+  #account(file: ProfileFile): string {
+    return `profile:${file.profileId}`;
+  }
+
+  async state(): Promise<ProfileState> {
+    const file = this.#readProfileFile();
+    if (!file) {
+      return 'none';
+    }
+    return (await this.#secrets.get(this.#account(file))) ? 'ready' : 'locked';
+  }
+
+  async register(options: RegisterOptions): Promise<{ messenger: MessengerApi; recoveryKey: string }> {
+    const result = await this.registerMessenger(options);
+    return result;
+  }
+
+  /** `register` with the concrete Messenger type (for the CLI and tests). */
+  async registerMessenger(options: RegisterOptions): Promise<{ messenger: Messenger; recoveryKey: string }> {
+    if (this.#readProfileFile()) {
+      throw new SottoError('profile_exists', `a profile already exists in ${this.dir}`);
+    }
+    const username = UsernameSchema.safeParse(options.username.trim().toLowerCase());
+    if (!username.success) {
+      throw new SottoError('invalid_argument', 'username: 3–32 of a-z, 0-9, "_" and "."');
+    }
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.#removeDatabaseFiles();
+    const progress = options.onProgress ?? (() => undefined);
+    const now = this.#now();
+    progress('generating_keys');
+    const dbKey = randomBytes(DB_KEY_BYTES);
+    const db = openDatabase(this.#file(DB_FILE), { key: dbKey });
+    try {
+      const identity = IdentityKeyPair.generate();
+      const registrationId = randomInt(1, 16381);
+      const deviceSecret = randomBytes(32).toString('base64url');
+      const relay = this.#relayFactory(options.relayUrl);
+      progress('registering');
+      const registered = await relay.register({
+        username: username.data,
+        deviceSecret,
+        registrationId,
+        ...(options.inviteCode ? { inviteCode: options.inviteCode } : {}),
+        ...(options.deviceName ? { deviceName: options.deviceName } : {}),
+      });
+      saveProfile(db, {
+        accountId: registered.accountId,
+        username: registered.username,
+        deviceId: registered.deviceId,
+        relayUrl: options.relayUrl,
+        registrationId,
+        identityKeyPair: identity.serialize(),
+        deviceSecret,
+        createdAt: now,
+      });
+      relay.setCredentials({ accountId: registered.accountId, deviceId: registered.deviceId, deviceSecret });
+      const stores = createProtocolStores(db, () => undefined, this.#now);
+      const keys = await db
+        .transaction(() => new KeyManager(db, stores, this.#now))()
+        .generateInitialKeys();
+      progress('uploading_keys');
+      await relay.uploadKeys(keys);
+      const file: ProfileFile = {
+        version: 1,
+        profileId: randomUUID(),
+        relayUrl: options.relayUrl,
+        username: registered.username,
+        createdAt: now,
+      };
+      await this.#secrets.set(this.#account(file), dbKey.toString('base64'));
+      const recoveryKey = generateRecoveryKey();
+      writeRecoveryFile(this.#file(RECOVERY_FILE), dbKey, recoveryKey);
+      writeFileAtomic(this.#file(PROFILE_FILE), `${JSON.stringify(file, null, 2)}\n`);
+      progress('done');
+      return { messenger: this.#messenger(db, relay, options.relayUrl), recoveryKey };
+    } catch (error) {
+      db.close();
+      this.#removeDatabaseFiles();
+      throw error;
+    }
+  }
+
+  open(): Promise<MessengerApi> {
+    return this.openMessenger();
+  }
+
+  async openMessenger(): Promise<Messenger> {
+    const file = this.#readProfileFile();
+    if (!file) {
+      throw new SottoError('no_profile', `no profile in ${this.dir}: run register first`);
+    }
+    const secret = await this.#secrets.get(this.#account(file));
+    if (!secret) {
+      throw new SottoError('locked', 'the database key is not in the keychain: unlock with your recovery key');
+    }
+    const db = openDatabase(this.#file(DB_FILE), { key: Buffer.from(secret, 'base64') });
+    return this.#messenger(db, this.#relayFactory(file.relayUrl), file.relayUrl);
+  }
+
+  unlock(recoveryKey: string): Promise<MessengerApi> {
+    return this.unlockMessenger(recoveryKey);
+  }
+
+  async unlockMessenger(recoveryKey: string): Promise<Messenger> {
+    const file = this.#readProfileFile();
+    if (!file) {
+      throw new SottoError('no_profile', `no profile in ${this.dir}`);
+    }
+    const dbKey = readRecoveryFile(this.#file(RECOVERY_FILE), recoveryKey);
+    const db = openDatabase(this.#file(DB_FILE), { key: dbKey });
+    await this.#secrets.set(this.#account(file), dbKey.toString('base64'));
+    return this.#messenger(db, this.#relayFactory(file.relayUrl), file.relayUrl);
+  }
+
+  async wipe(): Promise<void> {
+    const file = this.#readProfileFile();
+    if (file) {
+      await this.#secrets.delete(this.#account(file)).catch(() => false);
+    }
+    this.#removeDatabaseFiles();
+    for (const name of [RECOVERY_FILE, PASSPHRASE_FILE, PROFILE_FILE]) {
+      rmSync(this.#file(name), { force: true });
+    }
+  }
+
+  #removeDatabaseFiles(): void {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) {
+      rmSync(this.#file(`${DB_FILE}${suffix}`), { force: true });
+    }
+  }
+
+  #messenger(db: WritableDB, relay: RelayApi, relayUrl: string): Messenger {
+    return new Messenger({ db, relay, relayUrl, now: this.#now });
+  }
+}

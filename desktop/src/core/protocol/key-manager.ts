@@ -1,0 +1,152 @@
+import {
+  type IdentityKeyPair,
+  KEMKeyPair,
+  KyberPreKeyRecord,
+  PreKeyRecord,
+  PrivateKey,
+  SignedPreKeyRecord,
+} from '@signalapp/libsignal-client';
+import { MAX_PREKEYS_PER_UPLOAD, type UploadKeysRequest } from '@sotto/shared-types';
+import { getNumberSetting, setSetting } from '../store/profile-queries.js';
+import { all, one, run, sql, type WritableDB } from '../store/sql.js';
+import type { ProtocolStores } from './protocol-stores.js';
+
+export const ONE_TIME_KEYS_PER_BATCH = 100;
+/** Upload a new batch when the relay holds fewer than this many one-time keys. */
+export const REFILL_THRESHOLD = 20;
+export const ROTATION_INTERVAL_MS = 7 * 24 * 3600 * 1000;
+/** Old signed / last-resort private keys are kept this long for messages still in flight. */
+export const ROTATION_GRACE_MS = 2 * 24 * 3600 * 1000;
+
+const MAX_KEY_ID = 0xffffff;
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+function nextIds(db: WritableDB, setting: string, count: number): number[] {
+  const start = getNumberSetting(db, setting, 1);
+  const ids = Array.from({ length: count }, (_, i) => ((start - 1 + i) % MAX_KEY_ID) + 1);
+  setSetting(db, setting, String(((start - 1 + count) % MAX_KEY_ID) + 1));
+  return ids;
+}
+
+export class KeyManager {
+  constructor(
+    private readonly db: WritableDB,
+    private readonly stores: ProtocolStores,
+    private readonly now: () => number,
+  ) {}
+
+  get #identity(): IdentityKeyPair {
+    return this.stores.identity.keyPair();
+  }
+
+  /** Everything a new device uploads: identity, signed prekey, last-resort Kyber, 100 + 100 one-time keys. */
+  async generateInitialKeys(): Promise<UploadKeysRequest> {
+    const rotation = this.#newSignedAndLastResort();
+    return {
+      identityKey: b64(this.#identity.publicKey.serialize()),
+      ...rotation,
+      preKeys: this.#newPreKeys(ONE_TIME_KEYS_PER_BATCH),
+      kyberPreKeys: this.#newKyberPreKeys(ONE_TIME_KEYS_PER_BATCH),
+    };
+  }
+
+  /** One-time keys to upload when the relay's count fell below the threshold; null when enough remain. */
+  refill(count: { preKeys: number; kyberPreKeys: number }): UploadKeysRequest | null {
+    const request: UploadKeysRequest = {};
+    if (count.preKeys < REFILL_THRESHOLD) {
+      request.preKeys = this.#newPreKeys(Math.min(ONE_TIME_KEYS_PER_BATCH, MAX_PREKEYS_PER_UPLOAD));
+    }
+    if (count.kyberPreKeys < REFILL_THRESHOLD) {
+      request.kyberPreKeys = this.#newKyberPreKeys(Math.min(ONE_TIME_KEYS_PER_BATCH, MAX_PREKEYS_PER_UPLOAD));
+    }
+    return request.preKeys || request.kyberPreKeys ? request : null;
+  }
+
+  /** True when the current signed prekey is older than the rotation interval. */
+  rotationDue(): boolean {
+    const current = one<{ created_at: number }>(
+      this.db,
+      sql`SELECT created_at FROM signed_prekeys WHERE replaced_at IS NULL ORDER BY created_at DESC LIMIT 1`,
+    );
+    return !current || this.now() - current.created_at >= ROTATION_INTERVAL_MS;
+  }
+
+  /** New signed prekey and last-resort Kyber key; the old ones are marked replaced (deleted after the grace). */
+  rotate(): UploadKeysRequest {
+    const now = this.now();
+    run(this.db, sql`UPDATE signed_prekeys SET replaced_at = ${now} WHERE replaced_at IS NULL`);
+    run(this.db, sql`UPDATE kyber_prekeys SET replaced_at = ${now} WHERE last_resort = 1 AND replaced_at IS NULL`);
+    return this.#newSignedAndLastResort();
+  }
+
+  /** Deletes private keys that were replaced longer than the grace period ago. Returns how many. */
+  deleteExpiredKeys(): number {
+    const cutoff = this.now() - ROTATION_GRACE_MS;
+    const signed = run(
+      this.db,
+      sql`DELETE FROM signed_prekeys WHERE replaced_at IS NOT NULL AND replaced_at <= ${cutoff}`,
+    );
+    const expiredKyber = all<{ key_id: number }>(
+      this.db,
+      sql`SELECT key_id FROM kyber_prekeys WHERE last_resort = 1 AND replaced_at IS NOT NULL AND replaced_at <= ${cutoff}`,
+    );
+    for (const { key_id } of expiredKyber) {
+      run(this.db, sql`DELETE FROM kyber_prekey_uses WHERE key_id = ${key_id}`);
+      run(this.db, sql`DELETE FROM kyber_prekeys WHERE key_id = ${key_id}`);
+    }
+    return signed.changes + expiredKyber.length;
+  }
+
+  #newSignedAndLastResort(): Required<Pick<UploadKeysRequest, 'signedPreKey' | 'lastResortKyberPreKey'>> {
+    const now = this.now();
+    const identity = this.#identity;
+    const [signedId] = nextIds(this.db, 'next_signed_prekey_id', 1) as [number];
+    const privateKey = PrivateKey.generate();
+    const publicKey = privateKey.getPublicKey();
+    const signature = identity.privateKey.sign(publicKey.serialize());
+    const signed = SignedPreKeyRecord.new(signedId, now, publicKey, privateKey, signature);
+    run(
+      this.db,
+      sql`INSERT OR REPLACE INTO signed_prekeys (key_id, record, created_at) VALUES (${signedId}, ${signed.serialize()}, ${now})`,
+    );
+    const [kyberId] = nextIds(this.db, 'next_kyber_prekey_id', 1) as [number];
+    const kyber = this.#kyberRecord(kyberId, now);
+    this.stores.kyberPreKey.save(kyberId, kyber, true);
+    return {
+      signedPreKey: { keyId: signedId, publicKey: b64(publicKey.serialize()), signature: b64(signature) },
+      lastResortKyberPreKey: {
+        keyId: kyberId,
+        publicKey: b64(kyber.publicKey().serialize()),
+        signature: b64(kyber.signature()),
+      },
+    };
+  }
+
+  #kyberRecord(id: number, now: number): KyberPreKeyRecord {
+    const keyPair = KEMKeyPair.generate();
+    const signature = this.#identity.privateKey.sign(keyPair.getPublicKey().serialize());
+    return KyberPreKeyRecord.new(id, now, keyPair, signature);
+  }
+
+  #newPreKeys(count: number): NonNullable<UploadKeysRequest['preKeys']> {
+    const now = this.now();
+    return nextIds(this.db, 'next_prekey_id', count).map((id) => {
+      const privateKey = PrivateKey.generate();
+      const record = PreKeyRecord.new(id, privateKey.getPublicKey(), privateKey);
+      run(
+        this.db,
+        sql`INSERT OR REPLACE INTO prekeys (key_id, record, created_at) VALUES (${id}, ${record.serialize()}, ${now})`,
+      );
+      return { keyId: id, publicKey: b64(privateKey.getPublicKey().serialize()) };
+    });
+  }
+
+  #newKyberPreKeys(count: number): NonNullable<UploadKeysRequest['kyberPreKeys']> {
+    const now = this.now();
+    return nextIds(this.db, 'next_kyber_prekey_id', count).map((id) => {
+      const record = this.#kyberRecord(id, now);
+      this.stores.kyberPreKey.save(id, record, false);
+      return { keyId: id, publicKey: b64(record.publicKey().serialize()), signature: b64(record.signature()) };
+    });
+  }
+}

@@ -1,0 +1,196 @@
+import {
+  type AccountLookupResponse,
+  AccountLookupResponseSchema,
+  ErrorBodySchema,
+  type KeyCountResponse,
+  KeyCountResponseSchema,
+  type PreKeyBundleResponse,
+  PreKeyBundleResponseSchema,
+  type RegisterRequest,
+  type RegisterResponse,
+  RegisterResponseSchema,
+  Routes,
+  type SendMessagesRequest,
+  type SendMessagesResponse,
+  SendMessagesResponseSchema,
+  type TokenRequest,
+  type TokenResponse,
+  TokenResponseSchema,
+  type UploadKeysRequest,
+} from '@sotto/shared-types';
+import type { z } from 'zod';
+import { SottoError } from '../errors.js';
+import type { DeviceCredentials, RelayApi, RelaySocket, SocketHandlers } from './relay-api.js';
+import { ReconnectingSocket } from './relay-socket.js';
+
+const REQUEST_TIMEOUT_MS = 15_000;
+/** Refresh the access token this long before it expires. */
+const REFRESH_MARGIN_MS = 30_000;
+
+export interface RelayClientOptions {
+  baseUrl: string;
+  now?: () => number;
+}
+
+function path(template: string, params: Record<string, string | number>): string {
+  return template.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(String(params[name])));
+}
+
+/** HTTP + WebSocket client for the relay. Every response body is validated with the shared schemas. */
+export class RelayClient implements RelayApi {
+  readonly baseUrl: string;
+  #credentials: DeviceCredentials | undefined;
+  #token: { access: string; expiresAt: number; refresh: string } | undefined;
+  #tokenPending: Promise<string> | undefined;
+  readonly #now: () => number;
+
+  constructor(options: RelayClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#now = options.now ?? Date.now;
+  }
+
+  setCredentials(credentials: DeviceCredentials): void {
+    this.#credentials = credentials;
+    this.#token = undefined;
+  }
+
+  register(request: RegisterRequest): Promise<RegisterResponse> {
+    return this.#request('POST', Routes.accounts, { body: request, schema: RegisterResponseSchema, auth: false });
+  }
+
+  async uploadKeys(request: UploadKeysRequest): Promise<void> {
+    await this.#request('PUT', Routes.keys, { body: request, schema: null });
+  }
+
+  keyCount(): Promise<KeyCountResponse> {
+    return this.#request('GET', Routes.keyCount, { schema: KeyCountResponseSchema });
+  }
+
+  lookupUsername(username: string): Promise<AccountLookupResponse> {
+    return this.#request('GET', path(Routes.accountByUsername, { username }), { schema: AccountLookupResponseSchema });
+  }
+
+  bundle(accountId: string, deviceId: number | '*'): Promise<PreKeyBundleResponse> {
+    return this.#request('GET', path(Routes.bundle, { accountId, deviceId }), { schema: PreKeyBundleResponseSchema });
+  }
+
+  sendMessages(accountId: string, request: SendMessagesRequest): Promise<SendMessagesResponse> {
+    return this.#request('PUT', path(Routes.messages, { accountId }), {
+      body: request,
+      schema: SendMessagesResponseSchema,
+    });
+  }
+
+  openSocket(handlers: SocketHandlers): RelaySocket {
+    const url = new URL(Routes.socket, `${this.baseUrl}/`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return new ReconnectingSocket({ url: url.toString(), token: () => this.accessToken(), handlers });
+  }
+
+  /** A valid access token: cached, refreshed shortly before expiry, re-issued from the device secret if refresh fails. */
+  async accessToken(): Promise<string> {
+    if (this.#token && this.#token.expiresAt - REFRESH_MARGIN_MS > this.#now()) {
+      return this.#token.access;
+    }
+    this.#tokenPending ??= this.#fetchToken().finally(() => {
+      this.#tokenPending = undefined;
+    });
+    return this.#tokenPending;
+  }
+
+  async #fetchToken(): Promise<string> {
+    const credentials = this.#credentials;
+    if (!credentials) {
+      throw new SottoError('internal', 'relay credentials are not set');
+    }
+    let response: TokenResponse | undefined;
+    if (this.#token) {
+      const refresh: TokenRequest = { grant: 'refresh_token', refreshToken: this.#token.refresh };
+      response = await this.#request('POST', Routes.token, {
+        body: refresh,
+        schema: TokenResponseSchema,
+        auth: false,
+      }).catch(() => undefined);
+    }
+    if (!response) {
+      const grant: TokenRequest = { grant: 'device_secret', ...credentials };
+      response = await this.#request('POST', Routes.token, { body: grant, schema: TokenResponseSchema, auth: false });
+    }
+    this.#token = {
+      access: response.accessToken,
+      expiresAt: this.#now() + response.expiresIn * 1000,
+      refresh: response.refreshToken,
+    };
+    return response.accessToken;
+  }
+
+  async #request<T>(
+    method: string,
+    route: string,
+    options: { body?: unknown; schema: z.ZodType<T> | null; auth?: boolean; retried?: boolean },
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+    }
+    if (options.auth !== false) {
+      headers.authorization = `Bearer ${await this.accessToken()}`;
+    }
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${route}`, {
+        method,
+        headers,
+        body: options.body === undefined ? null : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (cause) {
+      throw new SottoError('relay_unreachable', `cannot reach the relay at ${this.baseUrl}`, { cause });
+    }
+    if (response.status === 401 && options.auth !== false && !options.retried) {
+      await response.body?.cancel();
+      this.#token = undefined;
+      return this.#request(method, route, { ...options, retried: true });
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      throw this.#relayError(response.status, text);
+    }
+    if (options.schema === null) {
+      return undefined as T;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new SottoError('invalid_response', `relay sent invalid JSON for ${method} ${route}`, { cause });
+    }
+    const parsed = options.schema.safeParse(json);
+    if (!parsed.success) {
+      throw new SottoError('invalid_response', `relay response for ${method} ${route} does not match the contract`, {
+        cause: parsed.error,
+      });
+    }
+    return parsed.data;
+  }
+
+  #relayError(status: number, text: string): SottoError {
+    let body: z.infer<typeof ErrorBodySchema> | undefined;
+    try {
+      const parsed = ErrorBodySchema.safeParse(JSON.parse(text));
+      body = parsed.success ? parsed.data : undefined;
+    } catch {
+      body = undefined;
+    }
+    const relayCode = body?.error.code ?? `http_${status}`;
+    return new SottoError('relay_error', body ? `relay: ${body.error.message}` : `relay answered HTTP ${status}`, {
+      relayCode,
+      status,
+      details: {
+        missingDevices: body?.error.missingDevices ?? [],
+        extraDevices: body?.error.extraDevices ?? [],
+        staleDevices: body?.error.staleDevices ?? [],
+      },
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import type { ConversationSummary } from '../messenger-types.js';
+import { all, one, type ReadableDB, run, sql, type WritableDB } from './sql.js';
+
+interface RawConversation {
+  id: string;
+  username: string;
+  expires_in_seconds: number;
+  verified: number;
+  identity_changed: number;
+  unread_count: number;
+  last_body: string | null;
+  last_at: number | null;
+  last_from_me: number | null;
+  last_kind: string | null;
+  last_deleted: number | null;
+}
+
+const PREVIEW_LENGTH = 120;
+
+const SELECT_SUMMARY = `
+  SELECT c.id, c.username, c.expires_in_seconds, c.verified, c.identity_changed,
+    (SELECT count(*) FROM messages u WHERE u.conversation_id = c.id AND u.unread = 1) AS unread_count,
+    l.body AS last_body, l.sent_at AS last_at, l.from_me AS last_from_me, l.kind AS last_kind, l.deleted AS last_deleted
+  FROM conversations c
+  LEFT JOIN messages l ON l.seq = (
+    SELECT m.seq FROM messages m WHERE m.conversation_id = c.id ORDER BY m.sent_at DESC, m.seq DESC LIMIT 1)`;
+
+function toSummary(row: RawConversation): ConversationSummary {
+  return {
+    id: row.id,
+    username: row.username,
+    unreadCount: row.unread_count,
+    lastMessage:
+      row.last_at === null
+        ? null
+        : {
+            preview: row.last_deleted ? '' : (row.last_body ?? '').slice(0, PREVIEW_LENGTH),
+            at: row.last_at,
+            fromMe: row.last_from_me === 1,
+          },
+    expiresInSeconds: row.expires_in_seconds,
+    verified: row.verified === 1,
+    identityChanged: row.identity_changed === 1,
+  };
+}
+
+export function listConversations(db: ReadableDB): ConversationSummary[] {
+  return all<RawConversation>(db, [`${SELECT_SUMMARY} ORDER BY coalesce(l.sent_at, c.created_at) DESC`, []]).map(
+    toSummary,
+  );
+}
+
+export function getConversation(db: ReadableDB, id: string): ConversationSummary | undefined {
+  const row = one<RawConversation>(db, [`${SELECT_SUMMARY} WHERE c.id = ?`, [id]]);
+  return row ? toSummary(row) : undefined;
+}
+
+export function findConversationByUsername(db: ReadableDB, username: string): string | undefined {
+  return one<{ id: string }>(db, sql`SELECT id FROM conversations WHERE username = ${username}`)?.id;
+}
+
+export function ensureConversation(db: WritableDB, id: string, username: string, now: number): void {
+  run(
+    db,
+    sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES (${id}, ${username}, ${now}, ${now})
+      ON CONFLICT (id) DO UPDATE SET username = excluded.username`,
+  );
+}
+
+export function conversationExists(db: ReadableDB, id: string): boolean {
+  return one(db, sql`SELECT 1 FROM conversations WHERE id = ${id}`) !== undefined;
+}
+
+export function setVerified(db: WritableDB, id: string, verified: boolean): void {
+  run(db, sql`UPDATE conversations SET verified = ${verified ? 1 : 0} WHERE id = ${id}`);
+}
+
+export function setIdentityChanged(db: WritableDB, id: string, changed: boolean): void {
+  run(db, sql`UPDATE conversations SET identity_changed = ${changed ? 1 : 0} WHERE id = ${id}`);
+}
+
+export function setExpiresIn(db: WritableDB, id: string, seconds: number): void {
+  run(db, sql`UPDATE conversations SET expires_in_seconds = ${seconds} WHERE id = ${id}`);
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SottoError } from '../errors.js';
+import { openDatabase } from './database.js';
+import { one, run, sql } from './sql.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe('encrypted database', () => {
+  it('is encrypted on disk, in WAL mode, and reopens with the same raw key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sotto-db-'));
+    dirs.push(dir);
+    const path = join(dir, 'test.db');
+    const key = randomBytes(32);
+    const db = openDatabase(path, { key });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    run(db, sql`INSERT INTO settings (key, value) VALUES ('secret', 'plain words here')`);
+    db.close();
+    const bytes = readFileSync(path);
+    expect(bytes.subarray(0, 15).toString()).not.toBe('SQLite format 3');
+    expect(bytes.includes(Buffer.from('plain words here'))).toBe(false);
+    const again = openDatabase(path, { key });
+    expect(one<{ value: string }>(again, sql`SELECT value FROM settings WHERE key = 'secret'`)?.value).toBe(
+      'plain words here',
+    );
+    again.close();
+  });
+
+  it('refuses a wrong key with wrong_key and leaves the file untouched', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sotto-db-'));
+    dirs.push(dir);
+    const path = join(dir, 'test.db');
+    openDatabase(path, { key: randomBytes(32) }).close();
+    const before = readFileSync(path);
+    let caught: unknown;
+    try {
+      openDatabase(path, { key: randomBytes(32) });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(SottoError);
+    expect((caught as SottoError).is('wrong_key')).toBe(true);
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  it('rejects keys that are not 256 bits', () => {
+    expect(() => openDatabase(':memory:', { key: randomBytes(16) })).toThrow(/32 bytes/);
+  });
+});

@@ -1,0 +1,80 @@
+import Database from 'better-sqlite3-multiple-ciphers';
+import { SottoError } from '../errors.js';
+import { migrate } from './migrate.js';
+import { asWritable, type WritableDB } from './sql.js';
+
+export const DB_KEY_BYTES = 32;
+
+export interface OpenDatabaseOptions {
+  /** Raw 256-bit key. */
+  key: Uint8Array;
+  /** Skip migrations (tests of individual migrations). */
+  migrate?: boolean;
+}
+
+/**
+ * Opens (or creates) the encrypted database with the SQLCipher scheme and a RAW key
+ * (`x'…'`: no per-open KDF), checks the key by reading the schema, enables WAL and migrates.
+ * A wrong key throws `wrong_key` and writes nothing.
+ */
+export function openDatabase(path: string, options: OpenDatabaseOptions): WritableDB {
+  if (options.key.byteLength !== DB_KEY_BYTES) {
+    throw new SottoError('invalid_argument', 'database key must be 32 bytes');
+  }
+  const raw = new Database(path);
+  try {
+    raw.pragma(`cipher = 'sqlcipher'`);
+    raw.pragma('legacy = 4');
+    // The key is 64 hex digits we produced ourselves; PRAGMA key cannot take a bound parameter.
+    raw.pragma(`key = "x'${Buffer.from(options.key).toString('hex')}'"`);
+    try {
+      raw.prepare('SELECT count(*) FROM sqlite_master').get();
+    } catch (cause) {
+      throw new SottoError('wrong_key', 'the database key is wrong (or the file is not a Sotto database)', { cause });
+    }
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('foreign_keys = ON');
+    raw.pragma('secure_delete = ON');
+    const db = asWritable(raw);
+    if (options.migrate !== false) {
+      migrate(db);
+    }
+    return db;
+  } catch (error) {
+    raw.close();
+    throw error;
+  }
+}
+
+/**
+ * Serialises async units of work on the one connection. `transaction` holds BEGIN … COMMIT across
+ * awaits (libsignal's stores are async): everything written inside commits or rolls back together.
+ */
+export class DatabaseLock {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly db: WritableDB) {}
+
+  exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const result = this.#tail.then(fn, fn);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+
+  transaction<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.exclusive(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const value = await fn();
+        this.db.exec('COMMIT');
+        return value;
+      } catch (error) {
+        if (this.db.inTransaction) {
+          this.db.exec('ROLLBACK');
+        }
+        throw error;
+      }
+    });
+  }
+}

@@ -1,0 +1,108 @@
+import type { Content, OutgoingMessage } from '@sotto/shared-types';
+import { all, one, type ReadableDB, run, sql, type WritableDB } from './sql.js';
+
+export function isEnvelopeProcessed(db: ReadableDB, guid: string): boolean {
+  return one(db, sql`SELECT 1 FROM processed_envelopes WHERE guid = ${guid}`) !== undefined;
+}
+
+export function recordEnvelope(db: WritableDB, guid: string, now: number): void {
+  run(db, sql`INSERT OR IGNORE INTO processed_envelopes (guid, processed_at) VALUES (${guid}, ${now})`);
+}
+
+/** GUIDs are only needed while the relay might redeliver (until acked); keep a generous window. */
+export function pruneProcessedEnvelopes(db: WritableDB, olderThan: number): void {
+  run(db, sql`DELETE FROM processed_envelopes WHERE processed_at < ${olderThan}`);
+}
+
+export interface OutboxItem {
+  seq: number;
+  recipientAccountId: string;
+  messageId: string | null;
+  content: Content;
+  onlineOnly: boolean;
+  prepared: OutgoingMessage[] | null;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
+interface RawOutbox {
+  seq: number;
+  recipient_account_id: string;
+  message_id: string | null;
+  content: string;
+  online_only: number;
+  prepared: string | null;
+  attempts: number;
+  next_attempt_at: number;
+}
+
+export function enqueueOutbox(
+  db: WritableDB,
+  item: { recipientAccountId: string; messageId: string | null; content: Content; onlineOnly?: boolean },
+  now: number,
+): void {
+  run(
+    db,
+    sql`INSERT INTO outbox (recipient_account_id, message_id, content, online_only, next_attempt_at, created_at)
+      VALUES (${item.recipientAccountId}, ${item.messageId}, ${JSON.stringify(item.content)}, ${item.onlineOnly ? 1 : 0}, ${now}, ${now})`,
+  );
+}
+
+/** Items in send order. Each recipient's queue is strictly FIFO: only its head is returned. */
+export function dueRecipients(db: ReadableDB, now: number, limit = 64): string[] {
+  return all<{ r: string }>(
+    db,
+    sql`SELECT o.recipient_account_id AS r FROM outbox o
+      WHERE o.seq = (SELECT min(seq) FROM outbox WHERE recipient_account_id = o.recipient_account_id)
+      AND o.next_attempt_at <= ${now} ORDER BY o.seq LIMIT ${limit}`,
+  ).map((x) => x.r);
+}
+
+/** The due run at the front of one recipient's queue (FIFO: stops at the first item still backing off). */
+export function dueRun(db: ReadableDB, recipient: string, now: number, limit: number): OutboxItem[] {
+  const rows = all<RawOutbox>(
+    db,
+    sql`SELECT * FROM outbox WHERE recipient_account_id = ${recipient} ORDER BY seq LIMIT ${limit}`,
+  );
+  const due: OutboxItem[] = [];
+  for (const r of rows) {
+    if (r.next_attempt_at > now) {
+      break;
+    }
+    due.push(toItem(r));
+  }
+  return due;
+}
+
+export function setPrepared(db: WritableDB, seq: number, prepared: OutgoingMessage[] | null): void {
+  run(db, sql`UPDATE outbox SET prepared = ${prepared ? JSON.stringify(prepared) : null} WHERE seq = ${seq}`);
+}
+
+function toItem(r: RawOutbox): OutboxItem {
+  return {
+    seq: r.seq,
+    recipientAccountId: r.recipient_account_id,
+    messageId: r.message_id,
+    content: JSON.parse(r.content) as Content,
+    onlineOnly: r.online_only === 1,
+    prepared: r.prepared ? (JSON.parse(r.prepared) as OutgoingMessage[]) : null,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+  };
+}
+
+export function nextOutboxAttempt(db: ReadableDB): number | null {
+  return one<{ at: number | null }>(db, sql`SELECT min(next_attempt_at) AS at FROM outbox`)?.at ?? null;
+}
+
+export function outboxSize(db: ReadableDB): number {
+  return one<{ n: number }>(db, sql`SELECT count(*) AS n FROM outbox`)?.n ?? 0;
+}
+
+export function removeOutbox(db: WritableDB, seq: number): void {
+  run(db, sql`DELETE FROM outbox WHERE seq = ${seq}`);
+}
+
+export function deferOutbox(db: WritableDB, seq: number, nextAttemptAt: number): void {
+  run(db, sql`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ${nextAttemptAt} WHERE seq = ${seq}`);
+}

@@ -1,0 +1,265 @@
+import type { HistoryPage, MessageKind, MessageStatus, MessageView, SearchHit } from '../messenger-types.js';
+import { all, one, type ReadableDB, run, sql, type WritableDB } from './sql.js';
+
+interface RawMessage {
+  seq: number;
+  id: string;
+  conversation_id: string;
+  kind: MessageKind;
+  from_me: number;
+  author_account_id: string;
+  body: string;
+  sent_at: number;
+  received_at: number;
+  status: MessageStatus;
+  edited_at: number | null;
+  deleted: number;
+  quote_message_id: string | null;
+  quote_author_account_id: string | null;
+  quote_text: string | null;
+  expires_in_seconds: number;
+  expires_at: number | null;
+}
+
+export interface NewMessage {
+  id: string;
+  conversationId: string;
+  kind: MessageKind;
+  fromMe: boolean;
+  authorAccountId: string;
+  body: string;
+  sentAt: number;
+  receivedAt: number;
+  status: MessageStatus;
+  unread: boolean;
+  quote?: { messageId: string; authorAccountId: string; text: string } | undefined;
+  expiresInSeconds?: number;
+  expiresAt?: number | null;
+}
+
+/** Inserts a message; returns false when a message with this id already exists (exactly-once display). */
+export function insertMessage(db: WritableDB, m: NewMessage): boolean {
+  const result = run(
+    db,
+    sql`INSERT OR IGNORE INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at,
+      received_at, status, unread, quote_message_id, quote_author_account_id, quote_text, expires_in_seconds, expires_at)
+      VALUES (${m.id}, ${m.conversationId}, ${m.kind}, ${m.fromMe ? 1 : 0}, ${m.authorAccountId}, ${m.body},
+      ${m.sentAt}, ${m.receivedAt}, ${m.status}, ${m.unread ? 1 : 0}, ${m.quote?.messageId ?? null},
+      ${m.quote?.authorAccountId ?? null}, ${m.quote?.text ?? null}, ${m.expiresInSeconds ?? 0}, ${m.expiresAt ?? null})`,
+  );
+  return result.changes > 0;
+}
+
+function reactionsFor(db: ReadableDB, messageIds: string[]): Map<string, MessageView['reactions']> {
+  const byMessage = new Map<string, MessageView['reactions']>();
+  if (messageIds.length === 0) {
+    return byMessage;
+  }
+  const placeholders = messageIds.map(() => '?').join(',');
+  const rows = all<{ message_id: string; account_id: string; emoji: string }>(db, [
+    `SELECT message_id, account_id, emoji FROM reactions WHERE message_id IN (${placeholders}) ORDER BY at`,
+    messageIds,
+  ]);
+  for (const row of rows) {
+    const list = byMessage.get(row.message_id) ?? [];
+    const existing = list.find((r) => r.emoji === row.emoji);
+    if (existing) {
+      existing.accountIds.push(row.account_id);
+    } else {
+      list.push({ emoji: row.emoji, accountIds: [row.account_id] });
+    }
+    byMessage.set(row.message_id, list);
+  }
+  return byMessage;
+}
+
+function toViews(db: ReadableDB, rows: RawMessage[]): MessageView[] {
+  const reactions = reactionsFor(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    conversationId: row.conversation_id,
+    kind: row.kind,
+    fromMe: row.from_me === 1,
+    authorAccountId: row.author_account_id,
+    body: row.deleted ? '' : row.body,
+    sentAt: row.sent_at,
+    receivedAt: row.received_at,
+    status: row.status,
+    editedAt: row.edited_at,
+    deleted: row.deleted === 1,
+    reactions: reactions.get(row.id) ?? [],
+    quote:
+      row.quote_message_id && row.quote_author_account_id
+        ? { messageId: row.quote_message_id, authorAccountId: row.quote_author_account_id, text: row.quote_text ?? '' }
+        : null,
+    expiresAt: row.expires_at,
+  }));
+}
+
+export function getMessage(db: ReadableDB, id: string): MessageView | undefined {
+  const row = one<RawMessage>(db, sql`SELECT * FROM messages WHERE id = ${id}`);
+  return row ? toViews(db, [row])[0] : undefined;
+}
+
+function encodeCursor(row: { sent_at: number; seq: number }): string {
+  return Buffer.from(`${row.sent_at}:${row.seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { sentAt: number; seq: number } {
+  const [sentAt, seq] = Buffer.from(cursor, 'base64url').toString('utf8').split(':').map(Number);
+  if (!Number.isSafeInteger(sentAt) || !Number.isSafeInteger(seq)) {
+    throw new Error('invalid cursor');
+  }
+  return { sentAt: sentAt as number, seq: seq as number };
+}
+
+/** Newest page first in the query, returned oldest first. */
+export function historyPage(
+  db: ReadableDB,
+  conversationId: string,
+  options: { before?: string; limit?: number } = {},
+): HistoryPage {
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+  const cursor = options.before ? decodeCursor(options.before) : { sentAt: Number.MAX_SAFE_INTEGER, seq: 0 };
+  const rows = all<RawMessage>(
+    db,
+    sql`SELECT * FROM messages WHERE conversation_id = ${conversationId}
+      AND (sent_at < ${cursor.sentAt} OR (sent_at = ${cursor.sentAt} AND seq < ${options.before ? cursor.seq : Number.MAX_SAFE_INTEGER}))
+      ORDER BY sent_at DESC, seq DESC LIMIT ${limit + 1}`,
+  );
+  const hasMore = rows.length > limit;
+  const page = rows.slice(0, limit);
+  const oldest = page.at(-1);
+  return {
+    messages: toViews(db, page.reverse()),
+    nextCursor: hasMore && oldest ? encodeCursor(oldest) : null,
+  };
+}
+
+/** Turns free text into an FTS5 query: every word a quoted prefix term (no FTS syntax from the user). */
+export function toFtsQuery(text: string): string | null {
+  const words = text
+    .split(/[^\p{L}\p{N}_]+/u)
+    .filter((w) => w.length > 0)
+    .slice(0, 16);
+  return words.length === 0 ? null : words.map((w) => `"${w}"*`).join(' ');
+}
+
+export function searchMessages(db: ReadableDB, query: string, limit = 50): SearchHit[] {
+  const match = toFtsQuery(query);
+  if (!match) {
+    return [];
+  }
+  const rows = all<RawMessage & { snippet: string; username: string }>(
+    db,
+    sql`SELECT m.*, c.username, snippet(messages_fts, 0, char(2), char(3), '…', 12) AS snippet
+      FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid JOIN conversations c ON c.id = m.conversation_id
+      WHERE messages_fts MATCH ${match} AND m.deleted = 0
+      ORDER BY m.sent_at DESC LIMIT ${Math.min(Math.max(limit, 1), 500)}`,
+  );
+  const views = toViews(db, rows);
+  return rows.map((row, index) => ({
+    message: views[index] as MessageView,
+    username: row.username,
+    snippet: row.snippet,
+  }));
+}
+
+const STATUS_RANK: Record<MessageStatus, number> = { failed: 0, sending: 1, sent: 2, delivered: 3, read: 4 };
+
+/** Moves an outgoing message's status forward only (a late "sent" never undoes "read"). Returns true on change. */
+export function advanceStatus(db: WritableDB, id: string, status: MessageStatus): boolean {
+  const row = one<{ status: MessageStatus }>(db, sql`SELECT status FROM messages WHERE id = ${id} AND from_me = 1`);
+  if (!row || (STATUS_RANK[status] <= STATUS_RANK[row.status] && status !== 'failed')) {
+    return false;
+  }
+  run(db, sql`UPDATE messages SET status = ${status} WHERE id = ${id}`);
+  return true;
+}
+
+export function editMessage(db: WritableDB, id: string, authorAccountId: string, body: string, at: number): boolean {
+  return (
+    run(
+      db,
+      sql`UPDATE messages SET body = ${body}, edited_at = ${at}
+        WHERE id = ${id} AND author_account_id = ${authorAccountId} AND deleted = 0 AND kind = 'text'`,
+    ).changes > 0
+  );
+}
+
+export function markDeleted(db: WritableDB, id: string, authorAccountId: string): boolean {
+  run(db, sql`DELETE FROM reactions WHERE message_id = ${id}`);
+  return (
+    run(
+      db,
+      sql`UPDATE messages SET body = '', deleted = 1, quote_text = NULL WHERE id = ${id} AND author_account_id = ${authorAccountId}`,
+    ).changes > 0
+  );
+}
+
+export function setReaction(
+  db: WritableDB,
+  messageId: string,
+  accountId: string,
+  emoji: string,
+  remove: boolean,
+  at: number,
+): void {
+  if (remove) {
+    run(
+      db,
+      sql`DELETE FROM reactions WHERE message_id = ${messageId} AND account_id = ${accountId} AND emoji = ${emoji}`,
+    );
+    return;
+  }
+  run(
+    db,
+    sql`INSERT INTO reactions (message_id, account_id, emoji, at) SELECT ${messageId}, ${accountId}, ${emoji}, ${at}
+      WHERE EXISTS (SELECT 1 FROM messages WHERE id = ${messageId})
+      ON CONFLICT (message_id, account_id) DO UPDATE SET emoji = excluded.emoji, at = excluded.at`,
+  );
+}
+
+/** Marks incoming messages read; starts disappearing timers that run from reading. Returns their ids. */
+export function markConversationRead(db: WritableDB, conversationId: string, now: number): string[] {
+  const rows = all<{ id: string }>(
+    db,
+    sql`SELECT id FROM messages WHERE conversation_id = ${conversationId} AND unread = 1 AND kind = 'text'`,
+  );
+  run(
+    db,
+    sql`UPDATE messages SET expires_at = ${now} + expires_in_seconds * 1000
+      WHERE conversation_id = ${conversationId} AND unread = 1 AND expires_in_seconds > 0 AND expires_at IS NULL`,
+  );
+  run(db, sql`UPDATE messages SET unread = 0 WHERE conversation_id = ${conversationId} AND unread = 1`);
+  return rows.map((r) => r.id);
+}
+
+/** Deletes disappearing messages whose time has come; returns them as they were, marked deleted. */
+export function deleteExpired(db: WritableDB, now: number): MessageView[] {
+  const rows = all<RawMessage>(db, sql`SELECT * FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ${now}`);
+  const views = toViews(db, rows).map((view) => ({ ...view, body: '', deleted: true, reactions: [], quote: null }));
+  run(db, sql`DELETE FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ${now}`);
+  return views;
+}
+
+export function nextExpiry(db: ReadableDB): number | null {
+  return (
+    one<{ at: number | null }>(db, sql`SELECT min(expires_at) AS at FROM messages WHERE expires_at IS NOT NULL`)?.at ??
+    null
+  );
+}
+
+export function findOutgoingBySentAt(db: ReadableDB, conversationId: string, sentAt: number): string[] {
+  return all<{ id: string }>(
+    db,
+    sql`SELECT id FROM messages WHERE conversation_id = ${conversationId} AND from_me = 1 AND kind = 'text' AND sent_at = ${sentAt}`,
+  ).map((r) => r.id);
+}
+
+export function messageCount(db: ReadableDB): number {
+  return one<{ n: number }>(db, sql`SELECT count(*) AS n FROM messages`)?.n ?? 0;
+}

@@ -1,0 +1,89 @@
+import Database from 'better-sqlite3-multiple-ciphers';
+import { describe, expect, it } from 'vitest';
+import { loadMigrations, migrate, schemaVersion } from './migrate.js';
+import { all, asWritable, one, run, sql, type WritableDB } from './sql.js';
+
+// In-memory SQLite (SQLCipher cannot key an in-memory database; encryption is covered in database.test.ts).
+const fresh = (): WritableDB => asWritable(new Database(':memory:'));
+const tables = (db: WritableDB) =>
+  all<{ name: string }>(db, sql`SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') ORDER BY name`).map(
+    (r) => r.name,
+  );
+
+describe('desktop migrations', () => {
+  const migrations = loadMigrations();
+
+  it('are numbered 0001… without gaps and all apply in one go', () => {
+    expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1));
+    const db = fresh();
+    expect(migrate(db, migrations)).toBe(migrations.length);
+    expect(migrate(db, migrations)).toBe(migrations.length); // idempotent
+  });
+
+  it('0001 creates the profile and settings tables (STRICT: wrong types are refused)', () => {
+    const db = fresh();
+    migrate(db, migrations, 1);
+    expect(schemaVersion(db)).toBe(1);
+    expect(tables(db)).toEqual(['profile', 'settings']);
+    expect(() => run(db, sql`INSERT INTO settings (key, value) VALUES (${'k'}, ${new Uint8Array([1])})`)).toThrow();
+  });
+
+  it('0002 creates the libsignal stores', () => {
+    const db = fresh();
+    migrate(db, migrations, 2);
+    expect(tables(db)).toEqual(
+      expect.arrayContaining([
+        'identities',
+        'sessions',
+        'prekeys',
+        'signed_prekeys',
+        'kyber_prekeys',
+        'kyber_prekey_uses',
+        'sender_keys',
+      ]),
+    );
+  });
+
+  it('0003 creates messages with an FTS5 index kept in sync by triggers', () => {
+    const db = fresh();
+    migrate(db, migrations, 3);
+    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'bob', 1, 1)`);
+    run(
+      db,
+      sql`INSERT INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at, received_at, status)
+        VALUES ('m', 'c', 'text', 0, 'c', 'zebra crossing', 1, 1, 'delivered')`,
+    );
+    const match = (word: string) =>
+      one<{ n: number }>(db, sql`SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH ${word}`)?.n;
+    expect(match('zebra')).toBe(1);
+    run(db, sql`UPDATE messages SET body = 'giraffe' WHERE id = 'm'`);
+    expect(match('zebra')).toBe(0);
+    expect(match('giraffe')).toBe(1);
+    run(db, sql`DELETE FROM messages WHERE id = 'm'`);
+    expect(match('giraffe')).toBe(0);
+  });
+
+  it('0004 creates the processed-envelope log and the outbox', () => {
+    const db = fresh();
+    migrate(db, migrations, 4);
+    run(db, sql`INSERT INTO processed_envelopes (guid, processed_at) VALUES ('g', 1)`);
+    expect(() => run(db, sql`INSERT INTO processed_envelopes (guid, processed_at) VALUES ('g', 2)`)).toThrow();
+    expect(tables(db)).toContain('outbox');
+    const columns = all<{ name: string }>(db, sql`SELECT name FROM pragma_table_info('outbox')`).map((c) => c.name);
+    expect(columns).toEqual(
+      expect.arrayContaining(['recipient_account_id', 'content', 'prepared', 'attempts', 'next_attempt_at']),
+    );
+  });
+
+  it('a failing migration leaves the database exactly as it was', () => {
+    const db = fresh();
+    migrate(db, migrations, 1);
+    const broken = [
+      ...migrations.slice(0, 2),
+      { version: 3, name: '0003-broken.sql', sql: 'CREATE TABLE ok_table (a TEXT) STRICT; NOT SQL;' },
+    ];
+    expect(() => migrate(db, broken)).toThrow();
+    expect(schemaVersion(db)).toBe(1);
+    expect(tables(db)).toEqual(['profile', 'settings']);
+  });
+});

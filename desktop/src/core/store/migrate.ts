@@ -1,0 +1,76 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WritableDB } from './sql.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const FILE_PATTERN = /^(\d{4})-[a-z0-9-]+\.sql$/;
+
+/**
+ * The folder holding the numbered `.sql` files: SOTTO_MIGRATIONS_DIR when set (bundled builds), next to
+ * this module when run from source, else the source tree beside a tsc build (tsc does not copy .sql files).
+ */
+export function defaultMigrationsDir(): string {
+  // A bundled app (electron-vite) ships the folder as a resource and points here.
+  const configured = process.env.SOTTO_MIGRATIONS_DIR;
+  if (configured && existsSync(configured)) {
+    return configured;
+  }
+  const here = fileURLToPath(new URL('./migrations/', import.meta.url));
+  if (existsSync(here)) {
+    return here;
+  }
+  const fromDist = fileURLToPath(new URL('../../../../src/core/store/migrations/', import.meta.url));
+  if (existsSync(fromDist)) {
+    return fromDist;
+  }
+  throw new Error(`migrations folder not found next to ${fileURLToPath(import.meta.url)}`);
+}
+
+export function loadMigrations(dir = defaultMigrationsDir()): Migration[] {
+  const migrations = readdirSync(dir)
+    .filter((file) => FILE_PATTERN.test(file))
+    .sort()
+    .map((file) => {
+      const version = Number(FILE_PATTERN.exec(file)?.[1]);
+      return { version, name: file, sql: readFileSync(join(dir, file), 'utf8') };
+    });
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new Error(`migration ${migration.name} is out of sequence (expected ${index + 1})`);
+    }
+  });
+  return migrations;
+}
+
+export function schemaVersion(db: WritableDB): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Applies every migration newer than `PRAGMA user_version`, all in ONE transaction: either the
+ * database reaches the newest version or it stays exactly as it was.
+ */
+export function migrate(db: WritableDB, migrations = loadMigrations(), upTo = migrations.length): number {
+  const current = schemaVersion(db);
+  if (current > migrations.length) {
+    throw new Error(`database schema ${current} is newer than this app (${migrations.length})`);
+  }
+  const pending = migrations.filter((m) => m.version > current && m.version <= upTo);
+  if (pending.length === 0) {
+    return current;
+  }
+  db.transaction(() => {
+    for (const migration of pending) {
+      db.exec(migration.sql);
+    }
+    // PRAGMA takes no bound parameters; the value is an integer we computed.
+    db.pragma(`user_version = ${Math.trunc(pending.at(-1)?.version ?? current)}`);
+  })();
+  return schemaVersion(db);
+}

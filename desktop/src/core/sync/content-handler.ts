@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import type { Content } from '@sotto/shared-types';
+import { missingCaseError } from '../errors.js';
+import { conversationExists, ensureConversation, setExpiresIn } from '../store/conversation-queries.js';
+import {
+  advanceStatus,
+  editMessage,
+  getMessage,
+  insertMessage,
+  markDeleted,
+  setReaction,
+} from '../store/message-queries.js';
+import type { CoreContext } from './core-context.js';
+
+export interface Sender {
+  accountId: string;
+  deviceId: number;
+}
+
+function emitMessage(ctx: CoreContext, id: string, type: 'message' | 'message_updated'): void {
+  const message = getMessage(ctx.db, id);
+  if (message) {
+    ctx.events.emit({ type, message });
+  }
+}
+
+/** Announces a changed conversation (summary computed after commit, coalesced). */
+export function emitConversation(ctx: CoreContext, conversationId: string): void {
+  ctx.events.touchConversation(conversationId);
+}
+
+/**
+ * Applies decrypted content from `sender` to the local history. Runs inside the receive transaction,
+ * so the effect, the session advance and the envelope GUID commit together. Returns the id of a new
+ * incoming message that needs a delivery receipt, if any.
+ */
+export function applyContent(ctx: CoreContext, sender: Sender, content: Content, receivedAt: number): string | null {
+  const from = sender.accountId;
+  switch (content.kind) {
+    case 'text':
+    case 'reply': {
+      if (!conversationExists(ctx.db, from)) {
+        ensureConversation(ctx.db, from, content.senderUsername ?? `unverified-${from.slice(0, 8)}`, receivedAt);
+        if (content.senderUsername) {
+          ctx.claimedNames.set(from, content.senderUsername);
+        }
+      }
+      const inserted = insertMessage(ctx.db, {
+        id: content.id,
+        conversationId: from,
+        kind: 'text',
+        fromMe: false,
+        authorAccountId: from,
+        body: content.body,
+        sentAt: content.sentAt,
+        receivedAt,
+        status: 'delivered',
+        unread: true,
+        quote: content.kind === 'reply' ? content.quote : undefined,
+        expiresInSeconds: content.expiresInSeconds ?? 0,
+      });
+      if (inserted) {
+        emitMessage(ctx, content.id, 'message');
+        emitConversation(ctx, from);
+        return content.id; // the caller sends one delivery receipt for the whole batch
+      }
+      return null;
+    }
+    case 'receipt': {
+      for (const id of content.messageIds) {
+        const message = getMessage(ctx.db, id);
+        if (
+          message?.fromMe &&
+          message.conversationId === from &&
+          advanceStatus(ctx.db, id, content.receipt === 'read' ? 'read' : 'delivered')
+        ) {
+          emitMessage(ctx, id, 'message_updated');
+        }
+      }
+      return null;
+    }
+    case 'typing':
+      ctx.events.emit({ type: 'typing', conversationId: from, typing: content.action === 'started' });
+      return null;
+    case 'reaction': {
+      const target = getMessage(ctx.db, content.targetMessageId);
+      if (target && target.conversationId === from) {
+        setReaction(ctx.db, content.targetMessageId, from, content.emoji, content.remove, content.sentAt);
+        emitMessage(ctx, content.targetMessageId, 'message_updated');
+      }
+      return null;
+    }
+    case 'edit':
+      if (editMessage(ctx.db, content.targetMessageId, from, content.body, content.sentAt)) {
+        emitMessage(ctx, content.targetMessageId, 'message_updated');
+        emitConversation(ctx, from);
+      }
+      return null;
+    case 'delete':
+      if (markDeleted(ctx.db, content.targetMessageId, from)) {
+        emitMessage(ctx, content.targetMessageId, 'message_updated');
+        emitConversation(ctx, from);
+      }
+      return null;
+    case 'timer': {
+      if (!conversationExists(ctx.db, from)) {
+        return null;
+      }
+      setExpiresIn(ctx.db, from, content.expiresInSeconds);
+      const id = randomUUID();
+      insertMessage(ctx.db, {
+        id,
+        conversationId: from,
+        kind: 'timer_change',
+        fromMe: false,
+        authorAccountId: from,
+        body: String(content.expiresInSeconds),
+        sentAt: content.sentAt,
+        receivedAt,
+        status: 'delivered',
+        unread: false,
+      });
+      emitMessage(ctx, id, 'message');
+      emitConversation(ctx, from);
+      return null;
+    }
+    case 'call':
+    case 'group':
+      // Calls and groups are handled by later issues; the envelope is still consumed exactly once.
+      return null;
+    default:
+      throw missingCaseError(content);
+  }
+}

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import type { Envelope } from '@sotto/shared-types';
+import { SottoError, toLogFormat } from '../errors.js';
+import { createLogger } from '../logger.js';
+import {
+  buildDecryptionError,
+  type DecryptInput,
+  decryptEnvelope,
+  readDecryptionError,
+  senderRegistrationId,
+} from '../protocol/session-cipher.js';
+import { conversationExists, ensureConversation } from '../store/conversation-queries.js';
+import { isEnvelopeProcessed, recordEnvelope } from '../store/delivery-queries.js';
+import { findOutgoingBySentAt, getMessage, insertMessage } from '../store/message-queries.js';
+import { decodeContent } from './content-codec.js';
+import { applyContent, emitConversation } from './content-handler.js';
+import type { CoreContext } from './core-context.js';
+import { enqueue, type SendPipeline } from './send-pipeline.js';
+
+const log = createLogger('receive');
+
+export type EnvelopeOutcome = 'stored' | 'duplicate' | 'decryption_error' | 'resend_request' | 'ignored';
+
+/**
+ * For each envelope: skip a known GUID; otherwise decrypt and store the effect, the advanced session
+ * state and the GUID in ONE transaction; only then may the caller ack. An envelope that cannot be
+ * decrypted becomes a visible entry and the sender is asked to resend.
+ */
+export class ReceivePipeline {
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly sender: SendPipeline,
+  ) {}
+
+  async process(envelope: Envelope): Promise<EnvelopeOutcome> {
+    const [outcome] = await this.processBatch([envelope]);
+    return outcome ?? 'duplicate';
+  }
+
+  /**
+   * Processes envelopes in arrival order. Consecutive ordinary envelopes share ONE transaction (group
+   * commit), each inside its own SAVEPOINT: its decrypted effect, session advance and GUID commit
+   * together or not at all. The caller acks only after this resolves.
+   */
+  async processBatch(envelopes: Envelope[]): Promise<EnvelopeOutcome[]> {
+    const outcomes: EnvelopeOutcome[] = [];
+    let group: Envelope[] = [];
+    const flush = async () => {
+      if (group.length > 0) {
+        outcomes.push(...(await this.#decryptGroup(group)));
+        group = [];
+      }
+    };
+    for (const envelope of envelopes) {
+      const usable = envelope.sourceAccountId && envelope.sourceDeviceId && envelope.type !== 'sealed';
+      if (usable && envelope.type !== 'plaintext') {
+        group.push(envelope);
+        continue;
+      }
+      await flush();
+      if (isEnvelopeProcessed(this.ctx.db, envelope.guid)) {
+        outcomes.push('duplicate');
+      } else if (!usable) {
+        await this.ctx.tx(() => recordEnvelope(this.ctx.db, envelope.guid, this.ctx.now()));
+        log.warn('envelope without a usable sender ignored', { type: envelope.type });
+        outcomes.push('ignored');
+      } else {
+        outcomes.push(
+          await this.#resendRequest(envelope, envelope.sourceAccountId ?? '', envelope.sourceDeviceId ?? 0),
+        );
+      }
+    }
+    await flush();
+    return outcomes;
+  }
+
+  async #decryptGroup(envelopes: Envelope[]): Promise<EnvelopeOutcome[]> {
+    const ctx = this.ctx;
+    const resends: { envelope: Envelope; input: DecryptInput; registrationId: number }[] = [];
+    const outcomes = await ctx.tx(async () => {
+      const results: EnvelopeOutcome[] = [];
+      const receipts = new Map<string, string[]>();
+      for (const envelope of envelopes) {
+        if (isEnvelopeProcessed(ctx.db, envelope.guid)) {
+          results.push('duplicate');
+          continue;
+        }
+        const input: DecryptInput = {
+          type: envelope.type,
+          sourceAccountId: envelope.sourceAccountId ?? '',
+          sourceDeviceId: envelope.sourceDeviceId ?? 0,
+          content: envelope.content,
+        };
+        const mark = ctx.events.mark();
+        ctx.db.exec('SAVEPOINT envelope');
+        try {
+          const plaintext = await decryptEnvelope(ctx.stores, ctx.local, input);
+          const content = decodeContent(plaintext);
+          const receipt = applyContent(
+            ctx,
+            { accountId: input.sourceAccountId, deviceId: input.sourceDeviceId },
+            content,
+            ctx.now(),
+          );
+          if (receipt) {
+            receipts.set(input.sourceAccountId, [...(receipts.get(input.sourceAccountId) ?? []), receipt]);
+          }
+          recordEnvelope(ctx.db, envelope.guid, ctx.now());
+          ctx.db.exec('RELEASE envelope');
+          results.push('stored');
+        } catch (error) {
+          ctx.db.exec('ROLLBACK TO envelope');
+          ctx.db.exec('RELEASE envelope');
+          ctx.events.rollbackTo(mark);
+          if (SottoError.is(error, 'duplicate_message')) {
+            // The same ciphertext again (a resend after an ambiguous failure): already shown once.
+            recordEnvelope(ctx.db, envelope.guid, ctx.now());
+            results.push('duplicate');
+            continue;
+          }
+          log.warn('undecryptable envelope', { error: toLogFormat(error) });
+          this.#recordUndecryptable(envelope, input.sourceAccountId);
+          const registrationId = senderRegistrationId(ctx.stores, input);
+          if (registrationId !== null) {
+            resends.push({ envelope, input, registrationId });
+          }
+          results.push('decryption_error');
+        }
+      }
+      for (const [recipient, ids] of receipts) {
+        for (let i = 0; i < ids.length; i += 500) {
+          enqueue(
+            ctx,
+            recipient,
+            { kind: 'receipt', receipt: 'delivery', messageIds: ids.slice(i, i + 500), at: ctx.now() },
+            null,
+          );
+        }
+      }
+      return results;
+    });
+    for (const resend of resends) {
+      void this.#askForResend(resend.envelope, resend.input, resend.registrationId);
+    }
+    return outcomes;
+  }
+
+  /** A visible entry for an envelope that could not be decrypted, plus its GUID (inside the transaction). */
+  #recordUndecryptable(envelope: Envelope, source: string): void {
+    const ctx = this.ctx;
+    if (!conversationExists(ctx.db, source)) {
+      ensureConversation(ctx.db, source, source.slice(0, 8), ctx.now());
+    }
+    const id = randomUUID();
+    insertMessage(ctx.db, {
+      id,
+      conversationId: source,
+      kind: 'decryption_error',
+      fromMe: false,
+      authorAccountId: source,
+      body: '',
+      sentAt: envelope.clientTimestamp,
+      receivedAt: ctx.now(),
+      status: 'delivered',
+      unread: true,
+    });
+    recordEnvelope(ctx.db, envelope.guid, ctx.now());
+    const message = getMessage(ctx.db, id);
+    if (message) {
+      ctx.events.emit({ type: 'message', message });
+    }
+    emitConversation(ctx, source);
+  }
+
+  async #askForResend(
+    envelope: Envelope,
+    input: Parameters<typeof buildDecryptionError>[0],
+    registrationId: number,
+  ): Promise<void> {
+    try {
+      const content = buildDecryptionError(input, envelope.clientTimestamp);
+      await this.ctx.relay.sendMessages(input.sourceAccountId, {
+        messages: [
+          {
+            destinationDeviceId: input.sourceDeviceId,
+            destinationRegistrationId: registrationId,
+            type: 'plaintext',
+            content,
+          },
+        ],
+        timestamp: this.ctx.now(),
+      });
+    } catch (error) {
+      log.warn('resend request failed', { error: toLogFormat(error) });
+    }
+  }
+
+  /** A peer could not decrypt what we sent at `timestamp`: drop the session with that device and re-send. */
+  async #resendRequest(envelope: Envelope, source: string, sourceDevice: number): Promise<EnvelopeOutcome> {
+    const ctx = this.ctx;
+    let request: { timestamp: number; deviceId: number } | undefined;
+    try {
+      request = readDecryptionError(envelope.content);
+    } catch (error) {
+      log.warn('invalid resend request', { error: toLogFormat(error) });
+    }
+    await ctx.tx(() => {
+      recordEnvelope(ctx.db, envelope.guid, ctx.now());
+      if (!request || !conversationExists(ctx.db, source)) {
+        return;
+      }
+      ctx.stores.session.archive(source, sourceDevice);
+      for (const id of findOutgoingBySentAt(ctx.db, source, request.timestamp)) {
+        const message = getMessage(ctx.db, id);
+        if (message && !message.deleted) {
+          enqueue(
+            ctx,
+            source,
+            { kind: 'text', id, body: message.body, sentAt: message.sentAt, senderUsername: ctx.local.username },
+            null,
+          );
+        }
+      }
+    });
+    this.sender.kick();
+    return 'resend_request';
+  }
+}

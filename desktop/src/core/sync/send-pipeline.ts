@@ -1,0 +1,313 @@
+import type { Content, OutgoingMessage } from '@sotto/shared-types';
+import { SottoError, toLogFormat } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { encryptForDevice, startSession } from '../protocol/session-cipher.js';
+import {
+  deferOutbox,
+  dueRecipients,
+  dueRun,
+  enqueueOutbox,
+  nextOutboxAttempt,
+  type OutboxItem,
+  removeOutbox,
+  setPrepared,
+} from '../store/delivery-queries.js';
+import { advanceStatus, getMessage } from '../store/message-queries.js';
+import { one, run, sql } from '../store/sql.js';
+import { contentTimestamp, encodeContent } from './content-codec.js';
+import type { CoreContext } from './core-context.js';
+
+const log = createLogger('send');
+const MAX_BACKOFF_MS = 60_000;
+const BASE_BACKOFF_MS = 500;
+/** Delivery receipts are coalesced into one payload up to this many ids. */
+const MAX_RECEIPT_IDS = 500;
+/** Items to one recipient encrypted together and PUT concurrently. */
+const PIPELINE_DEPTH = 32;
+/** 409/410 repairs in a row before an item is backed off like any other failure. */
+const MAX_REPAIRS = 3;
+
+export function backoffMs(attempts: number): number {
+  return Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempts);
+}
+
+/** Adds content to the persisted outbox (call inside a transaction). Receipts coalesce with a waiting one. */
+export function enqueue(
+  ctx: CoreContext,
+  recipient: string,
+  content: Content,
+  messageId: string | null,
+  onlineOnly = false,
+): void {
+  if (content.kind === 'receipt') {
+    const last = one<{ seq: number; content: string }>(
+      ctx.db,
+      sql`SELECT seq, content FROM outbox WHERE recipient_account_id = ${recipient} AND attempts = 0 AND prepared IS NULL
+        AND seq = (SELECT max(seq) FROM outbox WHERE recipient_account_id = ${recipient})`,
+    );
+    if (last) {
+      const previous = JSON.parse(last.content) as Content;
+      if (
+        previous.kind === 'receipt' &&
+        previous.receipt === content.receipt &&
+        previous.messageIds.length + content.messageIds.length <= MAX_RECEIPT_IDS
+      ) {
+        const merged: Content = {
+          ...previous,
+          messageIds: [...previous.messageIds, ...content.messageIds],
+          at: content.at,
+        };
+        run(ctx.db, sql`UPDATE outbox SET content = ${JSON.stringify(merged)} WHERE seq = ${last.seq}`);
+        return;
+      }
+    }
+  }
+  enqueueOutbox(ctx.db, { recipientAccountId: recipient, messageId, content, onlineOnly }, ctx.now());
+}
+
+interface StaleDetails {
+  missingDevices: number[];
+  extraDevices: number[];
+  staleDevices: number[];
+}
+
+/**
+ * Drains the persisted outbox. Per recipient, in one short transaction: encrypt the due run for every
+ * device and store the ciphertexts with the session advance (so a crash can only lead to resending the
+ * same bytes, which the recipient drops as a duplicate). Then PUT them concurrently without holding the
+ * database, and record the outcome: sent, repaired (409/410: fix sessions, re-encrypt), failed
+ * (permanent) or backed off (offline; retried across restarts because the outbox lives in the database).
+ */
+export class SendPipeline {
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(private readonly ctx: CoreContext) {}
+
+  /** Runs the outbox soon (coalescing bursts). */
+  kick(delayMs = 0): void {
+    if (this.#stopped) {
+      return;
+    }
+    if (delayMs > 0) {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => this.kick(0), delayMs);
+      return;
+    }
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#drain()
+      .catch((error: unknown) => log.error('outbox drain failed', { error: toLogFormat(error) }))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        } else {
+          this.#scheduleNext();
+        }
+      });
+  }
+
+  /** Resolves when nothing is due right now (items waiting for a backoff remain). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 1000 && (this.#running || this.#again); i++) {
+      await this.#running;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Makes every waiting item due now (e.g. after reconnecting). */
+  retryNow(): void {
+    void this.ctx.lock
+      .exclusive(() => run(this.ctx.db, sql`UPDATE outbox SET next_attempt_at = ${this.ctx.now()}`))
+      .then(() => this.kick());
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  #scheduleNext(): void {
+    if (this.#stopped) {
+      return;
+    }
+    const next = nextOutboxAttempt(this.ctx.db);
+    if (next === null) {
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.kick(), Math.max(10, next - this.ctx.now()));
+    this.#timer.unref();
+  }
+
+  async #drain(): Promise<void> {
+    for (let round = 0; round < 100_000 && !this.#stopped; round++) {
+      this.#again = false;
+      const recipients = dueRecipients(this.ctx.db, this.ctx.now());
+      if (recipients.length === 0) {
+        return;
+      }
+      await Promise.all(recipients.map((recipient) => this.#sendRun(recipient)));
+    }
+  }
+
+  async #sendRun(recipient: string): Promise<void> {
+    const ctx = this.ctx;
+    let items: OutboxItem[];
+    try {
+      items = await ctx.tx(() => this.#prepare(recipient));
+    } catch (error) {
+      // Could not even encrypt (no bundle, relay unreachable while fetching one…): back the head off.
+      await ctx.tx(() => {
+        const head = dueRun(ctx.db, recipient, ctx.now(), 1)[0];
+        if (head) {
+          this.#recordFailure(head, error);
+        }
+      });
+      return;
+    }
+    if (items.length === 0 || this.#stopped) {
+      return;
+    }
+    const results = await Promise.allSettled(
+      items.map((item) =>
+        ctx.relay.sendMessages(recipient, {
+          messages: item.prepared ?? [],
+          timestamp: contentTimestamp(item.content),
+          ...(item.onlineOnly ? { online: true } : {}),
+        }),
+      ),
+    );
+    let stale: StaleDetails | undefined;
+    await ctx.tx(() => {
+      results.forEach((result, index) => {
+        const item = items[index] as OutboxItem;
+        if (result.status === 'fulfilled') {
+          removeOutbox(ctx.db, item.seq);
+          this.#setStatus(item, 'sent');
+          return;
+        }
+        const error = result.reason as unknown;
+        if (
+          error instanceof SottoError &&
+          (error.status === 409 || error.status === 410) &&
+          item.attempts < MAX_REPAIRS
+        ) {
+          stale = mergeStale(stale, error.details as StaleDetails | undefined);
+          setPrepared(ctx.db, item.seq, null); // re-encrypt for the repaired device list
+          deferOutbox(ctx.db, item.seq, ctx.now());
+          return;
+        }
+        this.#recordFailure(item, error);
+      });
+    });
+    if (stale) {
+      const details = stale;
+      await ctx
+        .tx(() => this.#repair(recipient, details))
+        .catch((error: unknown) => log.warn('session repair failed', { error: toLogFormat(error) }));
+    }
+  }
+
+  /** Inside a transaction: encrypts the due run (items without stored ciphertexts) and stores the result. */
+  async #prepare(recipient: string): Promise<OutboxItem[]> {
+    const ctx = this.ctx;
+    const items = dueRun(ctx.db, recipient, ctx.now(), PIPELINE_DEPTH);
+    if (items.every((item) => item.prepared)) {
+      return items;
+    }
+    let devices = ctx.stores.session.activeDevices(recipient);
+    if (devices.length === 0) {
+      devices = await this.#fetchSessions(recipient, '*');
+    }
+    if (devices.length === 0) {
+      throw new SottoError('not_found', 'the recipient has no devices');
+    }
+    for (const item of items) {
+      if (item.prepared) {
+        continue;
+      }
+      const plaintext = encodeContent(item.content);
+      const messages: OutgoingMessage[] = [];
+      for (const deviceId of devices) {
+        messages.push(await encryptForDevice(ctx.stores, ctx.local, recipient, deviceId, plaintext));
+      }
+      item.prepared = messages;
+      setPrepared(ctx.db, item.seq, messages);
+    }
+    return items;
+  }
+
+  /** 409: drop sessions of removed devices, set up sessions with new ones. 410: re-registered devices start over. */
+  async #repair(recipient: string, details: StaleDetails): Promise<void> {
+    const db = this.ctx.db;
+    for (const extra of details.extraDevices) {
+      run(db, sql`DELETE FROM sessions WHERE account_id = ${recipient} AND device_id = ${extra}`);
+    }
+    for (const stale of details.staleDevices) {
+      this.ctx.stores.session.archive(recipient, stale);
+    }
+    for (const deviceId of new Set([...details.missingDevices, ...details.staleDevices])) {
+      await this.#fetchSessions(recipient, deviceId);
+    }
+  }
+
+  async #fetchSessions(recipient: string, deviceId: number | '*'): Promise<number[]> {
+    const bundle = await this.ctx.relay.bundle(recipient, deviceId);
+    if (bundle.accountId !== recipient) {
+      throw new SottoError('invalid_response', 'relay returned a bundle for another account');
+    }
+    for (const device of bundle.devices) {
+      await startSession(this.ctx.stores, this.ctx.local, bundle, device);
+    }
+    return this.ctx.stores.session.activeDevices(recipient);
+  }
+
+  #setStatus(item: OutboxItem, status: 'sent' | 'failed'): void {
+    if (item.messageId && !item.onlineOnly && advanceStatus(this.ctx.db, item.messageId, status)) {
+      const message = getMessage(this.ctx.db, item.messageId);
+      if (message) {
+        this.ctx.events.emit({ type: 'message_updated', message });
+      }
+    }
+  }
+
+  /** Inside a transaction: a permanent failure drops the item (message → failed); anything else backs off. */
+  #recordFailure(item: OutboxItem, error: unknown): void {
+    const ctx = this.ctx;
+    const permanent = item.onlineOnly || isPermanent(error);
+    log.debug('send failed', { error: toLogFormat(error), permanent, attempts: item.attempts });
+    if (permanent) {
+      removeOutbox(ctx.db, item.seq);
+      this.#setStatus(item, 'failed');
+      return;
+    }
+    deferOutbox(ctx.db, item.seq, Math.round(ctx.now() + backoffMs(item.attempts) * (0.75 + Math.random() * 0.5)));
+  }
+}
+
+function mergeStale(into: StaleDetails | undefined, details: StaleDetails | undefined): StaleDetails {
+  const base = into ?? { missingDevices: [], extraDevices: [], staleDevices: [] };
+  return {
+    missingDevices: [...new Set([...base.missingDevices, ...(details?.missingDevices ?? [])])],
+    extraDevices: [...new Set([...base.extraDevices, ...(details?.extraDevices ?? [])])],
+    staleDevices: [...new Set([...base.staleDevices, ...(details?.staleDevices ?? [])])],
+  };
+}
+
+function isPermanent(error: unknown): boolean {
+  if (!(error instanceof SottoError)) {
+    return false;
+  }
+  if (error.code === 'relay_error') {
+    const status = error.status ?? 0;
+    return status >= 400 && status < 500 && ![401, 408, 409, 410, 429].includes(status);
+  }
+  return ['invalid_content', 'invalid_argument', 'invalid_key', 'untrusted_identity', 'not_found'].includes(error.code);
+}

@@ -1,0 +1,103 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
+import { tempDir } from './support/helpers.js';
+import { type RelayProcess, startRelay } from './support/relay-process.js';
+
+// The `sotto` CLI as separate processes against the relay's embedded default (PGlite, in-process fan-out).
+let relay: RelayProcess;
+const home = tempDir('sotto-cli-');
+const env = { SOTTO_DB_PASSPHRASE: 'cli test passphrase' };
+const alice = join(home.path, 'alice');
+const bob = join(home.path, 'bob');
+
+beforeAll(async () => {
+  relay = await startRelay({ embedded: true });
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  home.remove();
+});
+
+const cli = (profile: string, ...args: string[]) => runCli(['--profile', profile, ...args], env);
+
+describe('sotto CLI on the embedded relay', () => {
+  it('registers, sends both ways, receives as JSON, shows history, search, safety numbers', {
+    timeout: 120_000,
+  }, async () => {
+    const reg = await cli(alice, 'register', '--relay', relay.url, '--username', 'alice');
+    expect(reg.stderr).toBe('');
+    expect(reg.code).toBe(0);
+    expect(reg.stdout).toMatch(/recovery key .*: ([0-9A-Z]{4}-){7}[0-9A-Z]{4}/);
+    expect(
+      (await runCli(['register', '--relay', relay.url, '--username', 'bob'], { ...env, SOTTO_HOME: bob })).code,
+    ).toBe(0);
+
+    const sent = await cli(alice, 'send', 'bob', 'hello from alice');
+    expect(sent.code).toBe(0);
+    const received = await cli(bob, 'receive', '--timeout', '1', '--json');
+    expect(received.code).toBe(0);
+    const lines = received.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ from: 'alice', text: 'hello from alice', id: sent.stdout.trim() });
+    expect(typeof lines[0]?.sentAt).toBe('number');
+    expect(typeof lines[0]?.receivedAt).toBe('number');
+
+    expect((await cli(bob, 'send', 'alice', 'hi alice, bob here')).code).toBe(0);
+    const back = await cli(alice, 'receive', '--timeout', '1', '--json');
+    expect(back.stdout).toContain('hi alice, bob here');
+
+    const history = await cli(alice, 'history', 'bob', '--json');
+    const texts = history.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { text: string }).text);
+    expect(texts).toEqual(['hello from alice', 'hi alice, bob here']);
+
+    const found = await cli(bob, 'search', 'alice', '--json');
+    expect(found.stdout).toContain('hello from alice');
+    const convs = await cli(bob, 'conversations', '--json');
+    expect(JSON.parse(convs.stdout.trim())).toMatchObject({ username: 'alice', unreadCount: 1 });
+
+    const sa = await cli(alice, 'safety-number', 'bob');
+    const sb = await cli(bob, 'safety-number', 'alice');
+    const digits = (s: string) => s.split('\n')[0]?.replace(/ /g, '');
+    expect(digits(sa.stdout)).toMatch(/^\d{60}$/);
+    expect(digits(sa.stdout)).toBe(digits(sb.stdout));
+    expect((await cli(alice, 'verify', 'bob')).code).toBe(0);
+    expect((await cli(alice, 'safety-number', 'bob')).stdout).toContain('\nverified');
+  });
+
+  it('fails with a non-zero exit and a one-line reason', async () => {
+    const unknown = await cli(alice, 'send', 'nobody_here', 'hi');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toContain('nobody_here');
+    const noProfile = await runCli(['conversations'], { SOTTO_HOME: '' });
+    expect(noProfile.code).not.toBe(0);
+    expect(noProfile.stderr).toMatch(/--profile/);
+    const wrong = await runCli(['--profile', alice, 'conversations'], { SOTTO_DB_PASSPHRASE: 'not the passphrase' });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('unlock --recovery-key restores access after the stored key is lost', { timeout: 60_000 }, async () => {
+    const dir = join(home.path, 'carol');
+    const reg = await cli(dir, 'register', '--relay', relay.url, '--username', 'carol');
+    const recoveryKey = /recovery key .*: (\S+)/.exec(reg.stdout)?.[1] ?? '';
+    rmSync(join(dir, 'db-key.passphrase.json')); // the key store lost its entry
+    const locked = await cli(dir, 'conversations');
+    expect(locked.code).not.toBe(0);
+    expect(locked.stderr).toMatch(/recovery key/);
+    const bad = await cli(dir, 'unlock', '--recovery-key', 'AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA');
+    expect(bad.code).not.toBe(0);
+    const good = await cli(dir, 'unlock', '--recovery-key', recoveryKey.toLowerCase());
+    expect(good.code).toBe(0);
+    expect((await cli(dir, 'conversations')).code).toBe(0);
+  });
+});

@@ -1,0 +1,216 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Messenger } from '../../src/core/messenger.js';
+import { Profile } from '../../src/core/profile.js';
+import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
+import { tempDir, until } from './support/helpers.js';
+import { MemoryRelay } from './support/memory-relay.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup();
+  }
+});
+
+async function makeUser(relay: MemoryRelay, username: string, dir = tempDir()) {
+  const secrets = new MemorySecretStore();
+  const profile = new Profile(dir.path, { secretStore: secrets, relayFactory: () => relay.client() });
+  const { messenger, recoveryKey } = await profile.registerMessenger({ relayUrl: 'memory://relay', username });
+  cleanups.push(async () => {
+    await messenger.close();
+    dir.remove();
+  });
+  return { profile, messenger, recoveryKey, dir, secrets };
+}
+
+function texts(m: Messenger, conversationId: string): string[] {
+  return m
+    .history(conversationId)
+    .messages.filter((x) => x.kind === 'text')
+    .map((x) => x.body);
+}
+
+describe('two cores over an in-memory relay', () => {
+  it('exchanges messages both ways, with receipts, and agrees on safety numbers', async () => {
+    const relay = new MemoryRelay();
+    const alice = await makeUser(relay, 'alice');
+    const bob = await makeUser(relay, 'bob');
+    await alice.messenger.connect();
+    await bob.messenger.connect();
+
+    const conv = await alice.messenger.startConversation('bob');
+    const sent = await alice.messenger.sendText(conv.id, 'hello bob');
+    const aliceId = alice.messenger.profile().accountId;
+    await until(() => bob.messenger.listConversations().length === 1, 5000, 'bob sees a conversation');
+    expect(bob.messenger.listConversations()[0]).toMatchObject({ id: aliceId, username: 'alice', unreadCount: 1 });
+    expect(texts(bob.messenger, aliceId)).toEqual(['hello bob']);
+
+    await bob.messenger.sendText(aliceId, 'hi alice');
+    await until(() => texts(alice.messenger, conv.id).length === 2, 5000, 'alice receives the reply');
+    expect(texts(alice.messenger, conv.id)).toEqual(['hello bob', 'hi alice']);
+    await until(() => alice.messenger.history(conv.id).messages[0]?.status === 'delivered', 5000, 'delivery receipt');
+
+    await bob.messenger.markRead(aliceId);
+    await until(
+      () => alice.messenger.history(conv.id).messages.find((m) => m.id === sent.id)?.status === 'read',
+      5000,
+      'read receipt',
+    );
+    expect(bob.messenger.listConversations()[0]?.unreadCount).toBe(0);
+
+    const a = await alice.messenger.safetyNumber(conv.id);
+    const b = await bob.messenger.safetyNumber(aliceId);
+    expect(a.displayString).toMatch(/^\d{60}$/);
+    expect(a.displayString).toBe(b.displayString);
+    expect(a.scannable.length).toBeGreaterThan(20);
+
+    // The relay only ever saw ciphertext.
+    expect(relay.seen.some((c) => Buffer.from(c, 'base64').includes(Buffer.from('hello bob')))).toBe(false);
+  });
+
+  it('sets up sessions with the last-resort Kyber key once one-time prekeys are used up', async () => {
+    const relay = new MemoryRelay();
+    const bob = await makeUser(relay, 'bob');
+    const bobAccount = relay.accounts.get(bob.messenger.profile().accountId);
+    const device = bobAccount?.devices.get(1);
+    expect(device?.preKeys).toHaveLength(100);
+    expect(device?.kyberPreKeys).toHaveLength(100);
+    if (device) {
+      device.preKeys = [];
+      device.kyberPreKeys = [];
+    }
+    const carol = await makeUser(relay, 'carol');
+    const dave = await makeUser(relay, 'dave');
+    for (const sender of [carol, dave]) {
+      const conv = await sender.messenger.startConversation('bob');
+      await sender.messenger.sendText(conv.id, `from ${sender.messenger.profile().username}`);
+      await sender.messenger.flushOutgoing();
+    }
+    await bob.messenger.connect();
+    await until(() => bob.messenger.listConversations().length === 2, 5000, 'both sessions');
+    const bodies = bob.messenger
+      .search('from')
+      .map((h) => h.message.body)
+      .sort();
+    expect(bodies).toEqual(['from carol', 'from dave']);
+    // Upkeep after draining refilled the one-time keys.
+    await until(() => (device?.preKeys.length ?? 0) >= 100, 5000, 'refill');
+  });
+
+  it('detects an identity change, records it and resets verification', async () => {
+    const relay = new MemoryRelay({ reRegistration: true });
+    const alice = await makeUser(relay, 'alice');
+    const bob = await makeUser(relay, 'bob');
+    await bob.messenger.connect();
+    const conv = await alice.messenger.startConversation('bob');
+    await alice.messenger.sendText(conv.id, 'first');
+    await until(() => bob.messenger.listConversations().length === 1, 5000, 'first message');
+    await alice.messenger.markVerified(conv.id, true);
+    const before = await alice.messenger.safetyNumber(conv.id);
+    expect(before.verified).toBe(true);
+
+    // Bob reinstalls: same account, new identity key.
+    await bob.messenger.close();
+    const bob2 = await makeUser(relay, 'bob');
+    expect(bob2.messenger.profile().accountId).toBe(conv.id);
+    await bob2.messenger.connect();
+    const changed = new Promise<void>((resolve) =>
+      alice.messenger.on((e) => e.type === 'identity_changed' && resolve()),
+    );
+    await alice.messenger.sendText(conv.id, 'second');
+    await changed;
+    await until(
+      () => texts(bob2.messenger, alice.messenger.profile().accountId).includes('second'),
+      5000,
+      'second message',
+    );
+    const summary = alice.messenger.listConversations()[0];
+    expect(summary).toMatchObject({ verified: false, identityChanged: true });
+    expect(alice.messenger.history(conv.id).messages.map((m) => m.kind)).toContain('identity_change');
+    const after = await alice.messenger.safetyNumber(conv.id);
+    expect(after.displayString).not.toBe(before.displayString);
+    alice.messenger.acknowledgeIdentityChange(conv.id);
+    await until(() => alice.messenger.listConversations()[0]?.identityChanged === false, 2000, 'acknowledged');
+  });
+
+  it('keeps the outbox across a restart and delivers once the relay is reachable', async () => {
+    const relay = new MemoryRelay();
+    const alice = await makeUser(relay, 'alice');
+    const bob = await makeUser(relay, 'bob');
+    const conv = await alice.messenger.startConversation('bob');
+    const client = relay.client();
+    // Make the relay unreachable for alice: sendMessages fails.
+    const original = Object.getPrototypeOf(client).sendMessages;
+    Object.getPrototypeOf(client).sendMessages = async () => {
+      throw Object.assign(new Error('down'));
+    };
+    await alice.messenger.sendText(conv.id, 'queued while offline');
+    await alice.messenger.flushOutgoing();
+    expect(alice.messenger.pendingOutgoing()).toBe(1);
+    await alice.messenger.close();
+    Object.getPrototypeOf(client).sendMessages = original;
+
+    const reopened = await alice.profile.openMessenger();
+    cleanups.push(() => reopened.close());
+    expect(reopened.history(conv.id).messages[0]?.status).toBe('sending');
+    await reopened.connect();
+    await until(() => reopened.pendingOutgoing() === 0, 5000, 'outbox drained');
+    await bob.messenger.connect();
+    await until(() => bob.messenger.listConversations().length === 1, 5000, 'bob gets it');
+    expect(texts(bob.messenger, reopened.profile().accountId)).toEqual(['queued while offline']);
+  });
+
+  it('edits, reactions, deletes, timers and search', async () => {
+    const relay = new MemoryRelay();
+    const alice = await makeUser(relay, 'alice');
+    const bob = await makeUser(relay, 'bob');
+    await alice.messenger.connect();
+    await bob.messenger.connect();
+    const conv = await alice.messenger.startConversation('bob');
+    const aliceId = alice.messenger.profile().accountId;
+    const m1 = await alice.messenger.sendText(conv.id, 'the quick brown fox');
+    await until(() => texts(bob.messenger, aliceId).length === 1, 5000, 'm1');
+    await alice.messenger.edit(m1.id, 'the quick red fox');
+    await until(() => texts(bob.messenger, aliceId)[0] === 'the quick red fox', 5000, 'edit');
+    await bob.messenger.react(m1.id, '👍');
+    await until(() => alice.messenger.history(conv.id).messages[0]?.reactions[0]?.emoji === '👍', 5000, 'reaction');
+    const hits = bob.messenger.search('red');
+    expect(hits).toHaveLength(1);
+    expect(hits[0]?.snippet).toContain('\u0002red\u0003');
+    await bob.messenger.sendText(aliceId, 'quoting', { quoteMessageId: m1.id });
+    await until(() => texts(alice.messenger, conv.id).length === 2, 5000, 'reply');
+    expect(alice.messenger.history(conv.id).messages[1]?.quote?.messageId).toBe(m1.id);
+    await alice.messenger.deleteForEveryone(m1.id);
+    await until(() => bob.messenger.history(aliceId).messages[0]?.deleted === true, 5000, 'delete');
+    expect(bob.messenger.search('red')).toHaveLength(0);
+
+    await alice.messenger.setDisappearingTimer(conv.id, 1);
+    await until(() => bob.messenger.listConversations()[0]?.expiresInSeconds === 1, 5000, 'timer');
+    const gone = await alice.messenger.sendText(conv.id, 'vanishing');
+    await until(() => texts(bob.messenger, aliceId).includes('vanishing'), 5000, 'vanishing arrives');
+    await bob.messenger.markRead(aliceId);
+    await until(() => !texts(bob.messenger, aliceId).includes('vanishing'), 5000, 'deleted on time at bob');
+    await until(
+      () => !alice.messenger.history(conv.id).messages.some((m) => m.id === gone.id),
+      5000,
+      'deleted at alice',
+    );
+  });
+
+  it('pages history with a cursor, oldest first', async () => {
+    const relay = new MemoryRelay();
+    const alice = await makeUser(relay, 'alice');
+    await makeUser(relay, 'bob');
+    const conv = await alice.messenger.startConversation('bob');
+    for (let i = 0; i < 7; i++) {
+      await alice.messenger.sendText(conv.id, `m${i}`);
+    }
+    const first = alice.messenger.history(conv.id, { limit: 3 });
+    expect(first.messages.map((m) => m.body)).toEqual(['m4', 'm5', 'm6']);
+    const second = alice.messenger.history(conv.id, { limit: 3, before: first.nextCursor ?? '' });
+    expect(second.messages.map((m) => m.body)).toEqual(['m1', 'm2', 'm3']);
+    const third = alice.messenger.history(conv.id, { limit: 3, before: second.nextCursor ?? '' });
+    expect(third.messages.map((m) => m.body)).toEqual(['m0']);
+    expect(third.nextCursor).toBeNull();
+  });
+});

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Messenger } from '../../src/core/messenger.js';
+import { Profile } from '../../src/core/profile.js';
+import { RelayClient } from '../../src/core/relay-client/http-client.js';
+import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
+import { openDatabase } from '../../src/core/store/database.js';
+import { getProfile } from '../../src/core/store/profile-queries.js';
+import { tempDir, until } from './support/helpers.js';
+import { psql, type RelayProcess, startRelay } from './support/relay-process.js';
+
+// Real relay on real Postgres + Redis, real libsignal, real SQLCipher; the cores run in this process.
+let relay: RelayProcess;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  relay = await startRelay();
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup();
+  }
+  await relay?.stop();
+});
+
+async function makeUser(username: string) {
+  const dir = tempDir();
+  const profile = new Profile(dir.path, { secretStore: new MemorySecretStore() });
+  const { messenger } = await profile.registerMessenger({ relayUrl: relay.url, username });
+  cleanups.push(async () => {
+    await messenger.close();
+    dir.remove();
+  });
+  return { profile, messenger };
+}
+
+function texts(m: Messenger, conversationId: string): string[] {
+  return m
+    .history(conversationId, { limit: 500 })
+    .messages.filter((x) => x.kind === 'text')
+    .map((x) => x.body);
+}
+
+const uniq = (name: string) => `${name}_${Math.random().toString(36).slice(2, 8)}`;
+
+describe('messaging through the real relay (Postgres + Redis)', () => {
+  it('three profiles exchange messages both ways, live and queued for an offline recipient', async () => {
+    const [alice, bob, carol] = await Promise.all([
+      makeUser(uniq('alice')),
+      makeUser(uniq('bob')),
+      makeUser(uniq('carol')),
+    ]);
+    const ids = [alice, bob, carol].map((u) => u.messenger.profile());
+    await alice.messenger.connect();
+    await bob.messenger.connect();
+    // carol stays offline for now
+
+    const toBob = await alice.messenger.startConversation(ids[1]?.username ?? '');
+    const toCarol = await alice.messenger.startConversation(ids[2]?.username ?? '');
+    await alice.messenger.sendText(toBob.id, 'alice to bob 1');
+    await alice.messenger.sendText(toBob.id, 'alice to bob 2');
+    await alice.messenger.sendText(toCarol.id, 'alice to carol while offline');
+    await until(() => texts(bob.messenger, ids[0]?.accountId ?? '').length === 2, 15_000, 'bob receives live');
+    expect(texts(bob.messenger, ids[0]?.accountId ?? '')).toEqual(['alice to bob 1', 'alice to bob 2']);
+    expect(bob.messenger.listConversations()[0]?.username).toBe(ids[0]?.username);
+
+    await bob.messenger.sendText(ids[0]?.accountId ?? '', 'bob to alice');
+    await until(() => texts(alice.messenger, toBob.id).length === 3, 15_000, 'alice receives the reply');
+    await until(
+      () => alice.messenger.history(toBob.id).messages[0]?.status === 'delivered',
+      15_000,
+      'delivery receipt',
+    );
+
+    await carol.messenger.connect();
+    await until(() => texts(carol.messenger, ids[0]?.accountId ?? '').length === 1, 15_000, 'carol drains her queue');
+    const toBobFromCarol = await carol.messenger.startConversation(ids[1]?.username ?? '');
+    await carol.messenger.sendText(toBobFromCarol.id, 'carol to bob');
+    await until(() => texts(bob.messenger, ids[2]?.accountId ?? '').length === 1, 15_000, 'bob hears from carol');
+
+    const fromAlice = await alice.messenger.safetyNumber(toBob.id);
+    const fromBob = await bob.messenger.safetyNumber(ids[0]?.accountId ?? '');
+    expect(fromAlice.displayString).toMatch(/^\d{60}$/);
+    expect(fromAlice.displayString).toBe(fromBob.displayString);
+  });
+
+  it('sets up a session from the last-resort Kyber key when one-time prekeys are exhausted', async () => {
+    const bob = await makeUser(uniq('bob'));
+    const dave = await makeUser(uniq('dave'));
+    const bobInfo = bob.messenger.profile();
+    // Another account drains bob's one-time keys through the public bundle route.
+    const drainer = new RelayClient({ baseUrl: relay.url });
+    const daveProfile = dave.messenger.profile();
+    // A throwaway account drains the keys with its own credentials.
+    const thief = await makeUser(uniq('thief'));
+    await thief.messenger.close();
+    drainer.setCredentials(await credentialsOf(thief.profile));
+    let last = await drainer.bundle(bobInfo.accountId, 1);
+    for (let i = 0; i < 120 && !last.devices[0]?.kyberPreKeyIsLastResort; i++) {
+      last = await drainer.bundle(bobInfo.accountId, 1);
+    }
+    expect(last.devices[0]?.kyberPreKeyIsLastResort).toBe(true);
+    expect(last.devices[0]?.preKey).toBeUndefined();
+
+    const conv = await dave.messenger.startConversation(bobInfo.username);
+    await dave.messenger.sendText(conv.id, 'via last resort');
+    await dave.messenger.flushOutgoing();
+    await bob.messenger.connect();
+    await until(() => texts(bob.messenger, daveProfile.accountId).length === 1, 15_000, 'bob decrypts');
+    expect(texts(bob.messenger, daveProfile.accountId)).toEqual(['via last resort']);
+    // After draining, upkeep uploads fresh one-time keys.
+    await until(
+      () =>
+        psql(
+          `SELECT count(*) FROM one_time_prekeys WHERE account_id = '${bobInfo.accountId}'`,
+          relay.databaseUrl,
+        ).trim() === '100',
+      15_000,
+      'refill',
+    );
+  });
+
+  it('detects an identity key swapped by the relay: recorded, event, verification reset', async () => {
+    const alice = await makeUser(uniq('alice'));
+    const bob = await makeUser(uniq('bob'));
+    const mallory = await makeUser(uniq('mallory'));
+    const [a, b, m] = [alice, bob, mallory].map((u) => u.messenger.profile()) as [
+      ReturnType<Messenger['profile']>,
+      ReturnType<Messenger['profile']>,
+      ReturnType<Messenger['profile']>,
+    ];
+    await bob.messenger.connect();
+    const conv = await alice.messenger.startConversation(b.username);
+    await alice.messenger.sendText(conv.id, 'hello');
+    await until(() => texts(bob.messenger, a.accountId).length === 1, 15_000, 'first');
+    await alice.messenger.markVerified(conv.id, true);
+    const before = await alice.messenger.safetyNumber(conv.id);
+
+    // A compromised relay serves mallory's keys for bob's account.
+    const url = relay.databaseUrl ?? '';
+    psql(
+      `BEGIN;
+       UPDATE accounts SET identity_key = (SELECT identity_key FROM accounts WHERE id = '${m.accountId}') WHERE id = '${b.accountId}';
+       UPDATE devices SET registration_id = (SELECT registration_id FROM devices WHERE account_id = '${m.accountId}' AND device_id = 1) WHERE account_id = '${b.accountId}';
+       DELETE FROM signed_prekeys WHERE account_id = '${b.accountId}';
+       DELETE FROM kyber_last_resort_prekeys WHERE account_id = '${b.accountId}';
+       DELETE FROM one_time_prekeys WHERE account_id = '${b.accountId}';
+       DELETE FROM one_time_kyber_prekeys WHERE account_id = '${b.accountId}';
+       UPDATE signed_prekeys SET account_id = '${b.accountId}' WHERE account_id = '${m.accountId}';
+       UPDATE kyber_last_resort_prekeys SET account_id = '${b.accountId}' WHERE account_id = '${m.accountId}';
+       UPDATE one_time_prekeys SET account_id = '${b.accountId}' WHERE account_id = '${m.accountId}';
+       UPDATE one_time_kyber_prekeys SET account_id = '${b.accountId}' WHERE account_id = '${m.accountId}';
+       COMMIT;`,
+      url,
+    );
+    const changed = new Promise<void>((resolve) =>
+      alice.messenger.on((e) => e.type === 'identity_changed' && resolve()),
+    );
+    await alice.messenger.sendText(conv.id, 'are you still you?');
+    await alice.messenger.flushOutgoing();
+    await changed;
+    expect(alice.messenger.listConversations().find((c) => c.id === conv.id)).toMatchObject({
+      verified: false,
+      identityChanged: true,
+    });
+    expect(alice.messenger.history(conv.id).messages.some((x) => x.kind === 'identity_change')).toBe(true);
+    const after = await alice.messenger.safetyNumber(conv.id);
+    expect(after.displayString).not.toBe(before.displayString);
+    expect(after.verified).toBe(false);
+    // Bob cannot decrypt a message meant for mallory's keys: he sees an error entry, nothing silently lost.
+    await until(
+      () => bob.messenger.history(a.accountId).messages.some((x) => x.kind === 'decryption_error'),
+      15_000,
+      'error entry',
+    );
+  });
+});
+
+/** The device secret lives only in the encrypted database: read it with the profile's key. */
+async function credentialsOf(profile: Profile) {
+  const { profileId } = JSON.parse(readFileSync(join(profile.dir, 'profile.json'), 'utf8')) as { profileId: string };
+  const key = await profile.secretStore.get(`profile:${profileId}`);
+  const db = openDatabase(join(profile.dir, 'sotto.db'), { key: Buffer.from(key ?? '', 'base64') });
+  const row = getProfile(db);
+  db.close();
+  if (!row) {
+    throw new Error('no profile row');
+  }
+  return { accountId: row.accountId, deviceId: row.deviceId, deviceSecret: row.deviceSecret };
+}

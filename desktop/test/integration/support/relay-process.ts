@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Runs one SQL statement as the postgres superuser through psql (trust auth on 127.0.0.1). */
+export function psql(statement: string, url = ADMIN_URL): string {
+  const result = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', statement], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new Error(`psql failed: ${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** Every row of every table of a database, as pg_dump text. */
+export function dumpDatabase(url: string): Buffer {
+  const result = spawnSync('pg_dump', ['--data-only', url], { maxBuffer: 512 * 1024 * 1024 });
+  if (result.status !== 0) {
+    throw new Error(`pg_dump failed: ${result.stderr.toString()}`);
+  }
+  return result.stdout;
+}
+
+export interface RelayProcess {
+  url: string;
+  port: number;
+  /** Everything the relay wrote to stdout and stderr. */
+  logs: () => string;
+  databaseUrl: string | undefined;
+  redisPrefix: string | undefined;
+  dataDir: string | undefined;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Spawns the real relay. `embedded`: PGlite + in-process fan-out in a temp folder. Otherwise a fresh
+ * Postgres database (dropped on stop) and Redis with a random key prefix.
+ */
+export async function startRelay(
+  options: { embedded?: boolean; env?: Record<string, string> } = {},
+): Promise<RelayProcess> {
+  const id = randomBytes(6).toString('hex');
+  let databaseUrl: string | undefined;
+  let redisPrefix: string | undefined;
+  let dataDir: string | undefined;
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    RATE_REGISTER_POINTS: '100000',
+    RATE_TOKEN_POINTS: '100000',
+    RATE_PREKEY_POINTS: '100000',
+    RATE_SEND_POINTS: '1000000',
+    ...options.env,
+  };
+  if (options.embedded) {
+    dataDir = mkdtempSync(join(tmpdir(), 'sotto-relay-'));
+    env.SOTTO_DATA_DIR = dataDir;
+    delete env.DATABASE_URL;
+    delete env.REDIS_URL;
+  } else {
+    const dbName = `sotto_core_${id}`;
+    psql(`CREATE DATABASE ${dbName}`); // the name is ours: [a-z0-9_]
+    databaseUrl = `postgres://postgres@127.0.0.1:5432/${dbName}`;
+    redisPrefix = `sotto-core-test-${id}:`;
+    env.DATABASE_URL = databaseUrl;
+    env.REDIS_URL = 'redis://127.0.0.1:6379';
+    env.REDIS_PREFIX = redisPrefix;
+  }
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions', 'source', 'relay/src/server.ts'],
+    {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`relay did not start:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const line of output.split('\n')) {
+        if (line.includes('"relay listening"')) {
+          try {
+            const parsed = JSON.parse(line) as { port: number };
+            clearTimeout(timer);
+            resolve(parsed.port);
+          } catch {
+            // partial line
+          }
+        }
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`relay exited (${code}):\n${output}`));
+    });
+  });
+  child.stdout?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    logs: () => output,
+    databaseUrl,
+    redisPrefix,
+    dataDir,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (databaseUrl) {
+        psql(`DROP DATABASE IF EXISTS ${databaseUrl.split('/').pop()} WITH (FORCE)`);
+      }
+      if (dataDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
