@@ -6,6 +6,7 @@ import type { AppEnv, Services } from './context.js';
 import { allowedOrigins } from './env.js';
 import { onError, RelayError } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
+import { attachmentRoutes } from './routes/attachments.js';
 import { authRoutes } from './routes/auth.js';
 import { callingRoutes } from './routes/calling.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -13,8 +14,8 @@ import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { messageRoutes } from './routes/messages.js';
 
-/** Paths with their own (streaming) body handling, exempt from the JSON body limit. */
-const STREAMING_PREFIXES = ['/v1/attachments'];
+/** Attachment bytes (PATCH /v1/attachments/:id) are streamed to disk under their own limits, not the JSON one. */
+const isBlobUpload = (method: string, path: string) => method === 'PATCH' && path.startsWith('/v1/attachments/');
 
 /** Builds the relay's HTTP app around its services. Never listens: server.ts does. */
 export function createApp(services: Services) {
@@ -48,9 +49,27 @@ export function createApp(services: Services) {
         'request',
       );
     })
-    .use('/v1/*', cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }))
+    .use(
+      '/v1/*',
+      cors({
+        origin: origins,
+        allowHeaders: ['Authorization', 'Content-Type', 'Upload-Offset', 'Range'],
+        allowMethods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
+        exposeHeaders: ['Upload-Offset', 'Upload-Length', 'Content-Range', 'Location', 'Retry-After'],
+        maxAge: 600,
+      }),
+    )
     .use('/v1/*', async (c, next) => {
-      if (STREAMING_PREFIXES.some((p) => c.req.path.startsWith(p))) {
+      if (isBlobUpload(c.req.method, c.req.path) || c.req.method === 'GET' || c.req.method === 'HEAD') {
+        return next();
+      }
+      // Node's HTTP parser never reads past Content-Length, so a declared length is enough to check; only
+      // chunked bodies need the (costly) counting stream of bodyLimit.
+      const declared = c.req.header('content-length');
+      if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
+        if (Number(declared) > env.MAX_BODY_BYTES) {
+          throw new RelayError({ code: 'payload_too_large', message: `body larger than ${env.MAX_BODY_BYTES} bytes` });
+        }
         return next();
       }
       return jsonLimit(c, next);
@@ -61,7 +80,8 @@ export function createApp(services: Services) {
     .route('/v1/devices', deviceRoutes)
     .route('/v1/keys', keyRoutes)
     .route('/v1/messages', messageRoutes)
-    .route('/v1/calling', callingRoutes);
+    .route('/v1/calling', callingRoutes)
+    .route('/v1/attachments', attachmentRoutes);
 
   app.notFound(() => {
     throw new RelayError({ code: 'not_found', message: 'no such route' });

@@ -62,6 +62,15 @@ export const EnvSchema = z.object({
   RATE_PREKEY_WINDOW: int(3600, 1),
   RATE_SEND_POINTS: int(6000, 1),
   RATE_SEND_WINDOW: int(60, 1),
+  RATE_UPLOAD_POINTS: int(200, 1),
+  RATE_UPLOAD_WINDOW: int(3600, 1),
+  // Attachments: encrypted blobs on disk (a volume), metadata in Postgres.
+  /** Where blobs are written; default `${SOTTO_DATA_DIR}/blobs`. Share it between instances. */
+  BLOB_DIR: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
+  ATTACHMENT_MAX_BYTES: int(100 * 1024 * 1024, 1),
+  /** Bytes of unexpired blobs (complete or not) one account may hold. */
+  ATTACHMENT_QUOTA_BYTES: int(1024 * 1024 * 1024, 1),
+  ATTACHMENT_TTL_SECONDS: int(30 * 24 * 3600, 1),
   // TURN (coturn use-auth-secret).
   TURN_URLS: list,
   TURN_SECRET: z.preprocess(emptyToUndefined, z.string().min(16).optional()),

@@ -3,7 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Env } from './env.js';
 import { RelayError } from './errors.js';
 
-export type LimitName = 'register' | 'token' | 'prekey' | 'send';
+export type LimitName = 'register' | 'token' | 'prekey' | 'send' | 'upload';
 
 interface Limiter {
   consume(key: string, points?: number): Promise<RateLimiterRes>;
@@ -35,6 +35,7 @@ export class RateLimits {
       token: make('token', env.RATE_TOKEN_POINTS, env.RATE_TOKEN_WINDOW),
       prekey: make('prekey', env.RATE_PREKEY_POINTS, env.RATE_PREKEY_WINDOW),
       send: make('send', env.RATE_SEND_POINTS, env.RATE_SEND_WINDOW),
+      upload: make('upload', env.RATE_UPLOAD_POINTS, env.RATE_UPLOAD_WINDOW),
     };
   }
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { createApp, type RelayApp } from './app.js';
 import { AccessTokens } from './auth/access-tokens.js';
+import { BlobStore } from './blobs/blob-store.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Services } from './context.js';
 import type { Env } from './env.js';
@@ -13,9 +14,12 @@ import { RedisFanout } from './fanout/redis-fanout.js';
 import { createLogger, type Logger, toLogFormat } from './logger.js';
 import { Metrics } from './metrics.js';
 import { RateLimits } from './rate-limits.js';
+import { AckWriter } from './store/ack-writer.js';
+import { deleteExpiredAttachments } from './store/attachments.js';
 import { createSql } from './store/db.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './store/embedded.js';
 import { EnvelopeWriter } from './store/envelope-writer.js';
+import { Lookups } from './store/lookups.js';
 import { countEnvelopes, deleteExpiredEnvelopes } from './store/messages.js';
 import { migrate } from './store/migrate.js';
 import { deleteExpiredRefreshTokens } from './store/tokens.js';
@@ -35,6 +39,8 @@ export interface Relay {
   /** True when Postgres is the embedded PGlite. */
   embedded: boolean;
   listen(port: number, host: string): Promise<number>;
+  /** One pass of the periodic cleanup (expired envelopes, tokens, attachments); runs every CLEANUP_INTERVAL_MS. */
+  cleanup(): Promise<void>;
   /** Graceful stop: no new connections, sockets closed with 1001, in-flight requests drained, pools closed. */
   close(): Promise<void>;
 }
@@ -77,6 +83,15 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
     limits = new RateLimits(env, undefined);
   }
 
+  let blobs: BlobStore;
+  try {
+    blobs = await BlobStore.open(env);
+  } catch (err) {
+    await sql.end({ timeout: 1 });
+    await embeddedDb?.stop();
+    throw err;
+  }
+
   const services: Services = {
     env,
     sql,
@@ -92,23 +107,28 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
     }),
     metrics: new Metrics(() => countEnvelopes(sql)),
     writer: new EnvelopeWriter(sql, { maxConcurrent: Math.max(1, Math.floor(poolSize / 2)), maxBatch: 1000 }),
+    acks: new AckWriter(sql, { maxConcurrent: Math.max(1, Math.floor(poolSize / 4)), maxBatch: 2000 }),
+    lookups: new Lookups(sql, Math.max(1, Math.floor(poolSize / 4))),
+    blobs,
   };
 
   const app = createApp(services);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const sockets = attachWebSocket(server, services);
 
-  const cleanup = setInterval(async () => {
-    try {
-      const now = clock.now();
-      const envelopes = await deleteExpiredEnvelopes(sql, now);
-      const tokens = await deleteExpiredRefreshTokens(sql, now);
-      if (envelopes + tokens > 0) {
-        log.info({ envelopes, tokens }, 'expired rows deleted');
-      }
-    } catch (err) {
-      log.warn({ err: toLogFormat(err) }, 'cleanup failed');
+  /** Deletes expired envelopes, refresh tokens and attachments (rows and files). */
+  const runCleanup = async (): Promise<void> => {
+    const now = clock.now();
+    const envelopes = await deleteExpiredEnvelopes(sql, now);
+    const tokens = await deleteExpiredRefreshTokens(sql, now);
+    const attachments = await deleteExpiredAttachments(sql, now);
+    await blobs.remove(attachments);
+    if (envelopes + tokens + attachments.length > 0) {
+      log.info({ envelopes, tokens, attachments: attachments.length }, 'expired rows deleted');
     }
+  };
+  const cleanup = setInterval(() => {
+    runCleanup().catch((err: unknown) => log.warn({ err: toLogFormat(err) }, 'cleanup failed'));
   }, env.CLEANUP_INTERVAL_MS);
   cleanup.unref();
 
@@ -119,6 +139,7 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
     server,
     sockets,
     embedded: embeddedDb !== undefined,
+    cleanup: runCleanup,
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -147,6 +168,7 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
         await fanout.close();
         await sql.end({ timeout: 5 });
         await embeddedDb?.stop();
+        await blobs.close();
       })();
       return closing;
     },

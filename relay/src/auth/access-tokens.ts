@@ -6,6 +6,8 @@ import type { Sql } from '../store/db.js';
 import { getOrCreateServerKey } from '../store/server-keys.js';
 
 const ALG = 'EdDSA';
+/** Clock skew tolerated between relay instances for a token's issue time. */
+const MAX_FUTURE_IAT_SECONDS = 5;
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
@@ -16,8 +18,17 @@ export interface AccessTokenOptions {
   clock: Clock;
 }
 
-/** Signs and verifies access JWTs (EdDSA / Ed25519) with alg, iss and aud pinned. */
+/** Verified tokens remembered (an Ed25519 check per request is the most expensive step of a send). */
+const VERIFIED_CACHE_SIZE = 20_000;
+
+/**
+ * Signs and verifies access JWTs (EdDSA / Ed25519) with alg, iss and aud pinned. A token that verified is
+ * remembered with its expiry, so the next request with it skips the signature check; revocation is still
+ * checked per request (isFamilyLive), so this only caches what the signature proves.
+ */
 export class AccessTokens {
+  private readonly verified = new Map<string, { claims: AccessClaims; expMs: number; iatMs: number }>();
+
   private constructor(
     private readonly privateKey: Key,
     private readonly publicKey: Key,
@@ -68,18 +79,57 @@ export class AccessTokens {
   }
 
   /** The claims of a valid token, or undefined for anything else (bad signature, expired, wrong iss/aud/alg). */
-  async verify(token: string): Promise<AccessClaims | undefined> {
+  async verify(token: string, { remember = true }: { remember?: boolean } = {}): Promise<AccessClaims | undefined> {
+    const known = this.verified.get(token);
+    if (known) {
+      const now = this.options.clock.now();
+      if (known.expMs > now && known.iatMs <= now + MAX_FUTURE_IAT_SECONDS * 1000) {
+        return known.claims;
+      }
+      this.verified.delete(token);
+    }
     try {
+      const now = this.options.clock.now();
       const { payload } = await jwtVerify(token, this.publicKey, {
         algorithms: [ALG],
         issuer: this.options.issuer,
         audience: this.options.audience,
-        currentDate: new Date(this.options.clock.now()),
+        requiredClaims: ['exp', 'iat'],
+        currentDate: new Date(now),
       });
+      // jose checks `iat` only with maxTokenAge: refuse tokens dated in the future (a few seconds of skew allowed).
+      if ((payload.iat ?? 0) > Math.floor(now / 1000) + MAX_FUTURE_IAT_SECONDS) {
+        return undefined;
+      }
       const claims = AccessClaimsSchema.safeParse(payload);
-      return claims.success ? claims.data : undefined;
+      if (!claims.success) {
+        return undefined;
+      }
+      if (remember) {
+        this.remember(token, {
+          claims: claims.data,
+          expMs: (payload.exp ?? 0) * 1000,
+          iatMs: (payload.iat ?? 0) * 1000,
+        });
+      }
+      return claims.data;
     } catch {
       return undefined;
     }
+  }
+
+  private remember(token: string, entry: { claims: AccessClaims; expMs: number; iatMs: number }): void {
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      // Oldest first (a Map keeps insertion order): drop a tenth at once rather than one per insert.
+      let drop = Math.ceil(VERIFIED_CACHE_SIZE / 10);
+      for (const key of this.verified.keys()) {
+        this.verified.delete(key);
+        drop -= 1;
+        if (drop === 0) {
+          break;
+        }
+      }
+    }
+    this.verified.set(token, entry);
   }
 }

@@ -1,7 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv, AuthInfo, Services } from '../context.js';
 import { RelayError } from '../errors.js';
-import { isFamilyLive } from '../store/tokens.js';
 
 const unauthorized = () =>
   new RelayError({ code: 'unauthorized', message: 'missing, invalid or revoked access token' });
@@ -16,15 +15,20 @@ export function bearerToken(header: string | undefined | null): string | undefin
  * Verifies an access token and checks in Postgres that its family is not revoked and its device still
  * exists, so revocation takes effect on the very next request.
  */
-export async function authenticate(services: Services, token: string | undefined): Promise<AuthInfo | undefined> {
+export async function authenticate(
+  services: Services,
+  token: string | undefined,
+  /** Remember the verified token for the next request (REST); a socket authenticates once, so it does not. */
+  remember = true,
+): Promise<AuthInfo | undefined> {
   if (!token) {
     return undefined;
   }
-  const claims = await services.tokens.verify(token);
+  const claims = await services.tokens.verify(token, { remember });
   if (!claims) {
     return undefined;
   }
-  if (!(await isFamilyLive(services.sql, claims.fam, claims.sub, claims.did))) {
+  if (!(await services.lookups.isFamilyLive({ familyId: claims.fam, accountId: claims.sub, deviceId: claims.did }))) {
     return undefined;
   }
   return { accountId: claims.sub, deviceId: claims.did, familyId: claims.fam };

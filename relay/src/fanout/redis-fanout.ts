@@ -35,7 +35,13 @@ export class RedisFanout implements Fanout {
     private readonly onReconnect: () => void = () => {},
   ) {
     const retryStrategy = (times: number) => Math.min(100 * times, 1000);
-    this.commands = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy });
+    // Auto-pipelining: the doorbells and rate-limit calls of concurrent sends share one write per tick.
+    this.commands = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy,
+      enableAutoPipelining: true,
+    });
     this.subscriber = new Redis(url, { maxRetriesPerRequest: null, retryStrategy, autoResubscribe: true });
     let wasDown = false;
     for (const client of [this.commands, this.subscriber]) {

@@ -7,13 +7,13 @@ import {
   type WhoAmIResponse,
 } from '@sotto/shared-types';
 import { Hono } from 'hono';
+import { deleteAccountEverywhere } from '../account-deletion.js';
 import { hashDeviceSecret } from '../auth/device-secret.js';
 import { requireAuth } from '../auth/require-auth.js';
-import { closeDeviceSockets } from '../auth/revoke.js';
 import { clientIp } from '../client-ip.js';
 import type { AppEnv } from '../context.js';
 import { RelayError } from '../errors.js';
-import { deleteAccount, findAccountById, findAccountByUsername, insertAccount } from '../store/accounts.js';
+import { findAccountById, findAccountByUsername, insertAccount } from '../store/accounts.js';
 import { consumeInvite } from '../store/invites.js';
 import { jsonBody, parseParams } from '../validate.js';
 
@@ -65,10 +65,7 @@ export const accountRoutes = new Hono<AppEnv>()
     } satisfies WhoAmIResponse);
   })
   .delete('/me', requireAuth, async (c) => {
-    const services = c.get('services');
-    const auth = c.get('auth');
-    const devices = await deleteAccount(services.sql, auth.accountId);
-    await Promise.all(devices.map((d) => closeDeviceSockets(services, auth.accountId, d)));
+    await deleteAccountEverywhere(c.get('services'), c.get('auth').accountId);
     return c.body(null, 204);
   })
   .get('/username/:username', requireAuth, async (c) => {

@@ -14,7 +14,14 @@ import { RelayError } from '../errors.js';
 import { addDevice, listDevices, removeDevice } from '../store/devices.js';
 import { jsonBody, parseParams } from '../validate.js';
 
-const DeviceParamSchema = z.object({ deviceId: z.coerce.number().pipe(DeviceIdSchema) });
+// Canonical decimal only: z.coerce.number would also read "0x1", " 1" or "1e0" as device 1.
+const DeviceParamSchema = z.object({
+  deviceId: z
+    .string()
+    .regex(/^[1-9][0-9]{0,2}$/)
+    .transform(Number)
+    .pipe(DeviceIdSchema),
+});
 
 /** /v1/devices: list, add (by an authenticated device of the account), remove. */
 export const deviceRoutes = new Hono<AppEnv>()

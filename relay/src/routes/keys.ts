@@ -17,7 +17,15 @@ import { jsonBody, parseParams } from '../validate.js';
 
 const BundleParamsSchema = z.object({
   accountId: AccountIdSchema,
-  deviceId: z.union([z.literal('*'), z.coerce.number().pipe(DeviceIdSchema)]),
+  // Canonical decimal only (z.coerce.number would also read "0x1" or " 1" as device 1).
+  deviceId: z.union([
+    z.literal('*'),
+    z
+      .string()
+      .regex(/^[1-9][0-9]{0,2}$/)
+      .transform(Number)
+      .pipe(DeviceIdSchema),
+  ]),
 });
 
 const b64 = (b: Buffer) => b.toString('base64');

@@ -5,13 +5,12 @@ import { requireAuth } from '../auth/require-auth.js';
 import type { AppEnv } from '../context.js';
 import { RelayError } from '../errors.js';
 import { findAccountById } from '../store/accounts.js';
-import { listDevices } from '../store/devices.js';
 import { type NewEnvelope, toEnvelope } from '../store/messages.js';
 import { jsonBody, parseParams } from '../validate.js';
 
 /** /v1/messages: one envelope per device of one destination account; 200 only once all are committed. */
 export const messageRoutes = new Hono<AppEnv>().use(requireAuth).put('/:accountId', async (c) => {
-  const { sql, clock, env, limits, writer, fanout, metrics } = c.get('services');
+  const { sql, clock, env, limits, writer, fanout, metrics, lookups } = c.get('services');
   const auth = c.get('auth');
   const destination = parseParams(AccountIdSchema, c.req.param('accountId'), 'accountId');
   const body = await jsonBody(c, SendMessagesRequestSchema);
@@ -29,7 +28,7 @@ export const messageRoutes = new Hono<AppEnv>().use(requireAuth).put('/:accountI
     seen.add(m.destinationDeviceId);
   });
 
-  const devices = await listDevices(sql, destination);
+  const devices = await lookups.listDevices(destination);
   // Every account has devices, except one whose last device was removed: only then ask whether it exists.
   if (devices.length === 0 && !(await findAccountById(sql, destination))) {
     throw new RelayError({ code: 'not_found', message: 'no such account' });

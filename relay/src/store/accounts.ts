@@ -41,12 +41,26 @@ export async function insertAccount(tx: TxSql, a: NewAccount): Promise<boolean> 
   return true;
 }
 
-/** Deletes the account; devices, keys, queues and tokens go with it (ON DELETE CASCADE). */
-export async function deleteAccount(sql: Sql, id: string): Promise<number[]> {
+export interface DeletedAccount {
+  /** The account's devices (their sockets must be closed). */
+  devices: number[];
+  /** The account's blobs, whose rows are gone; their files must be removed. */
+  attachmentIds: string[];
+}
+
+/**
+ * Deletes the account; devices, keys, queues, tokens and attachment rows go with it. Undefined when there
+ * was no such account.
+ */
+export async function deleteAccount(sql: Sql, id: string): Promise<DeletedAccount | undefined> {
   return sql.begin(async (tx) => {
     const devices = await tx<{ device_id: number }[]>`SELECT device_id FROM devices WHERE account_id = ${id}`;
-    await tx`DELETE FROM accounts WHERE id = ${id}`;
-    return devices.map((d) => d.device_id);
+    const blobs = await tx<{ id: string }[]>`DELETE FROM attachments WHERE account_id = ${id} RETURNING id`;
+    const gone = await tx`DELETE FROM accounts WHERE id = ${id} RETURNING 1`;
+    if (gone.length === 0) {
+      return undefined;
+    }
+    return { devices: devices.map((d) => d.device_id), attachmentIds: blobs.map((b) => b.id) };
   });
 }
 

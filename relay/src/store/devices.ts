@@ -8,7 +8,7 @@ export interface DeviceRow {
   lastSeenAt: number | null;
 }
 
-interface RawDevice {
+export interface RawDevice {
   device_id: number;
   name: string | null;
   registration_id: number;
@@ -16,7 +16,7 @@ interface RawDevice {
   last_seen_at: number | null;
 }
 
-const toDevice = (r: RawDevice): DeviceRow => ({
+export const toDevice = (r: RawDevice): DeviceRow => ({
   deviceId: r.device_id,
   name: r.name,
   registrationId: r.registration_id,

@@ -36,7 +36,7 @@ export interface QueuedEnvelope {
   envelope: Envelope;
 }
 
-interface RawEnvelope {
+export interface RawEnvelope {
   id: number;
   guid: string;
   type: EnvelopeType;
@@ -89,20 +89,22 @@ export async function readQueue(
     WHERE account_id = ${accountId} AND device_id = ${deviceId} AND expires_at > ${now}
       AND id <> ALL(${exclude}::bigint[])
     ORDER BY id LIMIT ${limit}`;
-  return rows.map((r) => ({
-    id: r.id,
-    envelope: toEnvelope({
-      guid: r.guid,
-      type: r.type,
-      sourceAccountId: r.source_account_id,
-      sourceDeviceId: r.source_device_id,
-      destinationDeviceId: r.device_id,
-      clientTimestamp: r.client_timestamp,
-      serverTimestamp: r.server_timestamp,
-      content: r.content,
-    }),
-  }));
+  return rows.map(toQueued);
 }
+
+export const toQueued = (r: RawEnvelope): QueuedEnvelope => ({
+  id: r.id,
+  envelope: toEnvelope({
+    guid: r.guid,
+    type: r.type,
+    sourceAccountId: r.source_account_id,
+    sourceDeviceId: r.source_device_id,
+    destinationDeviceId: r.device_id,
+    clientTimestamp: r.client_timestamp,
+    serverTimestamp: r.server_timestamp,
+    content: r.content,
+  }),
+});
 
 /** Deletes acked envelopes; only the device's own (a guid of someone else's queue deletes nothing). */
 export async function ackEnvelopes(sql: Sql, accountId: string, deviceId: number, guids: string[]): Promise<number> {

@@ -13,7 +13,6 @@ import type { AuthInfo, Services } from '../context.js';
 import type { FanoutEvent } from '../fanout/fanout.js';
 import { toLogFormat } from '../logger.js';
 import { touchDevice } from '../store/devices.js';
-import { ackEnvelopes, readQueue } from '../store/messages.js';
 import { isFamilyLive } from '../store/tokens.js';
 
 const READ_BATCH = 100;
@@ -201,7 +200,7 @@ export class DeviceSession {
     this.authTimer = undefined;
     let auth: AuthInfo | undefined;
     try {
-      auth = await authenticate(this.services, token);
+      auth = await authenticate(this.services, token, false);
     } catch {
       auth = undefined;
     }
@@ -223,7 +222,7 @@ export class DeviceSession {
       return;
     }
     try {
-      const deleted = await ackEnvelopes(this.services.sql, auth.accountId, auth.deviceId, guids);
+      const deleted = await this.services.acks.delete(auth.accountId, auth.deviceId, guids);
       this.services.metrics.messagesDelivered.inc(deleted);
     } catch (err) {
       // Not deleted: the envelopes stay queued and come again on the next connection.
@@ -260,9 +259,15 @@ export class DeviceSession {
           return;
         }
         const limit = Math.min(room, READ_BATCH);
-        const { sql, clock } = this.services;
+        const { lookups, clock } = this.services;
         const exclude = [...this.inFlight.values()];
-        const batch = await readQueue(sql, auth.accountId, auth.deviceId, exclude, limit, clock.now());
+        const batch = await lookups.readQueue({
+          accountId: auth.accountId,
+          deviceId: auth.deviceId,
+          exclude,
+          limit,
+          now: clock.now(),
+        });
         if (this.closed) {
           return;
         }

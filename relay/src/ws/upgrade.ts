@@ -50,7 +50,7 @@ export function attachWebSocket(server: Server, services: Services): SocketServe
     let auth: Awaited<ReturnType<typeof authenticate>>;
     if (token) {
       try {
-        auth = await authenticate(services, token);
+        auth = await authenticate(services, token, false);
       } catch (err) {
         logger.warn({ err: toLogFormat(err) }, 'socket authentication failed');
         refuse(socket, 503, 'unavailable', 'a backing service is unavailable');

@@ -1,0 +1,155 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (the bench runs every child from there). */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const TSX_ARGS = ['--import', 'tsx', '--conditions', 'source'];
+
+export const out = (line = '') => process.stdout.write(`${line}\n`);
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) {
+    return Number.NaN;
+  }
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident set size of a process in KiB (Linux /proc). */
+export function rssKib(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function withTimeout<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A child process speaking one JSON object per stdout line. `next(type)` waits for the next message of
+ * that type; `send(obj)` writes one JSON line to its stdin.
+ */
+export class JsonChild {
+  private readonly messages: Record<string, unknown>[] = [];
+  private waiters: (() => void)[] = [];
+  exited = false;
+  stderr = '';
+
+  constructor(readonly child: ChildProcess) {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      try {
+        this.messages.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        return;
+      }
+      this.wake();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+    child.once('exit', () => {
+      this.exited = true;
+      this.wake();
+    });
+  }
+
+  static spawn(script: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): JsonChild {
+    const child = spawn(process.execPath, [...nodeArgs, ...TSX_ARGS, script, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    return new JsonChild(child);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      w();
+    }
+  }
+
+  async next<T = Record<string, unknown>>(type: string, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.messages.findIndex((m) => m.type === type);
+      if (i >= 0) {
+        return this.messages.splice(i, 1)[0] as T;
+      }
+      if (this.exited) {
+        throw new Error(`child exited before "${type}": ${this.stderr}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`no "${type}" from child within ${timeoutMs} ms: ${this.stderr}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  send(message: unknown): void {
+    this.child.stdin?.write(`${JSON.stringify(message)}\n`);
+  }
+
+  async kill(): Promise<void> {
+    if (this.exited || this.child.exitCode !== null) {
+      return;
+    }
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Reads newline-delimited JSON commands from stdin (worker side). */
+export function stdinCommands(onCommand: (cmd: Record<string, unknown>) => void): void {
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => {
+    try {
+      onCommand(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // ignore
+    }
+  });
+}
+
+export const emit = (message: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(message)}\n`);

@@ -1,0 +1,261 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import type { ServerFrame } from '@sotto/shared-types';
+import WebSocket from 'ws';
+import { emit, stdinCommands } from './bench-support.js';
+
+/**
+ * A load-generator process: its devices come in pairs (each sends to its partner, both here, so the
+ * send-to-delivery latency is measured on one clock). Every device holds a WebSocket to its relay
+ * instance, acks what it receives, and sends 1:1 envelopes with PUT /v1/messages. Closed loop
+ * (`inflight` sends outstanding per device) for peak load, or open loop (`ratePerDevice`) for a fixed load.
+ */
+
+export interface LoadDevice {
+  accountId: string;
+  registrationId: number;
+  token: string;
+  baseUrl: string;
+  wsUrl: string;
+  partner: number;
+}
+
+export interface LoadConfig {
+  devices: LoadDevice[];
+  contentBytes: number;
+}
+
+export interface RunCommand {
+  type: 'run';
+  mode: 'closed' | 'open';
+  inflight: number;
+  ratePerDevice: number;
+  warmupMs: number;
+  durationMs: number;
+  drainMs: number;
+}
+
+export interface LoadResult {
+  type: 'result';
+  sent: number;
+  sendErrors: Record<string, number>;
+  deliveredTotal: number;
+  deliveredInWindow: number;
+  windowMs: number;
+  latenciesMs: number[];
+  undelivered: number;
+}
+
+const config = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as LoadConfig;
+const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
+const filler = randomBytes(Math.max(16, config.contentBytes));
+
+interface DeviceState {
+  d: LoadDevice;
+  ws: WebSocket;
+  pendingAcks: string[];
+  ackScheduled: boolean;
+}
+
+const states: DeviceState[] = [];
+let seq = 0;
+let sent = 0;
+let deliveredTotal = 0;
+const sendErrors: Record<string, number> = {};
+/** Set while a run is going: receive times in [windowStart, windowEnd) count. */
+let windowStart = Number.POSITIVE_INFINITY;
+let windowEnd = Number.POSITIVE_INFINITY;
+let deliveredInWindow = 0;
+const latencies: number[] = [];
+
+/** 300 bytes of "ciphertext" whose first 8 hold the send time (performance.now()) for the receiver. */
+function content(): string {
+  const buf = Buffer.from(filler);
+  buf.writeDoubleLE(performance.now(), 0);
+  buf.writeUInt32LE(seq++ >>> 0, 8);
+  return buf.toString('base64');
+}
+
+function send(from: DeviceState): Promise<void> {
+  const to = config.devices[from.d.partner] as LoadDevice;
+  const body = JSON.stringify({
+    timestamp: Date.now(),
+    messages: [
+      { destinationDeviceId: 1, destinationRegistrationId: to.registrationId, type: 'whisper', content: content() },
+    ],
+  });
+  return new Promise<void>((resolve) => {
+    const url = new URL(`${from.d.baseUrl}/v1/messages/${to.accountId}`);
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${from.d.token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) {
+            sent += 1;
+          } else {
+            const key = String(res.statusCode);
+            sendErrors[key] = (sendErrors[key] ?? 0) + 1;
+          }
+          resolve();
+        });
+      },
+    );
+    req.on('error', (err) => {
+      sendErrors[err.message] = (sendErrors[err.message] ?? 0) + 1;
+      resolve();
+    });
+    req.end(body);
+  });
+}
+
+function onEnvelope(state: DeviceState, guid: string, contentB64: string): void {
+  const now = performance.now();
+  const sentAt = Buffer.from(contentB64.slice(0, 12), 'base64').readDoubleLE(0);
+  deliveredTotal += 1;
+  if (now >= windowStart && now < windowEnd) {
+    deliveredInWindow += 1;
+    latencies.push(now - sentAt);
+  }
+  state.pendingAcks.push(guid);
+  if (!state.ackScheduled) {
+    state.ackScheduled = true;
+    setImmediate(() => {
+      state.ackScheduled = false;
+      while (state.pendingAcks.length > 0) {
+        const guids = state.pendingAcks.splice(0, 256);
+        state.ws.send(JSON.stringify({ type: 'ack', guids }));
+      }
+    });
+  }
+}
+
+function connect(d: LoadDevice): Promise<DeviceState> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(d.wsUrl, { headers: { authorization: `Bearer ${d.token}` } });
+    const state: DeviceState = { d, ws, pendingAcks: [], ackScheduled: false };
+    let ready = false;
+    ws.on('message', (data) => {
+      // Trusted peer in a bench: no schema check, to keep the generator's CPU for the relay.
+      const frame = JSON.parse(data.toString()) as ServerFrame;
+      if (frame.type === 'envelope') {
+        onEnvelope(state, frame.envelope.guid, frame.envelope.content);
+      } else if (frame.type === 'queue_empty' && !ready) {
+        ready = true;
+        resolve(state);
+      }
+    });
+    ws.on('error', (err) => {
+      if (!ready) {
+        reject(err);
+      }
+    });
+    ws.on('close', (code) => {
+      if (!ready) {
+        reject(new Error(`socket closed ${code}`));
+      }
+    });
+  });
+}
+
+async function run(cmd: RunCommand): Promise<void> {
+  const start = performance.now();
+  windowStart = start + cmd.warmupMs;
+  windowEnd = windowStart + cmd.durationMs;
+  const stopAt = windowEnd;
+  const loops: Promise<void>[] = [];
+  if (cmd.mode === 'closed') {
+    for (const s of states) {
+      for (let k = 0; k < cmd.inflight; k++) {
+        loops.push(
+          (async () => {
+            while (performance.now() < stopAt) {
+              await send(s);
+            }
+          })(),
+        );
+      }
+    }
+  } else {
+    const interval = 1000 / cmd.ratePerDevice;
+    for (const s of states) {
+      loops.push(
+        (async () => {
+          let next = start + Math.random() * interval;
+          const outstanding: Promise<void>[] = [];
+          while (next < stopAt) {
+            const wait = next - performance.now();
+            if (wait > 0) {
+              await new Promise((r) => setTimeout(r, wait));
+            }
+            outstanding.push(send(s));
+            next += interval;
+          }
+          await Promise.all(outstanding);
+        })(),
+      );
+    }
+  }
+  await Promise.all(loops);
+  // Drain: every accepted envelope must arrive.
+  const drainUntil = performance.now() + cmd.drainMs;
+  while (deliveredTotal < sent && performance.now() < drainUntil) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  const result: LoadResult = {
+    type: 'result',
+    sent,
+    sendErrors: { ...sendErrors },
+    deliveredTotal,
+    deliveredInWindow,
+    windowMs: cmd.durationMs,
+    latenciesMs: latencies.splice(0),
+    undelivered: sent - deliveredTotal,
+  };
+  sent = 0;
+  deliveredTotal = 0;
+  deliveredInWindow = 0;
+  for (const k of Object.keys(sendErrors)) {
+    delete sendErrors[k];
+  }
+  windowStart = Number.POSITIVE_INFINITY;
+  emit(result as unknown as Record<string, unknown>);
+}
+
+async function main(): Promise<void> {
+  const connected = await Promise.all(config.devices.map((d) => connect(d)));
+  states.push(...connected);
+  emit({ type: 'ready', devices: states.length });
+  let queue = Promise.resolve();
+  stdinCommands((cmd) => {
+    if (cmd.type === 'run') {
+      queue = queue.then(() => run(cmd as unknown as RunCommand));
+    } else if (cmd.type === 'exit') {
+      void queue.then(() => {
+        for (const s of states) {
+          s.ws.close();
+        }
+        agent.destroy();
+        setTimeout(() => process.exit(0), 200);
+      });
+    }
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`load worker failed: ${String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,364 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { freePort, JsonChild, out, percentile, round, rssKib, sleep, withTimeout } from './bench-support.js';
+import { insertCeiling, pubsubCeiling } from './ceilings.js';
+import type { LoadConfig, LoadDevice, LoadResult, RunCommand } from './load-worker.js';
+import { type BenchDatabase, type BenchDevice, createBenchDatabase, seedDevices } from './seed.js';
+
+/**
+ * `npm run bench:relay`: relay throughput and latency on real Postgres + Redis (1, then 2 instances,
+ * each its own process), the raw INSERT and pub/sub ceilings in the same run, p99 at half of peak load,
+ * and the RSS cost of idle authenticated sockets. Not a test: prints figures, ending with one JSON line.
+ */
+
+const program = new Command('relay-bench')
+  .option('--devices <n>', 'simulated devices sending 1:1 envelopes (in pairs)', (v) => Number(v), 200)
+  .option('--inflight <n>', 'sends outstanding per device at peak (closed loop)', (v) => Number(v), 1)
+  .option('--duration <s>', 'measured seconds per load phase', (v) => Number(v), 10)
+  .option('--warmup <s>', 'unmeasured seconds before each load phase', (v) => Number(v), 2)
+  .option('--load-workers <n>', 'load-generator processes', (v) => Number(v), 2)
+  .option('--idle-sockets <n>', 'idle authenticated sockets on one instance (0 skips)', (v) => Number(v), 19_000)
+  .option('--idle-workers <n>', 'processes holding the idle sockets', (v) => Number(v), 4)
+  .option('--content-bytes <n>', 'envelope ciphertext size', (v) => Number(v), 300)
+  .option('--redis-url <url>', 'Redis', process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379')
+  .option('--time-limit <s>', 'abort the whole run after this many seconds', (v) => Number(v), 600)
+  .parse();
+
+interface Options {
+  devices: number;
+  inflight: number;
+  duration: number;
+  warmup: number;
+  loadWorkers: number;
+  idleSockets: number;
+  idleWorkers: number;
+  contentBytes: number;
+  redisUrl: string;
+  timeLimit: number;
+}
+const opts = program.opts<Options>();
+if (opts.devices < 2 || opts.devices % 2 !== 0) {
+  throw new Error('--devices must be an even number ≥ 2');
+}
+
+const children = new Set<JsonChild>();
+let workDir = '';
+let db: BenchDatabase | undefined;
+const redisPrefix = `sotto-bench-${randomBytes(6).toString('hex')}:`;
+
+interface RelayProcess {
+  child: JsonChild;
+  url: string;
+  wsUrl: string;
+}
+
+async function startRelay(databaseUrl: string): Promise<RelayProcess> {
+  const port = await freePort();
+  const child = JsonChild.spawn(
+    'relay/src/server.ts',
+    [],
+    {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: opts.redisUrl,
+      REDIS_PREFIX: redisPrefix,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SOTTO_DATA_DIR: join(workDir, `relay-${port}`),
+      RATE_SEND_POINTS: '100000000',
+      RATE_PREKEY_POINTS: '100000000',
+      RATE_TOKEN_POINTS: '100000000',
+      SHUTDOWN_GRACE_MS: '2000',
+    },
+    process.env.BENCH_RELAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RELAY_CPU_PROF}`] : [],
+  );
+  children.add(child);
+  const url = `http://127.0.0.1:${port}`;
+  await withTimeout(
+    'relay start',
+    60_000,
+    (async () => {
+      for (;;) {
+        if (child.exited) {
+          throw new Error(`relay exited: ${child.stderr}`);
+        }
+        try {
+          if ((await fetch(`${url}/healthz`)).ok) {
+            return;
+          }
+        } catch {
+          // not listening yet
+        }
+        await sleep(100);
+      }
+    })(),
+  );
+  return { child, url, wsUrl: `ws://127.0.0.1:${port}/v1/ws` };
+}
+
+async function stop(child: JsonChild): Promise<void> {
+  await child.kill();
+  children.delete(child);
+}
+
+interface PhaseFigures {
+  messagesPerS: number;
+  p50: number;
+  p99: number;
+  sent: number;
+  delivered: number;
+  undelivered: number;
+  sendErrors: Record<string, number>;
+  queueLeft: number;
+}
+
+/** Load workers for `devices` (pairs 2k, 2k+1 talk to each other; with 2 instances each pair spans both). */
+async function startLoad(relays: RelayProcess[], devices: BenchDevice[]): Promise<JsonChild[]> {
+  const workers: JsonChild[] = [];
+  const pairs = devices.length / 2;
+  const perWorker = Math.ceil(pairs / opts.loadWorkers);
+  for (let w = 0; w < opts.loadWorkers; w++) {
+    const mine: LoadDevice[] = [];
+    for (let p = w * perWorker; p < Math.min(pairs, (w + 1) * perWorker); p++) {
+      for (const side of [0, 1]) {
+        const d = devices[2 * p + side] as BenchDevice;
+        const relay = relays[side % relays.length] as RelayProcess;
+        mine.push({
+          accountId: d.accountId,
+          registrationId: d.registrationId,
+          token: d.token,
+          baseUrl: relay.url,
+          wsUrl: relay.wsUrl,
+          partner: mine.length + (side === 0 ? 1 : -1),
+        });
+      }
+    }
+    if (mine.length === 0) {
+      continue;
+    }
+    const file = join(workDir, `load-${w}-${Date.now()}.json`);
+    await writeFile(file, JSON.stringify({ devices: mine, contentBytes: opts.contentBytes } satisfies LoadConfig));
+    const child = JsonChild.spawn('relay/bench/load-worker.ts', [file]);
+    children.add(child);
+    workers.push(child);
+  }
+  await Promise.all(workers.map((w) => w.next('ready', 60_000)));
+  return workers;
+}
+
+async function runPhase(workers: JsonChild[], cmd: Omit<RunCommand, 'type'>): Promise<PhaseFigures> {
+  for (const w of workers) {
+    w.send({ type: 'run', ...cmd });
+  }
+  const budget = cmd.warmupMs + cmd.durationMs + cmd.drainMs + 30_000;
+  const results = await Promise.all(workers.map((w) => w.next<LoadResult>('result', budget)));
+  const latencies = results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+  const sendErrors: Record<string, number> = {};
+  for (const r of results) {
+    for (const [k, v] of Object.entries(r.sendErrors)) {
+      sendErrors[k] = (sendErrors[k] ?? 0) + v;
+    }
+  }
+  const deliveredInWindow = results.reduce((a, r) => a + r.deliveredInWindow, 0);
+  // Acked envelopes are deleted: the queues must be empty again.
+  let queueLeft = -1;
+  for (let i = 0; i < 50; i++) {
+    const [row] = await (db as BenchDatabase).sql<{ n: number }[]>`SELECT count(*)::int AS n FROM envelopes`;
+    queueLeft = row?.n ?? 0;
+    if (queueLeft === 0) {
+      break;
+    }
+    await sleep(100);
+  }
+  return {
+    messagesPerS: deliveredInWindow / (cmd.durationMs / 1000),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    sent: results.reduce((a, r) => a + r.sent, 0),
+    delivered: results.reduce((a, r) => a + r.deliveredTotal, 0),
+    undelivered: results.reduce((a, r) => a + r.undelivered, 0),
+    sendErrors,
+    queueLeft,
+  };
+}
+
+const peakCmd = (): Omit<RunCommand, 'type'> => ({
+  mode: 'closed',
+  inflight: opts.inflight,
+  ratePerDevice: 0,
+  warmupMs: opts.warmup * 1000,
+  durationMs: opts.duration * 1000,
+  drainMs: 15_000,
+});
+
+function describePhase(name: string, f: PhaseFigures): void {
+  const errors = Object.keys(f.sendErrors).length > 0 ? ` send errors ${JSON.stringify(f.sendErrors)}` : '';
+  out(
+    `${name.padEnd(34)} ${round(f.messagesPerS, 0).toString().padStart(7)} msgs/s   p50 ${round(f.p50, 2)} ms   p99 ${round(f.p99, 2)} ms   ` +
+      `(sent ${f.sent}, delivered ${f.delivered}, undelivered ${f.undelivered}, left in queues ${f.queueLeft})${errors}`,
+  );
+}
+
+/** Idle authenticated sockets on one fresh instance: RSS before, after a warm-up 1,000, and after all. */
+async function idleSockets(
+  devices: BenchDevice[],
+): Promise<{ perSocketKib: number; perSocketTotalKib: number; open: number }> {
+  const relay = await startRelay((db as BenchDatabase).url);
+  const workers: JsonChild[] = [];
+  try {
+    const per = Math.ceil(devices.length / opts.idleWorkers);
+    for (let w = 0; w < opts.idleWorkers; w++) {
+      const tokens = devices.slice(w * per, (w + 1) * per).map((d) => d.token);
+      const file = join(workDir, `idle-${w}.json`);
+      await writeFile(file, JSON.stringify({ wsUrl: relay.wsUrl, tokens, concurrency: 50 }));
+      const child = JsonChild.spawn('relay/bench/idle-worker.ts', [file]);
+      children.add(child);
+      workers.push(child);
+    }
+    await Promise.all(workers.map((w) => w.next('ready', 60_000)));
+    await sleep(2000);
+    const rss0 = rssKib(relay.child.child.pid as number);
+    const warm = Math.min(1000, Math.floor(devices.length / 4));
+    const warmPer = Math.ceil(warm / workers.length);
+    for (const w of workers) {
+      w.send({ type: 'connect', count: warmPer });
+    }
+    let open = (await Promise.all(workers.map((w) => w.next<{ open: number }>('connected', 120_000)))).reduce(
+      (a, r) => a + r.open,
+      0,
+    );
+    await sleep(2000);
+    const rss1 = rssKib(relay.child.child.pid as number);
+    const open1 = open;
+    for (const w of workers) {
+      w.send({ type: 'connect', count: per });
+    }
+    const done = await Promise.all(workers.map((w) => w.next<{ open: number; failed: number }>('connected', 300_000)));
+    open = done.reduce((a, r) => a + r.open, 0);
+    const failed = done.reduce((a, r) => a + r.failed, 0);
+    await sleep(3000);
+    const rss2 = rssKib(relay.child.child.pid as number);
+    out(
+      `idle sockets: relay RSS ${round(rss0 / 1024)} MiB with none, ${round(rss1 / 1024)} MiB with ${open1}, ` +
+        `${round(rss2 / 1024)} MiB with ${open} (${failed} failed to connect)`,
+    );
+    return {
+      perSocketKib: (rss2 - rss1) / Math.max(1, open - open1),
+      perSocketTotalKib: (rss2 - rss0) / Math.max(1, open),
+      open,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => stop(w)));
+    await stop(relay.child);
+  }
+}
+
+async function main(): Promise<void> {
+  workDir = await mkdtemp(join(tmpdir(), 'sotto-relay-bench-'));
+  const cpu = cpus();
+  out(
+    `machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  );
+  out(
+    `devices ${opts.devices} (${opts.devices / 2} pairs, ${opts.inflight} send(s) in flight each), ${opts.contentBytes}-byte envelopes, ` +
+      `${opts.warmup}+${opts.duration} s per phase, ${opts.loadWorkers} load processes`,
+  );
+  db = await createBenchDatabase();
+  const all = await seedDevices(db.sql, opts.devices + opts.idleSockets);
+  const devices = all.slice(0, opts.devices);
+  const idle = all.slice(opts.devices);
+
+  out('ceilings (relays stopped):');
+  const ceilingInsert = await insertCeiling(db.sql, devices, opts.contentBytes);
+  out(`  raw batched INSERT (100 rows, 4 in flight)      ${round(ceilingInsert, 0)} rows/s`);
+  const ceilingPubsub = await pubsubCeiling(opts.redisUrl, redisPrefix, devices, opts.contentBytes);
+  out(`  raw Redis pub/sub (64 PUBLISH in flight)       ${round(ceilingPubsub, 0)} msgs/s`);
+
+  const one = await startRelay(db.url);
+  let workers = await startLoad([one], devices);
+  const peak1 = await runPhase(workers, peakCmd());
+  describePhase('1 instance, peak', peak1);
+  const halfRate = peak1.messagesPerS / 2;
+  const half = await runPhase(workers, {
+    ...peakCmd(),
+    mode: 'open',
+    ratePerDevice: halfRate / opts.devices,
+  });
+  describePhase(`1 instance, half load (${round(halfRate, 0)}/s)`, half);
+  await Promise.all(workers.map((w) => stop(w)));
+  await stop(one.child);
+
+  const pair = [await startRelay(db.url), await startRelay(db.url)];
+  workers = await startLoad(pair, devices);
+  const peak2 = await runPhase(workers, peakCmd());
+  describePhase('2 instances, peak (pairs span both)', peak2);
+  await Promise.all(workers.map((w) => stop(w)));
+  await Promise.all(pair.map((r) => stop(r.child)));
+
+  let idleFigures = { perSocketKib: Number.NaN, perSocketTotalKib: Number.NaN, open: 0 };
+  if (idle.length > 0) {
+    idleFigures = await idleSockets(idle);
+  }
+
+  const best = Math.max(peak1.messagesPerS, peak2.messagesPerS);
+  const everyDelivered = [peak1, half, peak2].every((f) => f.undelivered === 0 && f.queueLeft === 0);
+  out();
+  out('compared with /work/shared/BASELINES.md (same class of machine):');
+  out(
+    `  relay / raw INSERT ceiling: ${round((100 * best) / ceilingInsert)} % (goal ≥ 50 %; baseline ceiling ~70,700 rows/s)`,
+  );
+  out(
+    `  pub/sub ceiling here ${round(ceilingPubsub, 0)} msgs/s (baseline ~67,500); Prosody 0.12: ~5,000–6,000 msgs/s, p99 12–44 ms`,
+  );
+  out(`  p99 at half load: ${round(half.p99, 2)} ms (goal < 50 ms)`);
+  out(`  idle socket: ${round(idleFigures.perSocketKib, 2)} KiB RSS each (goal ≤ 20 KiB; raw ws ~3.9 KiB)`);
+  out(`  every envelope delivered and acked: ${everyDelivered}`);
+  const figures = {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    devices: opts.devices,
+    messages_per_s: round(peak1.messagesPerS, 0),
+    p50_ms: round(peak1.p50, 2),
+    p99_ms: round(peak1.p99, 2),
+    messages_per_s_2_instances: round(peak2.messagesPerS, 0),
+    p50_ms_2_instances: round(peak2.p50, 2),
+    p99_ms_2_instances: round(peak2.p99, 2),
+    ceiling_insert_per_s: round(ceilingInsert, 0),
+    ceiling_pubsub_per_s: round(ceilingPubsub, 0),
+    ratio: round(best / ceilingInsert, 3),
+    ratio_1_instance: round(peak1.messagesPerS / ceilingInsert, 3),
+    half_load_per_s: round(half.messagesPerS, 0),
+    p50_half_load_ms: round(half.p50, 2),
+    p99_half_load_ms: round(half.p99, 2),
+    idle_sockets: idleFigures.open,
+    idle_socket_kib: round(idleFigures.perSocketKib, 2),
+    idle_socket_kib_incl_first_1000: round(idleFigures.perSocketTotalKib, 2),
+    all_delivered: everyDelivered,
+  };
+  out(JSON.stringify(figures));
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.all([...children].map((c) => c.kill().catch(() => undefined)));
+  await db?.drop().catch(() => undefined);
+  if (workDir) {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+const deadline = setTimeout(() => {
+  process.stderr.write(`bench: time limit of ${opts.timeLimit} s reached; aborting\n`);
+  void cleanup().finally(() => process.exit(1));
+}, opts.timeLimit * 1000);
+deadline.unref();
+
+main()
+  .then(cleanup, async (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await cleanup();
+    process.exitCode = 1;
+  })
+  .finally(() => clearTimeout(deadline));

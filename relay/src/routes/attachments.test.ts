@@ -1,0 +1,248 @@
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ErrorBody } from '@sotto/shared-types';
+import { describe, expect, it } from 'vitest';
+import {
+  announce,
+  download,
+  droppedPatch,
+  head,
+  patch,
+  randomBlob,
+  sha256Hex,
+} from '../../test/support/attachments.js';
+import { api, errorCode, registerDevice } from '../../test/support/client.js';
+import { useRelay } from '../../test/support/fixture.js';
+import { ManualClock } from '../clock.js';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const DAY = 24 * 3600 * 1000;
+const clock = new ManualClock(Date.now());
+const fx = useRelay({
+  clock,
+  env: { ATTACHMENT_MAX_BYTES: String(4 * MIB), ATTACHMENT_QUOTA_BYTES: String(10 * MIB) },
+});
+const limited = useRelay({ env: { RATE_UPLOAD_POINTS: '2' } });
+
+const blobPath = (id: string) => join(fx.relay.relay.services.blobs.dir, id);
+
+async function waitForFileSize(path: string, size: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    if ((await stat(path)).size >= size) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`file never reached ${size} bytes`);
+}
+
+describe('attachments', () => {
+  it('uploads in two PATCHes and lets any signed-in account download the exact bytes', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    const blob = randomBlob(300 * KIB + 7);
+    const created = await announce(fx.relay.url, alice.accessToken, blob);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ size: blob.length, offset: 0, complete: false });
+    expect(created.body.id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const id = created.body.id;
+
+    const first = await patch(fx.relay.url, alice.accessToken, id, 0, blob.subarray(0, 100 * KIB));
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ offset: 100 * KIB, complete: false });
+    // Not downloadable before the last byte.
+    expect((await download(fx.relay.url, bob.accessToken, id)).status).toBe(404);
+    const second = await patch(fx.relay.url, alice.accessToken, id, 100 * KIB, blob.subarray(100 * KIB));
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ offset: blob.length, complete: true });
+    expect(second.headers.get('upload-offset')).toBe(String(blob.length));
+
+    const got = await download(fx.relay.url, bob.accessToken, id);
+    expect(got.status).toBe(200);
+    expect(got.headers.get('content-length')).toBe(String(blob.length));
+    expect(got.bytes.equals(blob)).toBe(true);
+    // The relay stored exactly the ciphertext it was given, nothing else.
+    expect((await stat(blobPath(id))).size).toBe(blob.length);
+  });
+
+  it('resumes after a dropped connection: HEAD gives the offset and the upload continues from there', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const blob = randomBlob(1 * MIB);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob)).body;
+    const sent = 256 * KIB;
+    await droppedPatch(fx.relay.url, alice.accessToken, id, 0, blob, sent, () => waitForFileSize(blobPath(id), sent));
+
+    const status = await head(fx.relay.url, alice.accessToken, id);
+    expect(status.status).toBe(200);
+    const offset = Number(status.headers.get('upload-offset'));
+    expect(offset).toBe(sent);
+    expect(status.headers.get('upload-length')).toBe(String(blob.length));
+
+    // Continuing from the wrong place is refused with the relay's offset.
+    const wrong = await patch(fx.relay.url, alice.accessToken, id, 0, blob);
+    expect(wrong.status).toBe(409);
+    expect((wrong.body as unknown as ErrorBody).error).toMatchObject({ code: 'conflict', offset });
+    expect(wrong.headers.get('upload-offset')).toBe(String(offset));
+
+    const rest = await patch(fx.relay.url, alice.accessToken, id, offset, blob.subarray(offset));
+    expect(rest.status).toBe(200);
+    expect(rest.body.complete).toBe(true);
+    const got = await download(fx.relay.url, alice.accessToken, id);
+    expect(sha256Hex(got.bytes)).toBe(sha256Hex(blob));
+    // Once complete, PATCH answers 409 with the full length.
+    const again = await patch(fx.relay.url, alice.accessToken, id, blob.length, Buffer.from('x'));
+    expect(again.status).toBe(409);
+  });
+
+  it('discards a blob whose digest does not match and answers 400', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const blob = randomBlob(64 * KIB);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob, { sha256: sha256Hex(Buffer.from('other')) }))
+      .body;
+    const r = await patch(fx.relay.url, alice.accessToken, id, 0, blob);
+    expect(r.status).toBe(400);
+    expect((r.body as unknown as ErrorBody).error.fields).toEqual(['sha256']);
+    expect(existsSync(blobPath(id))).toBe(false);
+    expect((await head(fx.relay.url, alice.accessToken, id)).status).toBe(404);
+    expect((await download(fx.relay.url, alice.accessToken, id)).status).toBe(404);
+  });
+
+  it('answers 413 for a blob over the size limit and for more bytes than announced', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const big = await api(fx.relay.url, 'POST', '/v1/attachments', {
+      token: alice.accessToken,
+      body: { size: 4 * MIB + 1, sha256: sha256Hex(Buffer.from('x')) },
+    });
+    expect(big.status).toBe(413);
+    expect(errorCode(big)).toBe('payload_too_large');
+
+    const blob = randomBlob(1000);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob)).body;
+    const over = await patch(fx.relay.url, alice.accessToken, id, 0, Buffer.concat([blob, Buffer.from('extra')]));
+    expect(over.status).toBe(413);
+    // Nothing of the refused body was kept: the upload starts again from 0.
+    expect((await head(fx.relay.url, alice.accessToken, id)).headers.get('upload-offset')).toBe('0');
+    expect((await patch(fx.relay.url, alice.accessToken, id, 0, blob)).status).toBe(200);
+  });
+
+  it('enforces the per-account quota with 413 quota_exceeded', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    const digest = sha256Hex(Buffer.from('y'));
+    for (let i = 0; i < 2; i++) {
+      const r = await api(fx.relay.url, 'POST', '/v1/attachments', {
+        token: alice.accessToken,
+        body: { size: 4 * MIB, sha256: digest },
+      });
+      expect(r.status).toBe(201);
+    }
+    const over = await api(fx.relay.url, 'POST', '/v1/attachments', {
+      token: alice.accessToken,
+      body: { size: 3 * MIB, sha256: digest },
+    });
+    expect(over.status).toBe(413);
+    expect(errorCode(over)).toBe('quota_exceeded');
+    // The quota is per account: another account still uploads.
+    expect((await announce(fx.relay.url, bob.accessToken, randomBlob(10))).status).toBe(201);
+  });
+
+  it('serves byte ranges with 206 and answers 416 outside the blob', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const blob = randomBlob(10_000);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob)).body;
+    await patch(fx.relay.url, alice.accessToken, id, 0, blob);
+
+    const middle = await download(fx.relay.url, alice.accessToken, id, 'bytes=100-199');
+    expect(middle.status).toBe(206);
+    expect(middle.headers.get('content-range')).toBe('bytes 100-199/10000');
+    expect(middle.bytes.equals(blob.subarray(100, 200))).toBe(true);
+    const tail = await download(fx.relay.url, alice.accessToken, id, 'bytes=9000-');
+    expect(tail.bytes.equals(blob.subarray(9000))).toBe(true);
+    const suffix = await download(fx.relay.url, alice.accessToken, id, 'bytes=-10');
+    expect(suffix.status).toBe(206);
+    expect(suffix.bytes.equals(blob.subarray(9990))).toBe(true);
+    const outside = await download(fx.relay.url, alice.accessToken, id, 'bytes=10000-');
+    expect(outside.status).toBe(416);
+    expect(outside.headers.get('content-range')).toBe('bytes */10000');
+  });
+
+  it('answers 401 without a token, 404 for unknown ids and other accounts’ uploads, 400 for bad ids', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const mallory = await registerDevice(fx.relay.url);
+    const blob = randomBlob(100);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob)).body;
+    expect((await download(fx.relay.url, undefined, id)).status).toBe(401);
+    expect(
+      (await api(fx.relay.url, 'POST', '/v1/attachments', { body: { size: 1, sha256: 'a'.repeat(64) } })).status,
+    ).toBe(401);
+    expect((await download(fx.relay.url, alice.accessToken, 'A'.repeat(32))).status).toBe(404);
+    // Someone else cannot write into (or probe) an upload in progress.
+    expect((await patch(fx.relay.url, mallory.accessToken, id, 0, blob)).status).toBe(404);
+    expect((await head(fx.relay.url, mallory.accessToken, id)).status).toBe(404);
+    expect((await download(fx.relay.url, alice.accessToken, 'bad.id')).status).toBe(400);
+    const noOffset = await api(fx.relay.url, 'PATCH', `/v1/attachments/${id}`, {
+      token: alice.accessToken,
+      rawBody: 'x',
+    });
+    expect(noOffset.status).toBe(400);
+    const badBody = await api(fx.relay.url, 'POST', '/v1/attachments', {
+      token: alice.accessToken,
+      body: { size: 0, sha256: 'nope' },
+    });
+    expect(badBody.status).toBe(400);
+    expect((badBody.body as ErrorBody).error.fields).toEqual(expect.arrayContaining(['size', 'sha256']));
+  });
+
+  it('removes the account’s blob files when the account is deleted', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const blob = randomBlob(5000);
+    const done = (await announce(fx.relay.url, alice.accessToken, blob)).body.id;
+    await patch(fx.relay.url, alice.accessToken, done, 0, blob);
+    const partial = (await announce(fx.relay.url, alice.accessToken, blob)).body.id;
+    await patch(fx.relay.url, alice.accessToken, partial, 0, blob.subarray(0, 100));
+    expect(existsSync(blobPath(done)) && existsSync(blobPath(partial))).toBe(true);
+
+    expect((await api(fx.relay.url, 'DELETE', '/v1/accounts/me', { token: alice.accessToken })).status).toBe(204);
+    expect(existsSync(blobPath(done))).toBe(false);
+    expect(existsSync(blobPath(partial))).toBe(false);
+    const bob = await registerDevice(fx.relay.url);
+    expect((await download(fx.relay.url, bob.accessToken, done)).status).toBe(404);
+  });
+
+  it('rate-limits uploads per account with 429 and Retry-After', async () => {
+    const alice = await registerDevice(limited.relay.url);
+    for (let i = 0; i < 2; i++) {
+      expect((await announce(limited.relay.url, alice.accessToken, randomBlob(10))).status).toBe(201);
+    }
+    const r = await announce(limited.relay.url, alice.accessToken, randomBlob(10));
+    expect(r.status).toBe(429);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('attachment expiry', () => {
+  it('stops serving a blob after 30 days and the cleanup deletes its file and row', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const blob = randomBlob(2000);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob)).body;
+    await patch(fx.relay.url, alice.accessToken, id, 0, blob);
+    const abandoned = (await announce(fx.relay.url, alice.accessToken, blob)).body.id;
+
+    clock.advance(29 * DAY);
+    const bob = await registerDevice(fx.relay.url);
+    expect((await download(fx.relay.url, bob.accessToken, id)).status).toBe(200);
+    clock.advance(2 * DAY);
+    const carol = await registerDevice(fx.relay.url);
+    expect((await download(fx.relay.url, carol.accessToken, id)).status).toBe(404);
+
+    await fx.relay.relay.cleanup();
+    expect(existsSync(blobPath(id))).toBe(false);
+    expect(existsSync(blobPath(abandoned))).toBe(false);
+    const { sql } = fx.relay.relay.services;
+    const rows = await sql`SELECT id FROM attachments WHERE id IN (${id}, ${abandoned})`;
+    expect(rows.length).toBe(0);
+  });
+});
