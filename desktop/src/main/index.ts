@@ -1,40 +1,132 @@
 import { join } from 'node:path';
-import { app, BrowserWindow } from 'electron';
+import { app, type BrowserWindow, session } from 'electron';
+import type { EventChannel, EventPayload } from '../ipc/contract.js';
+import { createAppHandlers } from './app-handlers.js';
+import { createProfileApi } from './core-factory.js';
+import { CoreSession } from './core-session.js';
+import { findDeepLink, parseDeepLink, registerProtocol } from './deep-links.js';
 import { registerIpcHandlers } from './ipc.js';
+import { log, toLogFormat } from './log.js';
+import { installMenu } from './menu.js';
+import { createNotifier } from './notifications.js';
+import { hardenSession } from './security.js';
+import { SettingsStore } from './settings-store.js';
+import { UnreadIndicator } from './tray.js';
+import { startAutoUpdates } from './updater.js';
+import { createMainWindow } from './window.js';
 
-const isSingleInstance = app.requestSingleInstanceLock();
-if (!isSingleInstance) {
-  app.quit();
+let mainWindow: BrowserWindow | null = null;
+let focusedConversation: string | null = null;
+let pendingDeepLink: string | undefined = findDeepLink(process.argv);
+
+function send<E extends EventChannel>(channel: E, payload: EventPayload<E>): void {
+  if (mainWindow && !mainWindow.isDestroyed()) {
+    mainWindow.webContents.send(channel, payload);
+  }
 }
 
-function createMainWindow(): BrowserWindow {
-  const window = new BrowserWindow({
-    width: 1100,
-    height: 760,
-    show: false,
-    title: 'Sotto',
-    webPreferences: {
-      preload: join(import.meta.dirname, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
+function showWindow(): void {
+  if (mainWindow) {
+    if (mainWindow.isMinimized()) {
+      mainWindow.restore();
+    }
+    mainWindow.show();
+    mainWindow.focus();
+  }
+}
+
+function openDeepLink(url: string): void {
+  const link = parseDeepLink(url);
+  if (link) {
+    showWindow();
+    send('app:open-conversation', { username: link.username });
+  }
+}
+
+async function start(): Promise<void> {
+  hardenSession(session.defaultSession);
+  const settings = new SettingsStore(join(app.getPath('userData'), 'settings.json'));
+  const profile = await createProfileApi(join(app.getPath('userData'), 'profile'));
+  const unread = new UnreadIndicator(
+    () => core.messenger,
+    () => mainWindow,
+  );
+  const core: CoreSession = new CoreSession({
+    profile,
+    onEvent: (event) => send('messenger:event', event),
+    onProgress: (step) => send('profile:progress', step),
+    onError: (what, err) => log.warn(`${what} failed`, { err: toLogFormat(err) }),
+  });
+  const notify = createNotifier({
+    settings,
+    messenger: () => core.messenger,
+    focusedConversation: () => (mainWindow?.isFocused() ? focusedConversation : null),
+    onClick: (conversationId) => {
+      showWindow();
+      send('app:open-conversation', { conversationId });
     },
   });
-  window.once('ready-to-show', () => window.show());
-  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  window.webContents.on('will-navigate', (event) => event.preventDefault());
-  const devUrl = process.env.ELECTRON_RENDERER_URL;
-  if (devUrl) {
-    void window.loadURL(devUrl);
-  } else {
-    void window.loadFile(join(import.meta.dirname, '../renderer/index.html'));
-  }
-  return window;
+  core.subscribe((event) => {
+    notify(event);
+    if (event.type === 'conversation_updated' || event.type === 'message') {
+      unread.schedule();
+    }
+  });
+  const appHandlers = createAppHandlers({
+    settings,
+    window: () => mainWindow,
+    setFocusedConversation: (id) => {
+      focusedConversation = id;
+    },
+  });
+  registerIpcHandlers({ ...appHandlers, ...core.handlers }, () => (mainWindow ? [mainWindow.webContents] : []));
+  installMenu((command) => {
+    showWindow();
+    send('app:command', command);
+  });
+  registerProtocol();
+  mainWindow = createMainWindow();
+  mainWindow.on('closed', () => {
+    mainWindow = null;
+  });
+  mainWindow.webContents.once('did-finish-load', () => {
+    if (pendingDeepLink) {
+      openDeepLink(pendingDeepLink);
+      pendingDeepLink = undefined;
+    }
+  });
+  unread.createTray();
+  startAutoUpdates();
+  app.on('before-quit', () => {
+    unread.destroy();
+    void core.close();
+  });
 }
 
-void app.whenReady().then(() => {
-  const window = createMainWindow();
-  registerIpcHandlers(() => [window]);
-});
-
-app.on('window-all-closed', () => app.quit());
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', (_event, argv) => {
+    showWindow();
+    const url = findDeepLink(argv);
+    if (url) {
+      openDeepLink(url);
+    }
+  });
+  app.on('open-url', (event, url) => {
+    event.preventDefault();
+    if (mainWindow) {
+      openDeepLink(url);
+    } else {
+      pendingDeepLink = url;
+    }
+  });
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-attach-webview', (e) => e.preventDefault());
+  });
+  app.on('window-all-closed', () => app.quit());
+  app.whenReady().then(start, (err: unknown) => {
+    log.error('startup failed', { err: toLogFormat(err) });
+    app.exit(1);
+  });
+}

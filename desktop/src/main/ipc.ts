@@ -1,30 +1,28 @@
-import { app, type BrowserWindow, ipcMain } from 'electron';
-import { type ChannelInput, type ChannelOutput, type InvokeChannel, invokeChannels } from '../ipc/contract.js';
+import type { IpcMainInvokeEvent, WebContents } from 'electron';
+import { ipcMain } from 'electron';
+import { invokeChannelNames } from '../ipc/contract.js';
+import { createDispatcher, type Handlers } from './dispatch.js';
 
-type Handlers = { [C in InvokeChannel]: (input: ChannelInput<C>) => Promise<ChannelOutput<C>> };
+/** True when the message comes from the main frame of one of our own windows. */
+export function isTrustedSender(event: IpcMainInvokeEvent, ours: () => readonly WebContents[]): boolean {
+  const fromOurWindow = ours().some((contents) => contents.id === event.sender.id);
+  return fromOurWindow && event.senderFrame != null && event.senderFrame === event.sender.mainFrame;
+}
 
-const handlers: Handlers = {
-  'app:info': async () => ({ version: app.getVersion(), platform: process.platform }),
-};
-
-/** Registers every channel: checks the sender is one of our windows, validates input, wraps the result. */
-export function registerIpcHandlers(windows: () => BrowserWindow[]): void {
-  for (const channel of Object.keys(invokeChannels) as InvokeChannel[]) {
+/** The one registration helper: checks the sender frame, validates input, wraps the result. */
+export function registerIpcHandlers(handlers: Handlers, ours: () => readonly WebContents[]): () => void {
+  const dispatch = createDispatcher(handlers);
+  for (const channel of invokeChannelNames) {
     ipcMain.handle(channel, async (event, raw: unknown) => {
-      const fromOurWindow = windows().some((w) => w.webContents.id === event.sender.id);
-      if (!fromOurWindow || event.senderFrame !== event.sender.mainFrame) {
+      if (!isTrustedSender(event, ours)) {
         return { ok: false, error: { code: 'forbidden', message: 'unknown sender' } };
       }
-      const parsed = invokeChannels[channel].input.safeParse(raw);
-      if (!parsed.success) {
-        return { ok: false, error: { code: 'bad_request', message: parsed.error.message } };
-      }
-      try {
-        const handler = handlers[channel] as (input: unknown) => Promise<unknown>;
-        return { ok: true, value: await handler(parsed.data) };
-      } catch (err) {
-        return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
-      }
+      return dispatch(channel, raw);
     });
   }
+  return () => {
+    for (const channel of invokeChannelNames) {
+      ipcMain.removeHandler(channel);
+    }
+  };
 }

@@ -1,0 +1,35 @@
+import { app } from 'electron';
+
+export const PROTOCOL = 'sotto';
+
+/** `sotto://chat/<username>` (also `sotto://<username>`) → the username, or null for anything else. */
+export function parseDeepLink(url: string): { username: string } | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol !== `${PROTOCOL}:`) {
+    return null;
+  }
+  const parts = [parsed.hostname, ...parsed.pathname.split('/')].filter(Boolean).map(decodeURIComponent);
+  const username = parts[0] === 'chat' ? parts[1] : parts[0];
+  if (!username || parts.length > (parts[0] === 'chat' ? 2 : 1)) {
+    return null;
+  }
+  const normalized = username.toLowerCase();
+  return /^[a-z0-9_.]{3,32}$/.test(normalized) ? { username: normalized } : null;
+}
+
+export function findDeepLink(argv: readonly string[]): string | undefined {
+  return argv.find((arg) => arg.startsWith(`${PROTOCOL}://`));
+}
+
+export function registerProtocol(): void {
+  if (process.defaultApp && process.argv[1]) {
+    app.setAsDefaultProtocolClient(PROTOCOL, process.execPath, [process.argv[1]]);
+  } else {
+    app.setAsDefaultProtocolClient(PROTOCOL);
+  }
+}

@@ -1,0 +1,86 @@
+import QRCode from 'qrcode';
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { ConversationSummary, SafetyNumber } from '../../../ipc/view-models.js';
+import { call, errorMessage } from '../../api/client.js';
+
+/** 60 digits → 12 groups of 5. */
+export function groupDigits(display: string): string[] {
+  const digits = display.replace(/\D/g, '');
+  return digits.match(/.{1,5}/g) ?? [];
+}
+
+/** The safety number with a peer: digits to compare aloud, a QR code to scan, "mark verified". */
+export function SafetyNumberPanel({ conversation, onBack }: { conversation: ConversationSummary; onBack: () => void }) {
+  const { t } = useTranslation();
+  const [safety, setSafety] = useState<SafetyNumber | null>(null);
+  const [qr, setQr] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    void (async () => {
+      try {
+        const value = await call('safety:get', { conversationId: conversation.id });
+        const image = await QRCode.toDataURL(value.scannable, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
+        if (!cancelled) {
+          setSafety(value);
+          setQr(image);
+        }
+      } catch (err) {
+        if (!cancelled) {
+          setError(errorMessage(err));
+        }
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [conversation.id]);
+
+  async function toggleVerified() {
+    if (!safety) {
+      return;
+    }
+    const verified = !safety.verified;
+    await call('safety:mark-verified', { conversationId: conversation.id, verified });
+    if (verified && conversation.identityChanged) {
+      await call('safety:acknowledge-change', { conversationId: conversation.id });
+    }
+    setSafety({ ...safety, verified });
+  }
+
+  return (
+    <section className="panel safety" aria-labelledby="safety-title">
+      <h2 id="safety-title">{t('safety.title', { name: conversation.username })}</h2>
+      <p>{t('safety.explain', { name: conversation.username })}</p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {safety && (
+        <>
+          <ol className="safety-digits" aria-label={t('safety.digitsLabel')} data-testid="safety-number">
+            {groupDigits(safety.displayString).map((group, index) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: the groups are positional
+              <li key={index}>{group}</li>
+            ))}
+          </ol>
+          {qr && <img className="safety-qr" src={qr} alt={t('safety.qrAlt')} width={240} height={240} />}
+          <p role="status" data-testid="verified-state">
+            {safety.verified ? t('safety.isVerified') : t('safety.notVerified')}
+          </p>
+          <div className="row">
+            <button type="button" className="primary" onClick={() => void toggleVerified()}>
+              {safety.verified ? t('safety.clearVerified') : t('safety.markVerified')}
+            </button>
+            <button type="button" onClick={onBack}>
+              {t('safety.back')}
+            </button>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

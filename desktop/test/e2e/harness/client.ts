@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { ProfileApi } from '../../../src/core/messenger-types.js';
+import { Profile } from '../../../src/core/profile.js';
+import { MemorySecretStore } from '../../../src/core/secrets/secret-store.js';
+import type { Settings } from '../../../src/ipc/contract.js';
+import { CoreSession } from '../../../src/main/core-session.js';
+import { createDispatcher, type Handlers } from '../../../src/main/dispatch.js';
+import { attachBridge, type Bridge } from './bridge.js';
+
+export interface TestClient {
+  name: string;
+  page: Page;
+  context: BrowserContext;
+  session: CoreSession;
+  bridge: Bridge;
+  copied: string[];
+  saved: string[];
+  opened: string[];
+  close(): Promise<void>;
+}
+
+/** Stand-ins for the Electron-only channels (clipboard, save dialog, shell), recording what they got. */
+function appHandlers(client: Pick<TestClient, 'copied' | 'saved' | 'opened'>) {
+  let settings: Settings = { theme: 'system', notifications: true, hideNotificationContent: false };
+  return {
+    'app:info': () => ({ version: '0.0.0-e2e', platform: process.platform }),
+    'app:open-external': ({ url }) => {
+      client.opened.push(url);
+    },
+    'app:copy-text': ({ text }) => {
+      client.copied.push(text);
+    },
+    'app:save-text': ({ text }) => {
+      client.saved.push(text);
+      return { saved: true };
+    },
+    'app:focus-conversation': () => {},
+    'settings:get': () => settings,
+    'settings:set': (patch) => {
+      settings = { ...settings, ...patch };
+      return settings;
+    },
+  } satisfies Partial<Handlers>;
+}
+
+export interface LaunchOptions {
+  browser: Browser;
+  appUrl: string;
+  name: string;
+  /** Defaults to a real core `Profile` in a fresh temp folder with an in-memory keychain. */
+  profile?: ProfileApi;
+}
+
+/** One user: a browser page running the built renderer, bridged to a real core in this process. */
+export async function launchClient(options: LaunchOptions): Promise<TestClient> {
+  const dir = options.profile ? null : mkdtempSync(join(tmpdir(), `sotto-e2e-${options.name}-`));
+  const profile = options.profile ?? new Profile(dir ?? '', { secretStore: new MemorySecretStore() });
+  const context = await options.browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const page = await context.newPage();
+  const records = { copied: [] as string[], saved: [] as string[], opened: [] as string[] };
+  let bridge: Bridge | null = null;
+  const session = new CoreSession({
+    profile,
+    onEvent: (event) => bridge?.emit('messenger:event', event),
+    onProgress: (step) => bridge?.emit('profile:progress', step),
+  });
+  const dispatch = createDispatcher({ ...appHandlers(records), ...session.handlers } as Handlers);
+  bridge = await attachBridge(page, dispatch);
+  await page.goto(options.appUrl);
+  const ready = bridge;
+  return {
+    name: options.name,
+    page,
+    context,
+    session,
+    bridge: ready,
+    ...records,
+    async close() {
+      await session.close().catch(() => {});
+      await context.close().catch(() => {});
+      if (dir) {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
