@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Profile } from '../src/core/profile.js';
 import { MemorySecretStore } from '../src/core/secrets/secret-store.js';
@@ -90,6 +90,7 @@ async function relayFigures(dir: string): Promise<void> {
     );
     await alice.close();
     const catchStart = performance.now();
+    const catchCpu = process.cpuUsage();
     const reopened = await profiles.bob.openMessenger();
     await reopened.connect({ timeoutMs: 600_000 });
     await reopened.whenDrained();
@@ -98,6 +99,8 @@ async function relayFigures(dir: string): Promise<void> {
       (performance.now() - catchStart) / 1000,
       `catch-up of ${CATCHUP} queued messages (open → drained), s`,
     );
+    const cpu = process.cpuUsage(catchCpu);
+    report('catchupClientCpuSeconds', (cpu.user + cpu.system) / 1e6, 'same, CPU time of the client process, s');
     const count = reopened.history(reopened.listConversations()[0]?.id ?? '', { limit: 1 }).messages.length;
     if (count === 0) {
       throw new Error('catch-up stored nothing');
@@ -110,6 +113,8 @@ async function relayFigures(dir: string): Promise<void> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
+  // The machine may be shared: the load average says how much the figures are worth.
+  report('loadAverageAtStart', loadavg()[0] ?? 0, 'load average (1 min) at start');
   try {
     report(
       'sessionSetupsPerSecond',
@@ -156,6 +161,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  report('loadAverageAtEnd', loadavg()[0] ?? 0, 'load average (1 min) at end');
   console.log(JSON.stringify(figures));
 }
 

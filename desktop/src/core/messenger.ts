@@ -1,5 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import type { Content } from '@sotto/shared-types';
+import { Composer } from './actions/compose.js';
+import { normalizeUsername, requireConversation } from './actions/lookups.js';
+import * as trust from './actions/trust.js';
+import { ExpirySweeper, maintainKeys } from './actions/upkeep.js';
 import { SottoError } from './errors.js';
 import type {
   ConnectionState,
@@ -14,51 +16,53 @@ import type {
   SearchHit,
 } from './messenger-types.js';
 import { KeyManager } from './protocol/key-manager.js';
-import { createProtocolStores, type ProtocolStores } from './protocol/protocol-stores.js';
-import { computeSafetyNumber } from './protocol/safety-number.js';
+import { createProtocolStores } from './protocol/protocol-stores.js';
 import type { RelayApi } from './relay-client/relay-api.js';
 import * as conversations from './store/conversation-queries.js';
 import { DatabaseLock } from './store/database.js';
-import { outboxSize, pruneProcessedEnvelopes } from './store/delivery-queries.js';
+import { outboxSize } from './store/delivery-queries.js';
 import * as messages from './store/message-queries.js';
 import { getProfile, type ProfileRow } from './store/profile-queries.js';
 import type { WritableDB } from './store/sql.js';
-import { emitConversation } from './sync/content-handler.js';
 import { CoreContext, EventHub } from './sync/core-context.js';
+import { checkFaultInjection } from './sync/fault-injection.js';
 import { Inbound } from './sync/inbound.js';
 import { ReceivePipeline } from './sync/receive-pipeline.js';
-import { enqueue, SendPipeline } from './sync/send-pipeline.js';
-
-const MAX_SWEEP_DELAY_MS = 60_000;
-const PROCESSED_GUID_RETENTION_MS = 30 * 24 * 3600 * 1000;
+import { SendPipeline } from './sync/send-pipeline.js';
 
 export interface MessengerOptions {
   db: WritableDB;
   relay: RelayApi;
   relayUrl: string;
+  /** The relay device secret (kept in the keychain or the database: see profile-credentials.ts). */
+  deviceSecret: string;
   now?: () => number;
   /** Called by close() after the database is closed. */
   onClose?: () => void;
 }
 
-/** The messenger engine behind the desktop app and the CLI. */
+/**
+ * The messenger engine behind the desktop app and the CLI: wires the database, the libsignal stores,
+ * the relay and the pipelines together and exposes them as `MessengerApi`. The work is done in
+ * actions/ (what the user does, trust, upkeep) and sync/ (send and receive pipelines).
+ */
 export class Messenger implements MessengerApi {
   readonly #db: WritableDB;
   readonly #ctx: CoreContext;
-  readonly #stores: ProtocolStores;
   readonly #keys: KeyManager;
   readonly #sender: SendPipeline;
   readonly #inbound: Inbound;
+  readonly #composer: Composer;
+  readonly #sweeper: ExpirySweeper;
   readonly #events = new EventHub();
   readonly #profile: ProfileRow;
   readonly #relayUrl: string;
   readonly #onClose: (() => void) | undefined;
   #state: ConnectionState = 'offline';
-  #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  #lastSentAt = 0;
 
   constructor(options: MessengerOptions) {
+    checkFaultInjection();
     const now = options.now ?? Date.now;
     this.#db = options.db;
     this.#relayUrl = options.relayUrl;
@@ -71,26 +75,28 @@ export class Messenger implements MessengerApi {
     options.relay.setCredentials({
       accountId: profile.accountId,
       deviceId: profile.deviceId,
-      deviceSecret: profile.deviceSecret,
+      deviceSecret: options.deviceSecret,
     });
-    this.#stores = createProtocolStores(this.#db, (accountId) => this.#onIdentityChange(accountId), now);
+    const stores = createProtocolStores(this.#db, (accountId) => trust.recordIdentityChange(this.#ctx, accountId), now);
     this.#ctx = new CoreContext(
       this.#db,
       new DatabaseLock(this.#db),
-      this.#stores,
+      stores,
       options.relay,
       { accountId: profile.accountId, deviceId: profile.deviceId, username: profile.username },
       this.#events,
       now,
     );
     this.#events.summarize = (id) => conversations.getConversation(this.#db, id);
-    this.#keys = new KeyManager(this.#db, this.#stores, now);
+    this.#keys = new KeyManager(this.#db, stores, now);
     this.#sender = new SendPipeline(this.#ctx);
+    this.#sweeper = new ExpirySweeper(this.#ctx);
+    this.#composer = new Composer(this.#ctx, this.#sender, () => this.#sweeper.schedule(0));
     this.#inbound = new Inbound(this.#ctx, new ReceivePipeline(this.#ctx, this.#sender), this.#sender, {
       onState: (state) => this.#setState(state),
       onDrained: () => this.maintainKeys(),
     });
-    this.#scheduleSweep(0);
+    this.#sweeper.schedule(0);
   }
 
   profile(): ProfileInfo {
@@ -148,7 +154,7 @@ export class Messenger implements MessengerApi {
     this.#closed = true;
     this.#sender.stop();
     await this.#sender.idle();
-    clearTimeout(this.#sweepTimer);
+    this.#sweeper.stop();
     await this.#inbound.close();
     await this.#ctx.lock.exclusive(() => undefined);
     this.#setState('offline');
@@ -160,7 +166,7 @@ export class Messenger implements MessengerApi {
 
   async startConversation(username: string): Promise<ConversationSummary> {
     this.#assertOpen();
-    const name = username.trim().toLowerCase().replace(/^@/, '');
+    const name = normalizeUsername(username);
     const found = await this.#ctx.relay.lookupUsername(name).catch((error: unknown) => {
       if (error instanceof SottoError && error.status === 404) {
         throw new SottoError('not_found', `no user named ${name} on this relay`, { cause: error });
@@ -173,7 +179,7 @@ export class Messenger implements MessengerApi {
     await this.#ctx.tx(() =>
       conversations.ensureConversation(this.#db, found.accountId, found.username, this.#ctx.now()),
     );
-    return this.#conversation(found.accountId);
+    return requireConversation(this.#ctx, found.accountId);
   }
 
   listConversations(): ConversationSummary[] {
@@ -194,295 +200,60 @@ export class Messenger implements MessengerApi {
 
   /** The conversation with a username, if one exists locally. */
   findConversation(username: string): ConversationSummary | undefined {
-    const id = conversations.findConversationByUsername(this.#db, username.trim().toLowerCase().replace(/^@/, ''));
+    const id = conversations.findConversationByUsername(this.#db, normalizeUsername(username));
     return id ? conversations.getConversation(this.#db, id) : undefined;
   }
 
-  async sendText(
-    conversationId: ConversationId,
-    body: string,
-    options?: { quoteMessageId?: string },
-  ): Promise<MessageView> {
+  sendText(conversationId: ConversationId, body: string, options?: { quoteMessageId?: string }): Promise<MessageView> {
     this.#assertOpen();
-    const conversation = this.#conversation(conversationId);
-    if (body.length === 0) {
-      throw new SottoError('invalid_argument', 'message is empty');
-    }
-    const id = randomUUID();
-    // Strictly increasing per sender: recipients order by it even when a pipelined run arrives out of order.
-    const sentAt = Math.max(this.#ctx.now(), this.#lastSentAt + 1);
-    this.#lastSentAt = sentAt;
-    const quoted = options?.quoteMessageId ? messages.getMessage(this.#db, options.quoteMessageId) : undefined;
-    if (options?.quoteMessageId && !quoted) {
-      throw new SottoError('not_found', 'quoted message not found');
-    }
-    const quote = quoted
-      ? { messageId: quoted.id, authorAccountId: quoted.authorAccountId, text: quoted.body.slice(0, 512) }
-      : undefined;
-    const expires = conversation.expiresInSeconds;
-    const base = {
-      id,
-      body,
-      sentAt,
-      senderUsername: this.#profile.username,
-      ...(expires > 0 ? { expiresInSeconds: expires } : {}),
-    };
-    const content: Content = quote ? { kind: 'reply', ...base, quote } : { kind: 'text', ...base };
-    const view = await this.#ctx.tx(() => {
-      messages.insertMessage(this.#db, {
-        id,
-        conversationId,
-        kind: 'text',
-        fromMe: true,
-        authorAccountId: this.#profile.accountId,
-        body,
-        sentAt,
-        receivedAt: sentAt,
-        status: 'sending',
-        unread: false,
-        quote,
-        expiresInSeconds: expires,
-        expiresAt: expires > 0 ? sentAt + expires * 1000 : null,
-      });
-      enqueue(this.#ctx, conversationId, content, id);
-      const message = messages.getMessage(this.#db, id) as MessageView;
-      this.#events.emit({ type: 'message', message });
-      emitConversation(this.#ctx, conversationId);
-      return message;
-    });
-    this.#sender.kick();
-    this.#scheduleSweep(0);
-    return view;
+    return this.#composer.sendText(conversationId, body, options?.quoteMessageId);
   }
 
-  async react(messageId: string, emoji: string, options?: { remove?: boolean }): Promise<void> {
-    const target = this.#message(messageId);
-    const remove = options?.remove ?? false;
-    const sentAt = this.#ctx.now();
-    await this.#ctx.tx(() => {
-      messages.setReaction(this.#db, messageId, this.#profile.accountId, emoji, remove, sentAt);
-      enqueue(
-        this.#ctx,
-        target.conversationId,
-        {
-          kind: 'reaction',
-          targetMessageId: messageId,
-          targetAuthorAccountId: target.authorAccountId,
-          emoji,
-          remove,
-          sentAt,
-        },
-        null,
-      );
-      this.#emitUpdated(messageId);
-    });
-    this.#sender.kick();
+  react(messageId: string, emoji: string, options?: { remove?: boolean }): Promise<void> {
+    return this.#composer.react(messageId, emoji, options?.remove ?? false);
   }
 
-  async edit(messageId: string, body: string): Promise<void> {
-    const target = this.#ownMessage(messageId);
-    const sentAt = this.#ctx.now();
-    await this.#ctx.tx(() => {
-      messages.editMessage(this.#db, messageId, this.#profile.accountId, body, sentAt);
-      enqueue(this.#ctx, target.conversationId, { kind: 'edit', targetMessageId: messageId, body, sentAt }, null);
-      this.#emitUpdated(messageId);
-    });
-    this.#sender.kick();
+  edit(messageId: string, body: string): Promise<void> {
+    return this.#composer.edit(messageId, body);
   }
 
-  async deleteForEveryone(messageId: string): Promise<void> {
-    const target = this.#ownMessage(messageId);
-    const sentAt = this.#ctx.now();
-    await this.#ctx.tx(() => {
-      messages.markDeleted(this.#db, messageId, this.#profile.accountId);
-      enqueue(this.#ctx, target.conversationId, { kind: 'delete', targetMessageId: messageId, sentAt }, null);
-      this.#emitUpdated(messageId);
-      emitConversation(this.#ctx, target.conversationId);
-    });
-    this.#sender.kick();
+  deleteForEveryone(messageId: string): Promise<void> {
+    return this.#composer.deleteForEveryone(messageId);
   }
 
-  async setDisappearingTimer(conversationId: ConversationId, seconds: number): Promise<void> {
-    this.#conversation(conversationId);
-    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 365 * 24 * 3600) {
-      throw new SottoError('invalid_argument', 'timer must be 0 … 1 year in whole seconds');
-    }
-    const sentAt = this.#ctx.now();
-    await this.#ctx.tx(() => {
-      conversations.setExpiresIn(this.#db, conversationId, seconds);
-      const id = randomUUID();
-      messages.insertMessage(this.#db, {
-        id,
-        conversationId,
-        kind: 'timer_change',
-        fromMe: true,
-        authorAccountId: this.#profile.accountId,
-        body: String(seconds),
-        sentAt,
-        receivedAt: sentAt,
-        status: 'sent',
-        unread: false,
-      });
-      enqueue(this.#ctx, conversationId, { kind: 'timer', expiresInSeconds: seconds, sentAt }, null);
-      this.#emitNew(id);
-      emitConversation(this.#ctx, conversationId);
-    });
-    this.#sender.kick();
+  setDisappearingTimer(conversationId: ConversationId, seconds: number): Promise<void> {
+    return this.#composer.setDisappearingTimer(conversationId, seconds);
   }
 
-  async setTyping(conversationId: ConversationId, typing: boolean): Promise<void> {
-    this.#conversation(conversationId);
-    await this.#ctx.tx(() =>
-      enqueue(
-        this.#ctx,
-        conversationId,
-        { kind: 'typing', action: typing ? 'started' : 'stopped', at: this.#ctx.now() },
-        null,
-        true,
-      ),
-    );
-    this.#sender.kick();
+  setTyping(conversationId: ConversationId, typing: boolean): Promise<void> {
+    return this.#composer.setTyping(conversationId, typing);
   }
 
-  async markRead(conversationId: ConversationId): Promise<void> {
-    this.#conversation(conversationId);
-    const now = this.#ctx.now();
-    await this.#ctx.tx(() => {
-      const ids = messages.markConversationRead(this.#db, conversationId, now);
-      for (let i = 0; i < ids.length; i += 500) {
-        enqueue(
-          this.#ctx,
-          conversationId,
-          { kind: 'receipt', receipt: 'read', messageIds: ids.slice(i, i + 500), at: now },
-          null,
-        );
-      }
-      emitConversation(this.#ctx, conversationId);
-    });
-    this.#sender.kick();
-    this.#scheduleSweep(0);
+  markRead(conversationId: ConversationId): Promise<void> {
+    return this.#composer.markRead(conversationId);
   }
 
-  async safetyNumber(conversationId: ConversationId): Promise<SafetyNumber> {
-    const conversation = this.#conversation(conversationId);
-    const remote = this.#stores.identity.getIdentityForAccount(conversationId);
-    if (!remote) {
-      throw new SottoError(
-        'not_found',
-        `no identity key known for ${conversation.username} yet: exchange a message first`,
-      );
-    }
-    const number = computeSafetyNumber(
-      { accountId: this.#profile.accountId, identityKey: this.#stores.identity.keyPair().publicKey },
-      { accountId: conversationId, identityKey: remote },
-    );
-    return { ...number, verified: conversation.verified };
+  safetyNumber(conversationId: ConversationId): Promise<SafetyNumber> {
+    return trust.safetyNumber(this.#ctx, conversationId);
   }
 
-  async markVerified(conversationId: ConversationId, verified: boolean): Promise<void> {
-    this.#conversation(conversationId);
-    await this.#ctx.tx(() => {
-      conversations.setVerified(this.#db, conversationId, verified);
-      if (verified) {
-        conversations.setIdentityChanged(this.#db, conversationId, false);
-      }
-      emitConversation(this.#ctx, conversationId);
-    });
+  markVerified(conversationId: ConversationId, verified: boolean): Promise<void> {
+    return trust.markVerified(this.#ctx, conversationId, verified);
   }
 
   acknowledgeIdentityChange(conversationId: ConversationId): void {
-    void this.#ctx.tx(() => {
-      conversations.setIdentityChanged(this.#db, conversationId, false);
-      emitConversation(this.#ctx, conversationId);
-    });
+    void trust.acknowledgeIdentityChange(this.#ctx, conversationId);
   }
 
   /** Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly. */
-  async maintainKeys(): Promise<void> {
-    await this.#ctx.tx(async () => {
-      const count = await this.#ctx.relay.keyCount();
-      const refill = this.#keys.refill(count);
-      if (refill) {
-        await this.#ctx.relay.uploadKeys(refill);
-      }
-      if (this.#keys.rotationDue()) {
-        await this.#ctx.relay.uploadKeys(this.#keys.rotate());
-      }
-      this.#keys.deleteExpiredKeys();
-      pruneProcessedEnvelopes(this.#db, this.#ctx.now() - PROCESSED_GUID_RETENTION_MS);
-    });
+  maintainKeys(): Promise<void> {
+    return maintainKeys(this.#ctx, this.#keys);
   }
-
-  // --- internals ---
 
   #assertOpen(): void {
     if (this.#closed) {
       throw new SottoError('closed', 'the messenger is closed');
     }
-  }
-
-  #conversation(id: ConversationId): ConversationSummary {
-    const conversation = conversations.getConversation(this.#db, id);
-    if (!conversation) {
-      throw new SottoError('not_found', 'no such conversation');
-    }
-    return conversation;
-  }
-
-  #message(id: string): MessageView {
-    const message = messages.getMessage(this.#db, id);
-    if (message?.kind !== 'text') {
-      throw new SottoError('not_found', 'no such message');
-    }
-    return message;
-  }
-
-  #ownMessage(id: string): MessageView {
-    const message = this.#message(id);
-    if (!message.fromMe || message.deleted) {
-      throw new SottoError('invalid_argument', 'only your own messages can be changed');
-    }
-    return message;
-  }
-
-  #emitNew(id: string): void {
-    const message = messages.getMessage(this.#db, id);
-    if (message) {
-      this.#events.emit({ type: 'message', message });
-    }
-  }
-
-  #emitUpdated(id: string): void {
-    const message = messages.getMessage(this.#db, id);
-    if (message) {
-      this.#events.emit({ type: 'message_updated', message });
-    }
-  }
-
-  /** Inside the transaction that saved the new key: record it, reset verification, tell the UI. */
-  #onIdentityChange(accountId: string): void {
-    if (!conversations.conversationExists(this.#db, accountId)) {
-      return;
-    }
-    const now = this.#ctx.now();
-    const id = randomUUID();
-    messages.insertMessage(this.#db, {
-      id,
-      conversationId: accountId,
-      kind: 'identity_change',
-      fromMe: false,
-      authorAccountId: accountId,
-      body: '',
-      sentAt: now,
-      receivedAt: now,
-      status: 'delivered',
-      unread: false,
-    });
-    conversations.setVerified(this.#db, accountId, false);
-    conversations.setIdentityChanged(this.#db, accountId, true);
-    this.#emitNew(id);
-    this.#events.emit({ type: 'identity_changed', conversationId: accountId });
-    emitConversation(this.#ctx, accountId);
   }
 
   #setState(state: ConnectionState): void {
@@ -494,34 +265,5 @@ export class Messenger implements MessengerApi {
     if (state === 'online') {
       this.#sender.retryNow();
     }
-  }
-
-  #scheduleSweep(delayMs: number): void {
-    if (this.#closed) {
-      return;
-    }
-    clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = setTimeout(() => void this.#sweep(), delayMs);
-    this.#sweepTimer.unref();
-  }
-
-  async #sweep(): Promise<void> {
-    if (this.#closed) {
-      return;
-    }
-    const now = this.#ctx.now();
-    await this.#ctx.tx(() => {
-      for (const removed of messages.deleteExpired(this.#db, now)) {
-        this.#events.emit({ type: 'message_updated', message: removed });
-        emitConversation(this.#ctx, removed.conversationId);
-      }
-    });
-    if (this.#closed) {
-      return;
-    }
-    const next = messages.nextExpiry(this.#db);
-    this.#scheduleSweep(
-      next === null ? MAX_SWEEP_DELAY_MS : Math.min(MAX_SWEEP_DELAY_MS, Math.max(0, next - this.#ctx.now())),
-    );
   }
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { SottoError } from './errors.js';
 import { Messenger } from './messenger.js';
 import type { MessengerApi, ProfileApi, ProfileState, RegisterOptions } from './messenger-types.js';
+import { deleteProfileSecrets, loadDeviceSecret, secretAccounts, storeDeviceSecret } from './profile-credentials.js';
 import { KeyManager } from './protocol/key-manager.js';
 import { createProtocolStores } from './protocol/protocol-stores.js';
 import { RelayClient } from './relay-client/http-client.js';
@@ -14,7 +15,7 @@ import type { RelayApi } from './relay-client/relay-api.js';
 import { writeFileAtomic } from './secrets/atomic-file.js';
 import { defaultSecretStore } from './secrets/default-secret-store.js';
 import { PASSPHRASE_FILE } from './secrets/passphrase-secret-store.js';
-import { generateRecoveryKey, readRecoveryFile, writeRecoveryFile } from './secrets/recovery-key.js';
+import { generateRecoveryKey, readRecovery, writeRecoveryFile } from './secrets/recovery-key.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { DB_KEY_BYTES, openDatabase } from './store/database.js';
 import { saveProfile } from './store/profile-queries.js';
@@ -71,7 +72,7 @@ export class Profile implements ProfileApi {
   }
 
   #account(file: ProfileFile): string {
-    return `profile:${file.profileId}`;
+    return secretAccounts(file.profileId).dbKey;
   }
 
   async state(): Promise<ProfileState> {
@@ -103,6 +104,7 @@ export class Profile implements ProfileApi {
     progress('generating_keys');
     const dbKey = randomBytes(DB_KEY_BYTES);
     const db = openDatabase(this.#file(DB_FILE), { key: dbKey });
+    const profileId = randomUUID();
     try {
       const identity = IdentityKeyPair.generate();
       const registrationId = randomInt(1, 16381);
@@ -123,9 +125,10 @@ export class Profile implements ProfileApi {
         relayUrl: options.relayUrl,
         registrationId,
         identityKeyPair: identity.serialize(),
-        deviceSecret,
+        deviceSecret: null,
         createdAt: now,
       });
+      await storeDeviceSecret(db, this.#secrets, profileId, deviceSecret);
       relay.setCredentials({ accountId: registered.accountId, deviceId: registered.deviceId, deviceSecret });
       const stores = createProtocolStores(db, () => undefined, this.#now);
       const keys = await db
@@ -135,20 +138,21 @@ export class Profile implements ProfileApi {
       await relay.uploadKeys(keys);
       const file: ProfileFile = {
         version: 1,
-        profileId: randomUUID(),
+        profileId,
         relayUrl: options.relayUrl,
         username: registered.username,
         createdAt: now,
       };
       await this.#secrets.set(this.#account(file), dbKey.toString('base64'));
       const recoveryKey = generateRecoveryKey();
-      writeRecoveryFile(this.#file(RECOVERY_FILE), dbKey, recoveryKey);
+      writeRecoveryFile(this.#file(RECOVERY_FILE), dbKey, recoveryKey, deviceSecret);
       writeFileAtomic(this.#file(PROFILE_FILE), `${JSON.stringify(file, null, 2)}\n`);
       progress('done');
-      return { messenger: this.#messenger(db, relay, options.relayUrl), recoveryKey };
+      return { messenger: this.#messenger(db, relay, options.relayUrl, deviceSecret), recoveryKey };
     } catch (error) {
       db.close();
       this.#removeDatabaseFiles();
+      await deleteProfileSecrets(this.#secrets, profileId);
       throw error;
     }
   }
@@ -167,7 +171,13 @@ export class Profile implements ProfileApi {
       throw new SottoError('locked', 'the database key is not in the keychain: unlock with your recovery key');
     }
     const db = openDatabase(this.#file(DB_FILE), { key: Buffer.from(secret, 'base64') });
-    return this.#messenger(db, this.#relayFactory(file.relayUrl), file.relayUrl);
+    try {
+      const deviceSecret = await loadDeviceSecret(db, this.#secrets, file.profileId);
+      return this.#messenger(db, this.#relayFactory(file.relayUrl), file.relayUrl, deviceSecret);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   unlock(recoveryKey: string): Promise<MessengerApi> {
@@ -179,16 +189,26 @@ export class Profile implements ProfileApi {
     if (!file) {
       throw new SottoError('no_profile', `no profile in ${this.dir}`);
     }
-    const dbKey = readRecoveryFile(this.#file(RECOVERY_FILE), recoveryKey);
-    const db = openDatabase(this.#file(DB_FILE), { key: dbKey });
-    await this.#secrets.set(this.#account(file), dbKey.toString('base64'));
-    return this.#messenger(db, this.#relayFactory(file.relayUrl), file.relayUrl);
+    const recovered = readRecovery(this.#file(RECOVERY_FILE), recoveryKey);
+    const db = openDatabase(this.#file(DB_FILE), { key: recovered.dbKey });
+    try {
+      await this.#secrets.set(this.#account(file), recovered.dbKey.toString('base64'));
+      const deviceSecret = await loadDeviceSecret(db, this.#secrets, file.profileId, recovered.deviceSecret);
+      if (recovered.deviceSecret === undefined) {
+        // A profile from before the device secret moved: from now on the recovery key restores it too.
+        writeRecoveryFile(this.#file(RECOVERY_FILE), recovered.dbKey, recoveryKey, deviceSecret);
+      }
+      return this.#messenger(db, this.#relayFactory(file.relayUrl), file.relayUrl, deviceSecret);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   async wipe(): Promise<void> {
     const file = this.#readProfileFile();
     if (file) {
-      await this.#secrets.delete(this.#account(file)).catch(() => false);
+      await deleteProfileSecrets(this.#secrets, file.profileId);
     }
     this.#removeDatabaseFiles();
     for (const name of [RECOVERY_FILE, PASSPHRASE_FILE, PROFILE_FILE]) {
@@ -202,7 +222,7 @@ export class Profile implements ProfileApi {
     }
   }
 
-  #messenger(db: WritableDB, relay: RelayApi, relayUrl: string): Messenger {
-    return new Messenger({ db, relay, relayUrl, now: this.#now });
+  #messenger(db: WritableDB, relay: RelayApi, relayUrl: string, deviceSecret: string): Messenger {
+    return new Messenger({ db, relay, relayUrl, deviceSecret, now: this.#now });
   }
 }

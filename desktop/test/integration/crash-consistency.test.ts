@@ -2,14 +2,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Profile } from '../../src/core/profile.js';
 import { PassphraseSecretStore } from '../../src/core/secrets/passphrase-secret-store.js';
-import { spawnCli, waitCli } from './support/cli.js';
+import { FAULT_POINTS } from '../../src/core/sync/fault-injection.js';
+import { type CliResult, spawnCli, waitCli } from './support/cli.js';
 import { tempDir, until } from './support/helpers.js';
 import { type RelayProcess, startRelay } from './support/relay-process.js';
 
-// A receiving CLI process is SIGKILLed at random moments during a burst of 500 messages and
-// restarted until drained: every message must be in its history exactly once, in order.
+// A receiving CLI process dies during a burst of 500 messages and is restarted until drained: every
+// message must be in its history exactly once, in order. First it kills itself at each deterministic
+// crash point of the receive pipeline (SOTTO_FAULT, see src/core/sync/fault-injection.ts), then it is
+// SIGKILLed from outside at random moments.
 const COUNT = 500;
-const MAX_KILLS = 12;
+const ROUNDS_PER_POINT = 2;
+const MAX_RANDOM_KILLS = 5;
 const PASSPHRASE = 'crash test passphrase';
 
 let relay: RelayProcess;
@@ -24,8 +28,17 @@ afterAll(async () => {
   home.remove();
 });
 
+function printedTexts(result: CliResult): string[] {
+  return result.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => (JSON.parse(line) as { text: string }).text);
+}
+
 describe('crash consistency of the receive pipeline', () => {
-  it('SIGKILL during a 500-message burst loses and duplicates nothing', { timeout: 180_000 }, async () => {
+  it('crashes at every point of the pipeline and at random moments: nothing lost or duplicated', {
+    timeout: 240_000,
+  }, async () => {
     const suffix = Math.random().toString(36).slice(2, 7);
     const bobDir = join(home.path, 'bob');
     const bobProfile = new Profile(bobDir, { secretStore: new PassphraseSecretStore(bobDir, PASSPHRASE) });
@@ -41,19 +54,40 @@ describe('crash consistency of the receive pipeline', () => {
     const conv = await alice.messenger.startConversation(`bob_${suffix}`);
     const expected = Array.from({ length: COUNT }, (_, i) => `burst message ${String(i).padStart(3, '0')}`);
 
-    // The burst goes out in the background while bob's receiver is repeatedly killed.
+    // The burst goes out in the background while bob's receiver keeps dying.
     const burst = (async () => {
       for (const text of expected) {
         await alice.messenger.sendText(conv.id, text);
       }
     })();
-
     const env = { SOTTO_DB_PASSPHRASE: PASSPHRASE };
+    const receive = (timeout: number, extra: Record<string, string> = {}) =>
+      spawnCli(['--profile', bobDir, 'receive', '--timeout', String(timeout), '--json'], { ...env, ...extra });
+
+    // 1. Deterministic crash points, each several times, at a random envelope of the stream.
+    const shown: string[] = [];
+    for (let round = 0; round < ROUNDS_PER_POINT * FAULT_POINTS.length; round++) {
+      const point = FAULT_POINTS[round % FAULT_POINTS.length] as (typeof FAULT_POINTS)[number];
+      const at = 5 + Math.floor(Math.random() * 30);
+      const result = await waitCli(receive(20, { SOTTO_FAULT: `${point}:${at}` }), 60_000);
+      expect(result.signal, `${point}:${at} fired (stderr: ${result.stderr})`).toBe('SIGKILL');
+      const printed = printedTexts(result);
+      if (point === 'crash-after-decrypt') {
+        // The batch holding the Nth envelope never committed, so it was never shown.
+        expect(printed.length).toBeLessThan(at);
+      }
+      shown.push(...printed);
+    }
+    // What the receiver showed across the crashes: each message at most once (a redelivered envelope
+    // whose transaction had committed is recognised, not shown again).
+    expect(new Set(shown).size).toBe(shown.length);
+    expect(shown.every((text) => expected.includes(text))).toBe(true);
+    expect(shown.length).toBeGreaterThan(0);
+
+    // 2. SIGKILL from outside at random moments, once the receiver is demonstrably mid-stream.
     let kills = 0;
-    for (let round = 0; round < MAX_KILLS; round++) {
-      // Kill only once the receiver is demonstrably in the middle of the stream: after a random
-      // number of messages were committed and printed.
-      const child = spawnCli(['--profile', bobDir, 'receive', '--timeout', '30', '--json'], env);
+    for (let round = 0; round < MAX_RANDOM_KILLS; round++) {
+      const child = receive(30);
       const done = waitCli(child, 60_000);
       const target = 1 + Math.floor(Math.random() * 60);
       let lines = 0;
@@ -76,10 +110,10 @@ describe('crash consistency of the receive pipeline', () => {
     }
     await burst;
     await until(() => alice.messenger.pendingOutgoing() === 0, 60_000, 'alice sent everything');
-    // Restart until a run drains the queue and exits cleanly.
+    // 3. Restart until a run drains the queue and exits cleanly.
     let clean = false;
     for (let i = 0; i < 5 && !clean; i++) {
-      const result = await waitCli(spawnCli(['--profile', bobDir, 'receive', '--timeout', '2', '--json'], env), 90_000);
+      const result = await waitCli(receive(2), 90_000);
       clean = result.code === 0;
     }
     expect(clean).toBe(true);

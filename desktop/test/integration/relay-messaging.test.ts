@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Messenger } from '../../src/core/messenger.js';
 import { Profile } from '../../src/core/profile.js';
+import { secretAccounts } from '../../src/core/profile-credentials.js';
 import { RelayClient } from '../../src/core/relay-client/http-client.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
 import { openDatabase } from '../../src/core/store/database.js';
@@ -178,15 +179,17 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
   });
 });
 
-/** The device secret lives only in the encrypted database: read it with the profile's key. */
+/** The device secret lives in the profile's secret store (keychain-like) or its encrypted database. */
 async function credentialsOf(profile: Profile) {
   const { profileId } = JSON.parse(readFileSync(join(profile.dir, 'profile.json'), 'utf8')) as { profileId: string };
-  const key = await profile.secretStore.get(`profile:${profileId}`);
+  const accounts = secretAccounts(profileId);
+  const key = await profile.secretStore.get(accounts.dbKey);
   const db = openDatabase(join(profile.dir, 'sotto.db'), { key: Buffer.from(key ?? '', 'base64') });
   const row = getProfile(db);
   db.close();
-  if (!row) {
-    throw new Error('no profile row');
+  const deviceSecret = row?.deviceSecret ?? (await profile.secretStore.get(accounts.deviceSecret));
+  if (!row || !deviceSecret) {
+    throw new Error('no profile row or device secret');
   }
-  return { accountId: row.accountId, deviceId: row.deviceId, deviceSecret: row.deviceSecret };
+  return { accountId: row.accountId, deviceId: row.deviceId, deviceSecret };
 }

@@ -20,6 +20,9 @@ export type IdentityChangeHandler = (accountId: string) => void;
  */
 export class SqliteIdentityStore extends IdentityKeyStore {
   #keyPair: IdentityKeyPair | undefined;
+  #registrationId: number | undefined;
+  /** Inside a receive batch (one transaction): peers' keys read so far, kept in step with every write. */
+  #cache: Map<string, PublicKey | undefined> | undefined;
 
   constructor(
     private readonly db: WritableDB,
@@ -47,7 +50,18 @@ export class SqliteIdentityStore extends IdentityKeyStore {
   }
 
   override async getLocalRegistrationId(): Promise<number> {
-    return this.#profile().registrationId;
+    this.#registrationId ??= this.#profile().registrationId;
+    return this.#registrationId;
+  }
+
+  /** Starts caching reads for one transaction (writes still go straight to the database). */
+  cacheReads(): void {
+    this.#cache = new Map();
+  }
+
+  /** Ends the cache (at COMMIT or ROLLBACK: a rolled-back write must not linger in it). */
+  dropCache(): void {
+    this.#cache = undefined;
   }
 
   override async saveIdentity(name: ProtocolAddress, key: PublicKey): Promise<IdentityChange> {
@@ -58,6 +72,7 @@ export class SqliteIdentityStore extends IdentityKeyStore {
       return IdentityChange.NewOrUnchanged;
     }
     const now = this.now();
+    this.#cache?.delete(accountId);
     if (!existing) {
       run(
         this.db,
@@ -87,10 +102,15 @@ export class SqliteIdentityStore extends IdentityKeyStore {
   }
 
   #get(accountId: string): PublicKey | undefined {
+    if (this.#cache?.has(accountId)) {
+      return this.#cache.get(accountId);
+    }
     const row = one<{ public_key: Uint8Array }>(
       this.db,
       sql`SELECT public_key FROM identities WHERE account_id = ${accountId}`,
     );
-    return row ? PublicKey.deserialize(toBytes(row.public_key)) : undefined;
+    const key = row ? PublicKey.deserialize(toBytes(row.public_key)) : undefined;
+    this.#cache?.set(accountId, key);
+    return key;
   }
 }

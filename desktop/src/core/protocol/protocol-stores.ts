@@ -30,3 +30,21 @@ export function createProtocolStores(
     senderKey: new SqliteSenderKeyStore(db),
   };
 }
+
+/**
+ * One receive batch inside one transaction: session records stay in memory (written once, by `end(true)`
+ * before COMMIT) and identity reads are cached. `end(false)` when the transaction rolls back.
+ */
+export function beginReceiveBatch(stores: ProtocolStores): void {
+  stores.session.deferWrites();
+  stores.identity.cacheReads();
+}
+
+export function endReceiveBatch(stores: ProtocolStores, commit: boolean): void {
+  if (commit) {
+    stores.session.flushWrites();
+  } else {
+    stores.session.discardWrites();
+  }
+  stores.identity.dropCache();
+}

@@ -24,7 +24,8 @@ export interface SocketHandlers {
 }
 
 export interface RelaySocket {
-  ack(guids: string[]): void;
+  /** Sends ack frames; `onWritten` runs once they were handed to the network (not: processed by the relay). */
+  ack(guids: string[], onWritten?: () => void): void;
   close(): Promise<void>;
 }
 

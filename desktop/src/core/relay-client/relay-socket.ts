@@ -27,14 +27,15 @@ export class ReconnectingSocket implements RelaySocket {
     void this.#connect();
   }
 
-  ack(guids: string[]): void {
+  ack(guids: string[], onWritten?: () => void): void {
     const ws = this.#ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || guids.length === 0) {
       return; // unacked envelopes are redelivered after reconnecting; their GUIDs are already recorded
     }
     for (let i = 0; i < guids.length; i += 256) {
       const frame: ClientFrame = { type: 'ack', guids: guids.slice(i, i + 256) };
-      ws.send(JSON.stringify(frame));
+      const last = i + 256 >= guids.length;
+      ws.send(JSON.stringify(frame), last && onWritten ? () => onWritten() : undefined);
     }
   }
 

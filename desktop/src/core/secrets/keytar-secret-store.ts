@@ -6,9 +6,13 @@ export const KEYCHAIN_SERVICE = 'Sotto';
 
 type Keytar = typeof import('keytar');
 
-/** The OS keychain (Secret Service, macOS Keychain, Windows Credential Vault): service `Sotto`, one entry per profile. */
+/**
+ * The OS keychain (Secret Service, macOS Keychain, Windows Credential Vault): service `Sotto`, one entry
+ * per profile and kind of secret (the database key, the relay device secret).
+ */
 export class KeytarSecretStore implements SecretStore {
   readonly kind = 'keychain';
+  readonly deviceCredentials = 'secret_store';
   #keytar: Keytar | undefined;
 
   #load(): Keytar {

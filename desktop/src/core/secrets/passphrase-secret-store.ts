@@ -10,10 +10,12 @@ export const PASSPHRASE_FILE = 'db-key.passphrase.json';
 
 /**
  * For machines without a keychain: the random database key is wrapped under a key derived from an
- * explicit passphrase (SOTTO_DB_PASSPHRASE) with scrypt and kept in the profile folder.
+ * explicit passphrase (SOTTO_DB_PASSPHRASE) with scrypt and kept in the profile folder. It holds that one
+ * key only; the relay device credentials stay inside the encrypted database.
  */
 export class PassphraseSecretStore implements SecretStore {
   readonly kind = 'passphrase';
+  readonly deviceCredentials = 'database';
 
   constructor(
     private readonly profileDir: string,

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { SottoError } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { unwrapKey, type WrappedKey, WrappedKeySchema, wrapKey } from './key-wrap.js';
+import { SealedSecretSchema, unwrapKeyAndExtras, WrappedKeySchema, wrapKey } from './key-wrap.js';
 
 /** Crockford base32: no I, L, O, U, so a code read aloud or retyped survives. */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -41,15 +42,34 @@ export function normalizeRecoveryKey(input: string): string {
   return cleaned;
 }
 
-export function writeRecoveryFile(path: string, dbKey: Uint8Array, recoveryKey: string): void {
-  const wrapped = wrapKey(dbKey, normalizeRecoveryKey(recoveryKey), LABEL);
+const RecoveryFileSchema = WrappedKeySchema.extend({
+  /** Sealed under the same recovery-derived key: `deviceSecret` (the relay device secret, keychain profiles). */
+  extras: z.record(z.string(), SealedSecretSchema).optional(),
+});
+
+export interface Recovered {
+  dbKey: Buffer;
+  /** The relay device secret, when the recovery file holds it (profiles that keep it in the keychain). */
+  deviceSecret: string | undefined;
+}
+
+/** Wraps the database key (and the device secret, if given) under the recovery key, in one file. */
+export function writeRecoveryFile(path: string, dbKey: Uint8Array, recoveryKey: string, deviceSecret?: string): void {
+  const extras: Record<string, Uint8Array> =
+    deviceSecret === undefined ? {} : { deviceSecret: Buffer.from(deviceSecret, 'utf8') };
+  const wrapped = wrapKey(dbKey, normalizeRecoveryKey(recoveryKey), LABEL, extras);
   writeFileAtomic(path, `${JSON.stringify(wrapped, null, 2)}\n`);
 }
 
-export function readRecoveryFile(path: string, recoveryKey: string): Buffer {
+export function readRecovery(path: string, recoveryKey: string): Recovered {
   if (!existsSync(path)) {
     throw new SottoError('no_profile', 'this profile has no recovery file');
   }
-  const wrapped: WrappedKey = WrappedKeySchema.parse(JSON.parse(readFileSync(path, 'utf8')));
-  return unwrapKey(wrapped, normalizeRecoveryKey(recoveryKey), LABEL);
+  const file = RecoveryFileSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+  const opened = unwrapKeyAndExtras(file, file.extras ?? {}, normalizeRecoveryKey(recoveryKey), LABEL);
+  return { dbKey: opened.key, deviceSecret: opened.extras.deviceSecret?.toString('utf8') };
+}
+
+export function readRecoveryFile(path: string, recoveryKey: string): Buffer {
+  return readRecovery(path, recoveryKey).dbKey;
 }

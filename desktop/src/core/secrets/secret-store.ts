@@ -1,10 +1,20 @@
 /**
- * Where the database key lives outside the database. Implementations: the OS keychain (keytar),
- * a passphrase-wrapped file for headless machines, or anything else with these three calls.
- * `account` names the profile; values are opaque strings (base64 keys).
+ * Where a profile keeps its device credentials for the relay (device secret; a refresh token if one is
+ * ever persisted): `secret_store` = in this store under their own account name (the OS keychain);
+ * `database` = inside the profile's encrypted database (headless machines without a keychain).
+ */
+export type DeviceCredentialsLocation = 'secret_store' | 'database';
+
+/**
+ * Where the database key (and, for a keychain, the relay device credentials) live outside the database.
+ * Implementations: the OS keychain (keytar), a passphrase-wrapped file for headless machines, or anything
+ * else with these calls. `account` names the entry (one per profile and kind of secret); values are
+ * opaque strings (base64 keys, device secrets).
  */
 export interface SecretStore {
   readonly kind: string;
+  /** Whether the relay device credentials are kept in this store or in the encrypted database. */
+  readonly deviceCredentials: DeviceCredentialsLocation;
   get(account: string): Promise<string | null>;
   set(account: string, secret: string): Promise<void>;
   delete(account: string): Promise<boolean>;
@@ -13,7 +23,18 @@ export interface SecretStore {
 /** A process-local store for tests and tools that must not touch the real keychain. */
 export class MemorySecretStore implements SecretStore {
   readonly kind = 'memory';
+  /** Behaves like the keychain (device credentials kept here) unless told otherwise. */
+  readonly deviceCredentials: DeviceCredentialsLocation;
   readonly #values = new Map<string, string>();
+
+  constructor(options: { deviceCredentials?: DeviceCredentialsLocation } = {}) {
+    this.deviceCredentials = options.deviceCredentials ?? 'secret_store';
+  }
+
+  /** Every account name currently stored (tests). */
+  accounts(): string[] {
+    return [...this.#values.keys()];
+  }
 
   async get(account: string): Promise<string | null> {
     return this.#values.get(account) ?? null;

@@ -5,6 +5,19 @@ export function isEnvelopeProcessed(db: ReadableDB, guid: string): boolean {
   return one(db, sql`SELECT 1 FROM processed_envelopes WHERE guid = ${guid}`) !== undefined;
 }
 
+/** The GUIDs among `guids` already processed (one query for a whole batch). */
+export function processedAmong(db: ReadableDB, guids: string[]): Set<string> {
+  if (guids.length === 0) {
+    return new Set();
+  }
+  // One statement text whatever the count (the prepared-statement cache stays small).
+  const rows = all<{ guid: string }>(
+    db,
+    sql`SELECT guid FROM processed_envelopes WHERE guid IN (SELECT value FROM json_each(${JSON.stringify(guids)}))`,
+  );
+  return new Set(rows.map((r) => r.guid));
+}
+
 export function recordEnvelope(db: WritableDB, guid: string, now: number): void {
   run(db, sql`INSERT OR IGNORE INTO processed_envelopes (guid, processed_at) VALUES (${guid}, ${now})`);
 }

@@ -50,6 +50,26 @@ export function insertMessage(db: WritableDB, m: NewMessage): boolean {
   return result.changes > 0;
 }
 
+/** The view of a message just inserted with `insertMessage` (no reactions, edits or deletion yet): no read back. */
+export function newMessageView(m: NewMessage): MessageView {
+  return {
+    id: m.id,
+    conversationId: m.conversationId,
+    kind: m.kind,
+    fromMe: m.fromMe,
+    authorAccountId: m.authorAccountId,
+    body: m.body,
+    sentAt: m.sentAt,
+    receivedAt: m.receivedAt,
+    status: m.status,
+    editedAt: null,
+    deleted: false,
+    reactions: [],
+    quote: m.quote ? { ...m.quote } : null,
+    expiresAt: m.expiresAt ?? null,
+  };
+}
+
 function reactionsFor(db: ReadableDB, messageIds: string[]): Map<string, MessageView['reactions']> {
   const byMessage = new Map<string, MessageView['reactions']>();
   if (messageIds.length === 0) {

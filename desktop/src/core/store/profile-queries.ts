@@ -7,7 +7,8 @@ export interface ProfileRow {
   relayUrl: string;
   registrationId: number;
   identityKeyPair: Uint8Array<ArrayBuffer>;
-  deviceSecret: string;
+  /** null when the profile's secret store (the OS keychain) holds it; see profile-credentials.ts. */
+  deviceSecret: string | null;
   createdAt: number;
 }
 
@@ -18,7 +19,7 @@ interface RawProfile {
   relay_url: string;
   registration_id: number;
   identity_key_pair: Uint8Array;
-  device_secret: string;
+  device_secret: string | null;
   created_at: number;
 }
 
@@ -47,6 +48,11 @@ export function saveProfile(db: WritableDB, p: ProfileRow): void {
       VALUES (1, ${p.accountId}, ${p.username}, ${p.deviceId}, ${p.relayUrl}, ${p.registrationId},
       ${p.identityKeyPair}, ${p.deviceSecret}, ${p.createdAt})`,
   );
+}
+
+/** Keeps the device secret in the encrypted database (a value) or leaves it to the secret store (null). */
+export function setDeviceSecret(db: WritableDB, deviceSecret: string | null): void {
+  run(db, sql`UPDATE profile SET device_secret = ${deviceSecret} WHERE id = 1`);
 }
 
 export function getSetting(db: ReadableDB, key: string): string | undefined {

@@ -8,6 +8,8 @@ import {
   getMessage,
   insertMessage,
   markDeleted,
+  type NewMessage,
+  newMessageView,
   setReaction,
 } from '../store/message-queries.js';
 import type { CoreContext } from './core-context.js';
@@ -45,7 +47,7 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
           ctx.claimedNames.set(from, content.senderUsername);
         }
       }
-      const inserted = insertMessage(ctx.db, {
+      const message: NewMessage = {
         id: content.id,
         conversationId: from,
         kind: 'text',
@@ -58,9 +60,9 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
         unread: true,
         quote: content.kind === 'reply' ? content.quote : undefined,
         expiresInSeconds: content.expiresInSeconds ?? 0,
-      });
-      if (inserted) {
-        emitMessage(ctx, content.id, 'message');
+      };
+      if (insertMessage(ctx.db, message)) {
+        ctx.events.emit({ type: 'message', message: newMessageView(message) });
         emitConversation(ctx, from);
         return content.id; // the caller sends one delivery receipt for the whole batch
       }

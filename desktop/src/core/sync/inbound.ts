@@ -6,13 +6,17 @@ import type { RelaySocket } from '../relay-client/relay-api.js';
 import { ensureConversation } from '../store/conversation-queries.js';
 import { emitConversation } from './content-handler.js';
 import type { CoreContext } from './core-context.js';
+import { faultArmed, faultPoint } from './fault-injection.js';
 import type { ReceivePipeline } from './receive-pipeline.js';
 import type { SendPipeline } from './send-pipeline.js';
 
 const log = createLogger('inbound');
-/** Envelopes committed in one transaction at most. */
+/**
+ * Envelopes committed in one transaction at most. The relay keeps at most 256 unacked envelopes on a
+ * socket (MAX_IN_FLIGHT_ENVELOPES): with half the window per transaction, one batch is being decrypted
+ * while the relay refills the other half, so the window never runs dry during a catch-up.
+ */
 const MAX_BATCH = 128;
-const ACK_FLUSH_MS = 5;
 
 export interface InboundHooks {
   onState(state: ConnectionState): void;
@@ -29,7 +33,6 @@ export class Inbound {
   #chain: Promise<unknown> = Promise.resolve();
   #inbox: Envelope[] = [];
   #acks: string[] = [];
-  #ackTimer: NodeJS.Timeout | undefined;
   #drainedWaiters: (() => void)[] = [];
   #queueEmptySeen = false;
   #closed = false;
@@ -80,7 +83,11 @@ export class Inbound {
     if (this.#inbox.length === 1) {
       this.#chain = this.#chain.then(() => this.#drainInbox());
     }
-    this.sender.kick(50);
+    if (this.#queueEmptySeen) {
+      // Live: delivery receipts go out 50 ms after a burst. During a catch-up they wait for the queue to
+      // drain and coalesce (500 ids per receipt) instead of an encrypt + PUT every few batches.
+      this.sender.kick(50);
+    }
   }
 
   async #drainInbox(): Promise<void> {
@@ -88,9 +95,10 @@ export class Inbound {
       const batch = this.#inbox.splice(0, MAX_BATCH);
       try {
         await this.receiver.processBatch(batch);
-        for (const envelope of batch) {
-          this.#ack(envelope.guid);
-        }
+        faultPoint('crash-after-commit-before-ack', batch.length);
+        // Committed: ack the whole batch in one frame at once, so the relay can refill its window.
+        this.#acks.push(...batch.map((envelope) => envelope.guid));
+        this.#flushAcks();
         this.#verifyClaimedNames();
       } catch (error) {
         // Not acked: the relay redelivers them after the next reconnect.
@@ -125,27 +133,18 @@ export class Inbound {
     }
   }
 
-  #ack(guid: string): void {
-    this.#acks.push(guid);
-    if (this.#acks.length >= MAX_BATCH) {
-      this.#flushAcks();
-      return;
-    }
-    this.#ackTimer ??= setTimeout(() => this.#flushAcks(), ACK_FLUSH_MS);
-  }
-
   #flushAcks(): void {
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
     const guids = this.#acks;
     this.#acks = [];
-    this.#socket?.ack(guids);
+    const written = faultArmed('crash-after-ack') ? () => faultPoint('crash-after-ack', guids.length) : undefined;
+    this.#socket?.ack(guids, written);
   }
 
   #onQueueEmpty(): void {
     this.#chain = this.#chain.then(async () => {
       this.#flushAcks();
       this.#queueEmptySeen = true;
+      this.sender.kick();
       const waiters = this.#drainedWaiters;
       this.#drainedWaiters = [];
       for (const resolve of waiters) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@sotto/shared-types';
 import { SottoError, toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { beginReceiveBatch, endReceiveBatch } from '../protocol/protocol-stores.js';
 import {
   buildDecryptionError,
   type DecryptInput,
@@ -10,11 +11,13 @@ import {
   senderRegistrationId,
 } from '../protocol/session-cipher.js';
 import { conversationExists, ensureConversation } from '../store/conversation-queries.js';
-import { isEnvelopeProcessed, recordEnvelope } from '../store/delivery-queries.js';
+import { isEnvelopeProcessed, processedAmong, recordEnvelope } from '../store/delivery-queries.js';
 import { findOutgoingBySentAt, getMessage, insertMessage } from '../store/message-queries.js';
+import { run, sql } from '../store/sql.js';
 import { decodeContent } from './content-codec.js';
 import { applyContent, emitConversation } from './content-handler.js';
 import type { CoreContext } from './core-context.js';
+import { faultPoint } from './fault-injection.js';
 import { enqueue, type SendPipeline } from './send-pipeline.js';
 
 const log = createLogger('receive');
@@ -78,71 +81,98 @@ export class ReceivePipeline {
     const ctx = this.ctx;
     const resends: { envelope: Envelope; input: DecryptInput; registrationId: number }[] = [];
     const outcomes = await ctx.tx(async () => {
-      const results: EnvelopeOutcome[] = [];
-      const receipts = new Map<string, string[]>();
-      for (const envelope of envelopes) {
-        if (isEnvelopeProcessed(ctx.db, envelope.guid)) {
-          results.push('duplicate');
-          continue;
-        }
-        const input: DecryptInput = {
-          type: envelope.type,
-          sourceAccountId: envelope.sourceAccountId ?? '',
-          sourceDeviceId: envelope.sourceDeviceId ?? 0,
-          content: envelope.content,
-        };
-        const mark = ctx.events.mark();
-        ctx.db.exec('SAVEPOINT envelope');
-        try {
-          const plaintext = await decryptEnvelope(ctx.stores, ctx.local, input);
-          const content = decodeContent(plaintext);
-          const receipt = applyContent(
-            ctx,
-            { accountId: input.sourceAccountId, deviceId: input.sourceDeviceId },
-            content,
-            ctx.now(),
-          );
-          if (receipt) {
-            receipts.set(input.sourceAccountId, [...(receipts.get(input.sourceAccountId) ?? []), receipt]);
-          }
-          recordEnvelope(ctx.db, envelope.guid, ctx.now());
-          ctx.db.exec('RELEASE envelope');
-          results.push('stored');
-        } catch (error) {
-          ctx.db.exec('ROLLBACK TO envelope');
-          ctx.db.exec('RELEASE envelope');
-          ctx.events.rollbackTo(mark);
-          if (SottoError.is(error, 'duplicate_message')) {
-            // The same ciphertext again (a resend after an ambiguous failure): already shown once.
-            recordEnvelope(ctx.db, envelope.guid, ctx.now());
-            results.push('duplicate');
-            continue;
-          }
-          log.warn('undecryptable envelope', { error: toLogFormat(error) });
-          this.#recordUndecryptable(envelope, input.sourceAccountId);
-          const registrationId = senderRegistrationId(ctx.stores, input);
-          if (registrationId !== null) {
-            resends.push({ envelope, input, registrationId });
-          }
-          results.push('decryption_error');
-        }
+      beginReceiveBatch(ctx.stores);
+      try {
+        const results = await this.#decryptInTransaction(envelopes, resends);
+        endReceiveBatch(ctx.stores, true);
+        return results;
+      } catch (error) {
+        endReceiveBatch(ctx.stores, false);
+        throw error;
       }
-      for (const [recipient, ids] of receipts) {
-        for (let i = 0; i < ids.length; i += 500) {
-          enqueue(
-            ctx,
-            recipient,
-            { kind: 'receipt', receipt: 'delivery', messageIds: ids.slice(i, i + 500), at: ctx.now() },
-            null,
-          );
-        }
-      }
-      return results;
     });
     for (const resend of resends) {
       void this.#askForResend(resend.envelope, resend.input, resend.registrationId);
     }
     return outcomes;
+  }
+
+  /** The body of one group transaction (session writes deferred to its end: see beginReceiveBatch). */
+  async #decryptInTransaction(
+    envelopes: Envelope[],
+    resends: { envelope: Envelope; input: DecryptInput; registrationId: number }[],
+  ): Promise<EnvelopeOutcome[]> {
+    const ctx = this.ctx;
+    const results: EnvelopeOutcome[] = [];
+    const receipts = new Map<string, string[]>();
+    const seen = processedAmong(
+      ctx.db,
+      envelopes.map((e) => e.guid),
+    );
+    for (const envelope of envelopes) {
+      if (seen.has(envelope.guid)) {
+        results.push('duplicate');
+        continue;
+      }
+      seen.add(envelope.guid);
+      const input: DecryptInput = {
+        type: envelope.type,
+        sourceAccountId: envelope.sourceAccountId ?? '',
+        sourceDeviceId: envelope.sourceDeviceId ?? 0,
+        content: envelope.content,
+      };
+      const mark = ctx.events.mark();
+      const sessions = ctx.stores.session.snapshot();
+      run(ctx.db, sql`SAVEPOINT envelope`); // prepared once: exec() would parse it per envelope
+      try {
+        const plaintext = await decryptEnvelope(ctx.stores, ctx.local, input);
+        faultPoint('crash-after-decrypt');
+        const content = decodeContent(plaintext);
+        const receipt = applyContent(
+          ctx,
+          { accountId: input.sourceAccountId, deviceId: input.sourceDeviceId },
+          content,
+          ctx.now(),
+        );
+        if (receipt) {
+          receipts.set(input.sourceAccountId, [...(receipts.get(input.sourceAccountId) ?? []), receipt]);
+        }
+        recordEnvelope(ctx.db, envelope.guid, ctx.now());
+        run(ctx.db, sql`RELEASE envelope`);
+        results.push('stored');
+      } catch (error) {
+        run(ctx.db, sql`ROLLBACK TO envelope`);
+        run(ctx.db, sql`RELEASE envelope`);
+        ctx.events.rollbackTo(mark);
+        ctx.stores.session.restore(sessions);
+        ctx.stores.identity.dropCache();
+        ctx.stores.identity.cacheReads();
+        if (SottoError.is(error, 'duplicate_message')) {
+          // The same ciphertext again (a resend after an ambiguous failure): already shown once.
+          recordEnvelope(ctx.db, envelope.guid, ctx.now());
+          results.push('duplicate');
+          continue;
+        }
+        log.warn('undecryptable envelope', { error: toLogFormat(error) });
+        this.#recordUndecryptable(envelope, input.sourceAccountId);
+        const registrationId = senderRegistrationId(ctx.stores, input);
+        if (registrationId !== null) {
+          resends.push({ envelope, input, registrationId });
+        }
+        results.push('decryption_error');
+      }
+    }
+    for (const [recipient, ids] of receipts) {
+      for (let i = 0; i < ids.length; i += 500) {
+        enqueue(
+          ctx,
+          recipient,
+          { kind: 'receipt', receipt: 'delivery', messageIds: ids.slice(i, i + 500), at: ctx.now() },
+          null,
+        );
+      }
+    }
+    return results;
   }
 
   /** A visible entry for an envelope that could not be decrypted, plus its GUID (inside the transaction). */

@@ -1,0 +1,71 @@
+import { toLogFormat } from '../errors.js';
+import { createLogger } from '../logger.js';
+import type { KeyManager } from '../protocol/key-manager.js';
+import { pruneProcessedEnvelopes } from '../store/delivery-queries.js';
+import { deleteExpired, nextExpiry } from '../store/message-queries.js';
+import { emitConversation } from '../sync/content-handler.js';
+import type { CoreContext } from '../sync/core-context.js';
+
+const log = createLogger('upkeep');
+const MAX_SWEEP_DELAY_MS = 60_000;
+const PROCESSED_GUID_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+/** Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly. */
+export async function maintainKeys(ctx: CoreContext, keys: KeyManager): Promise<void> {
+  await ctx.tx(async () => {
+    const count = await ctx.relay.keyCount();
+    const refill = keys.refill(count);
+    if (refill) {
+      await ctx.relay.uploadKeys(refill);
+    }
+    if (keys.rotationDue()) {
+      await ctx.relay.uploadKeys(keys.rotate());
+    }
+    keys.deleteExpiredKeys();
+    pruneProcessedEnvelopes(ctx.db, ctx.now() - PROCESSED_GUID_RETENTION_MS);
+  });
+}
+
+/** Deletes disappearing messages on time: wakes at the next expiry (at least once a minute). */
+export class ExpirySweeper {
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(private readonly ctx: CoreContext) {}
+
+  schedule(delayMs = 0): void {
+    if (this.#stopped) {
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(
+      () =>
+        void this.#sweep().catch((error: unknown) => log.warn('expiry sweep failed', { error: toLogFormat(error) })),
+      delayMs,
+    );
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#stopped) {
+      return;
+    }
+    const ctx = this.ctx;
+    await ctx.tx(() => {
+      for (const removed of deleteExpired(ctx.db, ctx.now())) {
+        ctx.events.emit({ type: 'message_updated', message: removed });
+        emitConversation(ctx, removed.conversationId);
+      }
+    });
+    if (this.#stopped) {
+      return;
+    }
+    const next = nextExpiry(ctx.db);
+    this.schedule(next === null ? MAX_SWEEP_DELAY_MS : Math.min(MAX_SWEEP_DELAY_MS, Math.max(0, next - ctx.now())));
+  }
+}
