@@ -1,11 +1,13 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
+import { type ListRange, Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
 import type { ConversationSummary, MessageView, ProfileInfo } from '../../../ipc/view-models.js';
 import { call, subscribe } from '../../api/client.js';
 import { IdentityBanner } from './Banners.js';
 import { Composer, type ComposerMode } from './Composer.js';
+import { dayKey } from './format.js';
 import { type MessageActions, MessageRow } from './MessageRow.js';
+import { type RowLabels, useRowLabels } from './row-labels.js';
 import { TimerSelect } from './TimerSelect.js';
 import { useHistory } from './use-history.js';
 import { usePeerTyping } from './use-typing.js';
@@ -16,6 +18,43 @@ interface Props {
   /** A message to scroll to (from search); `nonce` repeats a jump to the same message. */
   jump: { messageId: string; nonce: number } | null;
   onShowSafety: () => void;
+}
+
+/**
+ * A one-line message row's height (styles.css fixes its metrics in px). Rows of that height match
+ * the estimate, so Virtuoso records no size range for them: its size tree stays small, which keeps
+ * prepending older pages and measuring rows cheap deep into a long history. Also saves the probe render.
+ */
+const ESTIMATED_ROW_PX = 62;
+/** Older history is requested while fewer than this many loaded rows remain above the viewport. */
+const PREFETCH_ROWS = 300;
+/** Rows rendered beyond the viewport, so that wheel scrolling rarely shows an unrendered gap. */
+const VIEWPORT_MARGIN = { top: 100, bottom: 100 };
+
+/** What every row needs besides its message; Virtuoso hands it to `itemContent`. */
+interface TimelineContext {
+  messages: MessageView[];
+  firstItemIndex: number;
+  myAccountId: string;
+  highlight: string | null;
+  labels: RowLabels;
+  actions: MessageActions;
+}
+
+const computeItemKey = (_index: number, message: MessageView) => message.id;
+
+function itemContent(index: number, message: MessageView, context: TimelineContext) {
+  const previous = context.messages[index - context.firstItemIndex - 1];
+  return (
+    <MessageRow
+      message={message}
+      showDay={!previous || dayKey(previous.sentAt) !== dayKey(message.sentAt)}
+      myAccountId={context.myAccountId}
+      labels={context.labels}
+      highlighted={message.id === context.highlight}
+      actions={context.actions}
+    />
+  );
 }
 
 function useMarkRead(conversationId: string) {
@@ -121,19 +160,25 @@ export function ConversationView({ conversation, profile, jump, onShowSafety }: 
     [jumpTo],
   );
 
-  const itemContent = useCallback(
-    (index: number, message: MessageView) => (
-      <MessageRow
-        message={message}
-        previous={messages[index - firstItemIndex - 1]}
-        myAccountId={profile.accountId}
-        peerName={conversation.username}
-        highlighted={message.id === highlight}
-        actions={actions}
-      />
-    ),
-    [messages, firstItemIndex, profile.accountId, conversation.username, highlight, actions],
+  const labels = useRowLabels(conversation.username);
+  const context = useMemo<TimelineContext>(
+    () => ({ messages, firstItemIndex, myAccountId: profile.accountId, highlight, labels, actions }),
+    [messages, firstItemIndex, profile.accountId, highlight, labels, actions],
   );
+
+  // Virtuoso's callbacks stay the same functions across pages; they read the latest timeline here.
+  const latest = useRef({ firstItemIndex, count: messages.length, loadOlder: history.loadOlder });
+  latest.current = { firstItemIndex, count: messages.length, loadOlder: history.loadOlder };
+  const followOutput = useCallback((atBottom: boolean) => (atBottom || nearBottom.current ? 'auto' : false), []);
+  const rangeChanged = useCallback((range: ListRange) => {
+    const { firstItemIndex: first, count, loadOlder } = latest.current;
+    nearBottom.current = range.endIndex >= first + count - 3;
+    // Ask for older history well before the top is reached, so fast scrolling never waits on it.
+    if (range.startIndex - first < PREFETCH_ROWS) {
+      void loadOlder();
+    }
+  }, []);
+  const startReached = useCallback(() => void latest.current.loadOlder(), []);
 
   return (
     <section className="conversation-view" aria-labelledby="conversation-title">
@@ -171,17 +216,17 @@ export function ConversationView({ conversation, profile, jump, onShowSafety }: 
               ref={virtuoso}
               style={{ height: '100%' }}
               data={messages}
+              context={context}
               firstItemIndex={firstItemIndex}
               initialTopMostItemIndex={{ index: 'LAST', align: 'end' }}
               alignToBottom
               atBottomThreshold={120}
-              followOutput={(atBottom) => (atBottom || nearBottom.current ? 'auto' : false)}
-              rangeChanged={(range) => {
-                nearBottom.current = range.endIndex >= firstItemIndex + messages.length - 3;
-              }}
-              startReached={() => void history.loadOlder()}
-              increaseViewportBy={{ top: 600, bottom: 300 }}
-              computeItemKey={(_index, message) => message.id}
+              followOutput={followOutput}
+              rangeChanged={rangeChanged}
+              startReached={startReached}
+              defaultItemHeight={ESTIMATED_ROW_PX}
+              increaseViewportBy={VIEWPORT_MARGIN}
+              computeItemKey={computeItemKey}
               itemContent={itemContent}
             />
           )

@@ -3,6 +3,10 @@ import { splitLinks } from './format.js';
 
 /** Message text with http(s) links opened in the browser through main (no HTML injection). */
 export function MessageBody({ text }: { text: string }) {
+  if (!text.includes('http')) {
+    // Most messages have no link: plain text, no extra element per row.
+    return text;
+  }
   return (
     <>
       {splitLinks(text).map((part, index) =>

@@ -1,8 +1,8 @@
-import { memo, useState } from 'react';
-import { useTranslation } from 'react-i18next';
+import { memo, useCallback, useEffect, useState } from 'react';
 import type { MessageView } from '../../../ipc/view-models.js';
-import { formatDay, formatTime, sameDay } from './format.js';
+import { formatDay, formatTime } from './format.js';
 import { MessageBody } from './MessageBody.js';
+import type { RowLabels } from './row-labels.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
@@ -16,92 +16,135 @@ export interface MessageActions {
 
 interface Props {
   message: MessageView;
-  previous: MessageView | undefined;
+  /** Whether a day separator goes above this row (the previous message is from another day). */
+  showDay: boolean;
   myAccountId: string;
-  peerName: string;
+  labels: RowLabels;
   highlighted: boolean;
   actions: MessageActions;
 }
 
-function StatusTick({ status }: { status: MessageView['status'] }) {
-  const { t } = useTranslation();
-  const glyph = { sending: '◷', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' }[status];
+const GLYPHS: Record<MessageView['status'], string> = {
+  sending: '◷',
+  sent: '✓',
+  delivered: '✓✓',
+  read: '✓✓',
+  failed: '!',
+};
+
+function StatusTick({ status, labels }: { status: MessageView['status']; labels: RowLabels }) {
   return (
-    <span className="tick" data-status={status} role="img" aria-label={t(`message.status.${status}`)}>
-      {glyph}
+    <span className="tick" data-status={status} role="img" aria-label={labels.status[status]}>
+      {GLYPHS[status]}
     </span>
   );
 }
 
-function SystemRow({ message, peerName }: { message: MessageView; peerName: string }) {
-  const { t } = useTranslation();
+function SystemRow({ message, labels }: { message: MessageView; labels: RowLabels }) {
   const text =
     message.kind === 'identity_change'
-      ? t('message.identityChange', { name: peerName })
+      ? labels.identityChange
       : message.kind === 'decryption_error'
-        ? t('message.decryptionError', { name: peerName })
-        : message.body || t('message.timerChange');
+        ? labels.decryptionError
+        : message.body || labels.timerChange;
   return <p className="system-message">{text}</p>;
+}
+
+/** Rows waiting for idle time, flipped together in one task (one React render, not one per row). */
+const waiting = new Set<() => void>();
+let scheduled = false;
+
+function whenIdle(ready: () => void): () => void {
+  waiting.add(ready);
+  if (!scheduled) {
+    scheduled = true;
+    requestIdleCallback(
+      () => {
+        scheduled = false;
+        const batch = [...waiting];
+        waiting.clear();
+        for (const flip of batch) {
+          flip();
+        }
+      },
+      { timeout: 500 },
+    );
+  }
+  return () => waiting.delete(ready);
+}
+
+/**
+ * Becomes true once the browser is idle after the row mounted (or at once on `show()`). The
+ * per-message action buttons are invisible until hover or focus and their container keeps its
+ * height, so rendering them can wait: a fast scroll mounts and drops rows within a frame or two
+ * and then never pays for their buttons. Keyboard and pointer users get them before they need them.
+ */
+function useIdleFlag(): [boolean, () => void] {
+  const [ready, setReady] = useState(false);
+  useEffect(() => (ready ? undefined : whenIdle(() => setReady(true))), [ready]);
+  const show = useCallback(() => setReady(true), []);
+  return [ready, show];
 }
 
 /** One timeline row: optional day separator, the bubble, its reactions and its actions. */
 export const MessageRow = memo(function MessageRow({
   message,
-  previous,
+  showDay,
   myAccountId,
-  peerName,
+  labels,
   highlighted,
   actions,
 }: Props) {
-  const { t } = useTranslation();
   const [picking, setPicking] = useState(false);
   const [confirmingDelete, setConfirmingDelete] = useState(false);
-  const showDay = !previous || !sameDay(previous.sentAt, message.sentAt);
-  const author = message.fromMe ? t('message.you') : peerName;
+  const author = message.fromMe ? labels.you : labels.peerName;
+  const time = formatTime(message.sentAt);
+  const [controls, showControls] = useIdleFlag();
 
   return (
-    <div className="message-row" data-message-id={message.id}>
+    // biome-ignore lint/a11y/noStaticElementInteractions: hover/focus only render the row's hidden action buttons early; the row is not a control
+    <div className="message-row" data-message-id={message.id} onPointerEnter={showControls} onFocus={showControls}>
       {showDay && (
         <div className="day-separator">
           <span>{formatDay(message.sentAt)}</span>
         </div>
       )}
       {message.kind !== 'text' ? (
-        <SystemRow message={message} peerName={peerName} />
+        <SystemRow message={message} labels={labels} />
       ) : (
         <article
           className={`message ${message.fromMe ? 'mine' : 'theirs'}${highlighted ? ' highlighted' : ''}`}
-          aria-label={t('message.label', { author, time: formatTime(message.sentAt) })}
+          aria-label={labels.message(author, time)}
         >
           {message.quote && (
             <button type="button" className="quote" onClick={() => actions.jumpTo(message.quote?.messageId ?? '')}>
               <span className="quote-author">
-                {message.quote.authorAccountId === myAccountId ? t('message.you') : peerName}
+                {message.quote.authorAccountId === myAccountId ? labels.you : labels.peerName}
               </span>
               <span className="quote-text">{message.quote.text}</span>
             </button>
           )}
           <div className="bubble">
             {message.deleted ? (
-              <em className="deleted">{t('message.deleted')}</em>
+              <em className="deleted">{labels.deleted}</em>
             ) : (
               <p className="body">
                 <MessageBody text={message.body} />
               </p>
             )}
             <span className="meta">
-              {message.editedAt && !message.deleted && <span className="edited">{t('message.edited')}</span>}
+              {message.editedAt && !message.deleted && <span className="edited">{labels.edited}</span>}
               {message.expiresAt && (
-                <span role="img" aria-label={t('message.disappearing')}>
+                <span role="img" aria-label={labels.disappearing}>
                   ⏱
                 </span>
               )}
-              <time dateTime={new Date(message.sentAt).toISOString()}>{formatTime(message.sentAt)}</time>
-              {message.fromMe && <StatusTick status={message.status} />}
+              <time dateTime={new Date(message.sentAt).toISOString()}>{time}</time>
+              {message.fromMe && <StatusTick status={message.status} labels={labels} />}
             </span>
           </div>
           {message.reactions.length > 0 && (
-            <ul className="reactions" aria-label={t('message.reactions')}>
+            <ul className="reactions" aria-label={labels.reactions}>
               {message.reactions.map((r) => {
                 const mine = r.accountIds.includes(myAccountId);
                 return (
@@ -110,7 +153,7 @@ export const MessageRow = memo(function MessageRow({
                       type="button"
                       className={mine ? 'reaction mine' : 'reaction'}
                       aria-pressed={mine}
-                      aria-label={t('message.reactionLabel', { emoji: r.emoji, count: r.accountIds.length })}
+                      aria-label={labels.reactionCount(r.emoji, r.accountIds.length)}
                       onClick={() => actions.react(message, r.emoji, mine)}
                     >
                       {r.emoji} {r.accountIds.length}
@@ -120,31 +163,32 @@ export const MessageRow = memo(function MessageRow({
               })}
             </ul>
           )}
-          {!message.deleted && (
-            <div className="message-actions" role="toolbar" aria-label={t('message.actions')}>
+          {!message.deleted && !controls && <div className="message-actions" />}
+          {!message.deleted && controls && (
+            <div className="message-actions" role="toolbar" aria-label={labels.actions}>
               <button type="button" onClick={() => setPicking((p) => !p)} aria-expanded={picking}>
-                {t('message.react')}
+                {labels.react}
               </button>
               <button type="button" onClick={() => actions.reply(message)}>
-                {t('message.reply')}
+                {labels.reply}
               </button>
               {message.fromMe && (
                 <>
                   <button type="button" onClick={() => actions.edit(message)}>
-                    {t('message.edit')}
+                    {labels.edit}
                   </button>
                   {confirmingDelete ? (
                     <>
                       <button type="button" className="danger" onClick={() => actions.remove(message)}>
-                        {t('message.confirmDelete')}
+                        {labels.confirmDelete}
                       </button>
                       <button type="button" onClick={() => setConfirmingDelete(false)}>
-                        {t('common.cancel')}
+                        {labels.cancel}
                       </button>
                     </>
                   ) : (
                     <button type="button" onClick={() => setConfirmingDelete(true)}>
-                      {t('message.delete')}
+                      {labels.delete}
                     </button>
                   )}
                 </>
@@ -153,12 +197,12 @@ export const MessageRow = memo(function MessageRow({
           )}
           {picking && (
             <fieldset className="reaction-picker">
-              <legend className="visually-hidden">{t('message.pickReaction')}</legend>
+              <legend className="visually-hidden">{labels.pickReaction}</legend>
               {QUICK_REACTIONS.map((emoji) => (
                 <button
                   key={emoji}
                   type="button"
-                  aria-label={t('message.reactWith', { emoji })}
+                  aria-label={labels.reactWith(emoji)}
                   onClick={() => {
                     setPicking(false);
                     actions.react(message, emoji, false);

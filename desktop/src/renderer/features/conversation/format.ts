@@ -1,18 +1,41 @@
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const day = new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
 
+const MINUTE = 60_000;
+const CACHE_LIMIT = 4096;
+const times = new Map<number, string>();
+const days = new Map<number, string>();
+
+/** Memoizes `format` per key; the cache is simply dropped when it grows past `CACHE_LIMIT`. */
+function cached(cache: Map<number, string>, key: number, format: () => string): string {
+  let text = cache.get(key);
+  if (text === undefined) {
+    if (cache.size >= CACHE_LIMIT) {
+      cache.clear();
+    }
+    text = format();
+    cache.set(key, text);
+  }
+  return text;
+}
+
+/** Local calendar day of a timestamp as one comparable number (yyyymmdd). */
+export function dayKey(at: number): number {
+  const date = new Date(at);
+  return date.getFullYear() * 10_000 + (date.getMonth() + 1) * 100 + date.getDate();
+}
+
+/** Hours and minutes; timelines repeat the same minutes, so formatted text is cached per minute. */
 export function formatTime(at: number): string {
-  return time.format(at);
+  return cached(times, Math.floor(at / MINUTE), () => time.format(at));
 }
 
 export function formatDay(at: number): string {
-  return day.format(at);
+  return cached(days, dayKey(at), () => day.format(at));
 }
 
 export function sameDay(a: number, b: number): boolean {
-  const x = new Date(a);
-  const y = new Date(b);
-  return x.getFullYear() === y.getFullYear() && x.getMonth() === y.getMonth() && x.getDate() === y.getDate();
+  return dayKey(a) === dayKey(b);
 }
 
 /** Splits text into plain and http(s) link parts (rendered as elements, never as HTML). */

@@ -5,6 +5,15 @@ import { call, subscribe } from '../../api/client.js';
 /** Virtuoso's index of the newest page's first item; it goes down as older pages are prepended. */
 export const START_INDEX = 1_000_000_000;
 const PAGE_SIZE = 100;
+/** The most one `messages:history` call may return (the IPC contract's limit). */
+const MAX_CALL_SIZE = 500;
+/** Older batches grow while the reader keeps asking soon after the last one, up to this size. */
+const MIN_BATCH = 200;
+const MAX_BATCH = 25_600;
+/** The previous batch was used up this quickly: the reader scrolls fast, the next one doubles. */
+const FAST_READ_MS = 3000;
+/** The reader came back after this long: start again from a small batch. */
+const IDLE_READ_MS = 10_000;
 const JUMP_PAGE_SIZE = 500;
 const MAX_JUMP_PAGES = 400;
 
@@ -17,13 +26,27 @@ interface HistoryState {
 }
 
 function upsert(messages: MessageView[], message: MessageView, appendIfMissing: boolean): MessageView[] {
-  const index = messages.findIndex((m) => m.id === message.id);
+  // Live events concern recent messages: search from the newest end.
+  let index = messages.length - 1;
+  while (index >= 0 && messages[index]?.id !== message.id) {
+    index--;
+  }
   if (index === -1) {
     return appendIfMissing ? [...messages, message] : messages;
   }
   const next = messages.slice();
   next[index] = message;
   return next;
+}
+
+/** Ids of the oldest rows shown: where an older page that overlaps what is shown would repeat rows. */
+function oldestIds(messages: MessageView[]): Set<string> {
+  const ids = new Set<string>();
+  const end = Math.min(messages.length, MAX_CALL_SIZE);
+  for (let i = 0; i < end; i++) {
+    ids.add(messages[i]?.id ?? '');
+  }
+  return ids;
 }
 
 /** Keeps messages that arrived (or changed) through events while a jump was loading. */
@@ -80,32 +103,67 @@ export function useHistory(conversationId: string) {
     };
   }, [conversationId]);
 
+  const batch = useRef({ size: MIN_BATCH, lastLandedAt: Number.NEGATIVE_INFINITY });
+
+  /**
+   * Prepends older messages in one state update. Without `limit`, the batch doubles when the
+   * reader used up the previous one within `FAST_READ_MS` (a fast scroll towards the top gets
+   * fewer, bigger prepends; each prepend costs Virtuoso a pass over its measured sizes) and starts
+   * again from `MIN_BATCH` after `IDLE_READ_MS`. Batches are fetched in calls of at most 500.
+   */
   const loadOlder = useCallback(
-    async (limit = PAGE_SIZE): Promise<void> => {
+    async (limit?: number): Promise<void> => {
       const { cursor, loaded } = current.current;
       if (!loaded || !cursor || loading.current) {
         return;
       }
+      const pace = batch.current;
+      const sinceLanded = performance.now() - pace.lastLandedAt;
+      if (sinceLanded < FAST_READ_MS) {
+        pace.size = Math.min(MAX_BATCH, pace.size * 2);
+      } else if (sinceLanded > IDLE_READ_MS) {
+        pace.size = MIN_BATCH;
+      }
+      const wanted = limit ?? pace.size;
       loading.current = true;
       try {
-        const page = await call('messages:history', { conversationId, before: cursor, limit });
+        const pages: MessageView[][] = [];
+        let next: string | null = cursor;
+        for (let fetched = 0; next && fetched < wanted; ) {
+          const page: { messages: MessageView[]; nextCursor: string | null } = await call('messages:history', {
+            conversationId,
+            before: next,
+            limit: Math.min(MAX_CALL_SIZE, wanted - fetched),
+          });
+          pages.unshift(page.messages);
+          fetched += page.messages.length;
+          next = page.nextCursor;
+          if (page.messages.length === 0) {
+            break;
+          }
+        }
+        const older = pages.flat();
+        const cursorAfter = next;
         setState((s) => {
           if (s.conversationId !== conversationId) {
             return s;
           }
-          const ids = new Set(s.messages.map((m) => m.id));
-          const older = page.messages.filter((m) => !ids.has(m.id));
-          const next = {
+          // Pages come from the cursor, so they are older than everything shown: only rows at the
+          // boundary could repeat, and checking the whole timeline per page would cost a frame.
+          const shown = oldestIds(s.messages);
+          const fresh = older.filter((m) => !shown.has(m.id));
+          const merged: HistoryState = {
             ...s,
-            messages: [...older, ...s.messages],
-            firstItemIndex: s.firstItemIndex - older.length,
-            cursor: page.nextCursor,
+            messages: fresh.length > 0 ? fresh.concat(s.messages) : s.messages,
+            firstItemIndex: s.firstItemIndex - fresh.length,
+            cursor: cursorAfter,
           };
-          current.current = next;
-          return next;
+          current.current = merged;
+          return merged;
         });
       } finally {
         loading.current = false;
+        pace.lastLandedAt = performance.now();
       }
     },
     [conversationId],

@@ -1,0 +1,97 @@
+import type { TFunction } from 'i18next';
+import { useMemo } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { MessageView } from '../../../ipc/view-models.js';
+
+/**
+ * Every string a timeline row shows, translated once per conversation view instead of once per
+ * row: rows mount by the dozen each frame while scrolling, and `t()` plus a `useTranslation`
+ * subscription per row would cost more than the rest of the row.
+ */
+export interface RowLabels {
+  you: string;
+  peerName: string;
+  deleted: string;
+  edited: string;
+  disappearing: string;
+  reactions: string;
+  actions: string;
+  react: string;
+  reply: string;
+  edit: string;
+  delete: string;
+  confirmDelete: string;
+  cancel: string;
+  pickReaction: string;
+  identityChange: string;
+  decryptionError: string;
+  timerChange: string;
+  status: Record<MessageView['status'], string>;
+  /** "Message from {author} at {time}" (cached per author and time). */
+  message: (author: string, time: string) => string;
+  reactionCount: (emoji: string, count: number) => string;
+  reactWith: (emoji: string) => string;
+}
+
+function memoized<K>(build: (key: K) => string): (key: K) => string {
+  const cache = new Map<K, string>();
+  return (key) => {
+    let text = cache.get(key);
+    if (text === undefined) {
+      if (cache.size > 4096) {
+        cache.clear();
+      }
+      text = build(key);
+      cache.set(key, text);
+    }
+    return text;
+  };
+}
+
+export function rowLabels(t: TFunction, peerName: string): RowLabels {
+  const message = memoized((key: string) => {
+    const [author, time] = key.split('\u0000');
+    return t('message.label', { author, time });
+  });
+  const reactionCount = memoized((key: string) => {
+    const [emoji, count] = key.split('\u0000');
+    return t('message.reactionLabel', { emoji, count: Number(count) });
+  });
+  return {
+    you: t('message.you'),
+    peerName,
+    deleted: t('message.deleted'),
+    edited: t('message.edited'),
+    disappearing: t('message.disappearing'),
+    reactions: t('message.reactions'),
+    actions: t('message.actions'),
+    react: t('message.react'),
+    reply: t('message.reply'),
+    edit: t('message.edit'),
+    delete: t('message.delete'),
+    confirmDelete: t('message.confirmDelete'),
+    cancel: t('common.cancel'),
+    pickReaction: t('message.pickReaction'),
+    identityChange: t('message.identityChange', { name: peerName }),
+    decryptionError: t('message.decryptionError', { name: peerName }),
+    timerChange: t('message.timerChange'),
+    status: {
+      sending: t('message.status.sending'),
+      sent: t('message.status.sent'),
+      delivered: t('message.status.delivered'),
+      read: t('message.status.read'),
+      failed: t('message.status.failed'),
+    },
+    message: (author, time) => message(`${author}\u0000${time}`),
+    reactionCount: (emoji, count) => reactionCount(`${emoji}\u0000${count}`),
+    reactWith: memoized((emoji: string) => t('message.reactWith', { emoji })),
+  };
+}
+
+/** The row labels for one conversation, rebuilt when the language or the peer's name changes. */
+export function useRowLabels(peerName: string): RowLabels {
+  const { t, i18n } = useTranslation();
+  const language = i18n.language;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `t` changes identity with the language
+  return useMemo(() => rowLabels(t, peerName), [t, language, peerName]);
+}
