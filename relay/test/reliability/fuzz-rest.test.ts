@@ -48,6 +48,7 @@ beforeAll(async () => {
     databaseUrl: db.url,
     redisUrl: TEST_REDIS_URL,
     redisPrefix: randomRedisPrefix(),
+    frequentGc: true,
     env: { LOG_LEVEL: 'warn', MAX_BODY_BYTES: String(BODY_LIMIT), ATTACHMENT_MAX_BYTES: String(BLOB_LIMIT) },
   });
   alice = await registerDevice(relay.url);

@@ -25,6 +25,7 @@ beforeAll(async () => {
     databaseUrl: db.url,
     redisUrl: TEST_REDIS_URL,
     redisPrefix: randomRedisPrefix(),
+    frequentGc: true,
     env: { LOG_LEVEL: 'warn', WS_AUTH_TIMEOUT_MS: '3000' },
   });
   const sender = await registerDevice(relay.url);

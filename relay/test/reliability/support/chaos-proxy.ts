@@ -66,25 +66,42 @@ export class ChaosProxy {
   }
 
   private forward(from: Socket, to: Socket): void {
-    let lastDue = 0;
+    // Delayed chunks wait in one FIFO per direction, drained by one timer at a time: the byte stream keeps its
+    // order (separate timers per chunk may fire out of order when they fall due in the same millisecond).
+    const queue: { chunk: Buffer; due: number }[] = [];
+    let scheduled = false;
+    const schedule = () => {
+      const head = queue[0];
+      if (!scheduled && head) {
+        scheduled = true;
+        setTimeout(drain, Math.max(0, head.due - Date.now()));
+      }
+    };
+    const drain = () => {
+      scheduled = false;
+      while (queue.length > 0 && (queue[0] as { due: number }).due <= Date.now()) {
+        const { chunk } = queue.shift() as { chunk: Buffer };
+        if (!to.destroyed) {
+          to.write(chunk);
+        }
+      }
+      schedule();
+    };
     from.on('data', (chunk: Buffer) => {
       const mode = this.mode;
       if (mode.kind === 'blackhole') {
         return;
       }
-      if (mode.kind === 'delay') {
-        const due = Math.max(lastDue, Date.now() + mode.ms + Math.random() * (mode.jitterMs ?? 0));
-        lastDue = due;
-        setTimeout(() => {
-          if (!to.destroyed) {
-            to.write(chunk);
-          }
-        }, due - Date.now());
+      const last = queue.at(-1)?.due ?? 0;
+      const due = mode.kind === 'delay' ? Date.now() + mode.ms + Math.random() * (mode.jitterMs ?? 0) : 0;
+      if (due === 0 && queue.length === 0) {
+        if (!to.destroyed) {
+          to.write(chunk);
+        }
         return;
       }
-      if (!to.destroyed) {
-        to.write(chunk);
-      }
+      queue.push({ chunk, due: Math.max(last, due) });
+      schedule();
     });
   }
 

@@ -37,7 +37,7 @@ export async function pool<T>(items: T[], limit: number, work: (item: T, index: 
   await Promise.all(workers);
 }
 
-const describe = (spec: RequestSpec) =>
+const summarize = (spec: RequestSpec) =>
   `${spec.method} ${spec.path.slice(0, 120)} ${typeof spec.body === 'string' ? spec.body.slice(0, 160) : spec.body ? `<${spec.body.length} bytes>` : ''}`;
 
 /** Sends every case and classifies the answers. `mayAccept`: a 2xx is a legitimate answer (read-only routes). */
@@ -72,7 +72,7 @@ export async function fireCases(
     if (res.status >= 500) {
       outcome.serverErrors += 1;
       if (outcome.examples.length < 10) {
-        outcome.examples.push(`${res.status} ← ${describe(spec)}: ${text.slice(0, 200)}`);
+        outcome.examples.push(`${res.status} ← ${summarize(spec)}: ${text.slice(0, 200)}`);
       }
       return;
     }
@@ -80,7 +80,7 @@ export async function fireCases(
       if (!options.mayAccept && spec.method !== 'OPTIONS') {
         outcome.unexpectedSuccess += 1;
         if (outcome.examples.length < 10) {
-          outcome.examples.push(`${res.status} ← ${describe(spec)}`);
+          outcome.examples.push(`${res.status} ← ${summarize(spec)}`);
         }
       }
       return;
@@ -95,7 +95,7 @@ export async function fireCases(
       if (!ok) {
         outcome.badErrorShape += 1;
         if (outcome.examples.length < 10) {
-          outcome.examples.push(`bad error shape ${res.status} ← ${describe(spec)}: ${text.slice(0, 120)}`);
+          outcome.examples.push(`bad error shape ${res.status} ← ${summarize(spec)}: ${text.slice(0, 120)}`);
         }
       }
     }

@@ -18,7 +18,14 @@ export interface RelayProcessOptions {
   onLine?: (line: string) => void;
   /** A fixed port (to restart an instance where its clients expect it); random otherwise. */
   port?: number;
+  /**
+   * Collect garbage every half second (test harness only), so that RSS measures what the relay keeps rather
+   * than when V8 happened to collect.
+   */
+  frequentGc?: boolean;
 }
+
+const GC_PRELOAD = `data:text/javascript,${encodeURIComponent('setInterval(() => globalThis.gc?.(), 500).unref();')}`;
 
 /**
  * relay/src/server.ts as a child process, so a test can measure its memory and file descriptors, see it
@@ -52,7 +59,9 @@ export class RelayProcess {
     const port = options.port ?? (await freePort());
     // Blobs (attachments) and anything else the relay writes go to a throwaway folder, never ./data.
     const dataDir = mkdtempSync(join(tmpdir(), 'sotto-relay-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions', 'source', 'relay/src/server.ts'], {
+    const gcArgs = options.frequentGc ? ['--expose-gc', '--import', GC_PRELOAD] : [];
+    const args = [...gcArgs, '--import', 'tsx', '--conditions', 'source', 'relay/src/server.ts'];
+    const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       env: {
         PATH: process.env.PATH ?? '',
