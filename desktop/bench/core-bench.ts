@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Profile } from '../src/core/profile.js';
 import { MemorySecretStore } from '../src/core/secrets/secret-store.js';
@@ -114,6 +114,7 @@ async function relayFigures(dir: string): Promise<void> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sotto-bench-'));
   // The machine may be shared: the load average says how much the figures are worth.
+  console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`);
   report('loadAverageAtStart', loadavg()[0] ?? 0, 'load average (1 min) at start');
   try {
     report(
