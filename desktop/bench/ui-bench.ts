@@ -6,10 +6,9 @@
  */
 
 import { cpus, loadavg } from 'node:os';
-import { chromium } from 'playwright-core';
 import { eventChannelNames, invokeChannelNames, invokeChannels } from '../src/ipc/contract.js';
 import { createDispatcher } from '../src/main/dispatch.js';
-import { CHROMIUM, ensureRendererBuilt, RENDERER_DIR } from '../test/e2e/harness/browser.js';
+import { ensureRendererBuilt, launchChromium, RENDERER_DIR } from '../test/e2e/harness/browser.js';
 import { serveStatic } from '../test/e2e/harness/static-server.js';
 import { fakeConversation, fakeHandlers, fakeSottoScript } from './ui-fake-core.js';
 
@@ -51,18 +50,9 @@ async function main(): Promise<void> {
   ensureRendererBuilt();
   const server = await serveStatic(RENDERER_DIR);
   // Unlocked frame rate: rAF intervals are then the real cost of each frame, not the 60 Hz vsync.
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      ...(process.env.BENCH_VSYNC ? [] : ['--disable-frame-rate-limit', '--disable-gpu-vsync']),
-    ],
-  });
+  const browser = await launchChromium(
+    process.env.BENCH_VSYNC ? [] : ['--disable-frame-rate-limit', '--disable-gpu-vsync'],
+  );
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     page.on('crash', () => console.error('page crashed'));

@@ -20,7 +20,8 @@ export function ensureRendererBuilt(): void {
   }
 }
 
-export function launchChromium(): Promise<Browser> {
+/** Debian's Chromium, headless, with the flags this machine needs (no sandbox as root, no network chatter). */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -30,6 +31,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }
