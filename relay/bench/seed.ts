@@ -1,9 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import postgres from 'postgres';
+import { randomUUID } from 'node:crypto';
 import { AccessTokens } from '../src/auth/access-tokens.js';
 import { systemClock } from '../src/clock.js';
 import { createSql, type Sql } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
+import { createTestDatabase } from '../test/support/database.js';
 
 export const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -15,30 +15,15 @@ export interface BenchDatabase {
 
 /** A fresh, migrated database with a random name; `drop()` removes it. */
 export async function createBenchDatabase(): Promise<BenchDatabase> {
-  const name = `sotto_bench_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  try {
-    // unsafe: identifiers cannot be parameters; the name is our own random hex.
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const sql = createSql(url.toString(), { max: 8 });
+  const database = await createTestDatabase({ prefix: 'sotto_bench', adminUrl: ADMIN_URL });
+  const sql = createSql(database.url, { max: 8 });
   await migrate(sql);
   return {
-    url: url.toString(),
+    url: database.url,
     sql,
     async drop() {
       await sql.end({ timeout: 5 });
-      const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      try {
-        // unsafe: see above.
-        await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await a.end();
-      }
+      await database.drop();
     },
   };
 }

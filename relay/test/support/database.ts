@@ -9,23 +9,27 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database with a random name on the test Postgres; `drop()` removes it. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `sotto_relay_test_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+/**
+ * A fresh, empty database with a random name on the test Postgres; `drop()` removes it.
+ * The benchmark uses it too, with its own prefix and admin URL.
+ */
+export async function createTestDatabase(options: { prefix?: string; adminUrl?: string } = {}): Promise<TestDatabase> {
+  const adminUrl = options.adminUrl ?? ADMIN_URL;
+  const name = `${options.prefix ?? 'sotto_relay_test'}_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     // unsafe: identifiers cannot be parameters; the name is our own random hex.
     await admin.unsafe(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(ADMIN_URL);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
     name,
     url: url.toString(),
     async drop() {
-      const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
       try {
         // unsafe: see above.
         await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
