@@ -19,6 +19,7 @@ export async function deleteAccountEverywhere(deps: AccountDeletionDeps, account
   if (!deleted) {
     return false;
   }
+  await deps.fanout.announceDevicesChanged(accountId);
   await Promise.all(
     deleted.devices.map((deviceId) => deps.fanout.publish({ accountId, deviceId }, { kind: 'revoke' })),
   );

@@ -94,31 +94,38 @@ export function isUnavailableError(err: unknown): boolean {
   return Array.isArray(errors) && errors.some(isUnavailableError);
 }
 
+/** Any failure as the relay's one error type: RelayError as is, an outage as 503, anything else as 500. */
+export function asRelayError(err: unknown): RelayError {
+  if (err instanceof RelayError) {
+    return err;
+  }
+  if (isUnavailableError(err)) {
+    return new RelayError({ code: 'unavailable', message: 'a backing service is unavailable', cause: err });
+  }
+  if (err instanceof HTTPException) {
+    const code = codeForStatus(err.status);
+    return new RelayError({ code, message: err.message || code });
+  }
+  return new RelayError({ code: 'internal', message: 'internal error' });
+}
+
+/** The one JSON error shape, for HTTP responses and socket `send_error` frames alike. */
+export function errorBody(error: RelayError, requestId: string): ErrorBody {
+  return { error: { code: error.code, message: error.message, requestId, ...error.extra } };
+}
+
 /** The one error handler: every failure becomes an ErrorBody with the request id. */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   const requestId = c.get('requestId') ?? 'unknown';
-  let relayError: RelayError;
-  if (err instanceof RelayError) {
-    relayError = err;
-  } else if (isUnavailableError(err)) {
-    relayError = new RelayError({ code: 'unavailable', message: 'a backing service is unavailable', cause: err });
-  } else if (err instanceof HTTPException) {
-    const code = codeForStatus(err.status);
-    relayError = new RelayError({ code, message: err.message || code });
-  } else {
-    relayError = new RelayError({ code: 'internal', message: 'internal error' });
-  }
+  const relayError = asRelayError(err);
   const services = c.get('services');
   if (relayError.status >= 500) {
     services?.logger.error({ requestId, err: toLogFormat(err) }, 'request failed');
   }
-  const body: ErrorBody = {
-    error: { code: relayError.code, message: relayError.message, requestId, ...relayError.extra },
-  };
   for (const [name, value] of Object.entries(relayError.headers)) {
     c.header(name, value);
   }
-  return c.json(body, relayError.status as ContentfulStatusCode);
+  return c.json(errorBody(relayError, requestId), relayError.status as ContentfulStatusCode);
 };
 
 function codeForStatus(status: number): ErrorCode {

@@ -108,9 +108,16 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
     metrics: new Metrics(() => countEnvelopes(sql)),
     writer: new EnvelopeWriter(sql, { maxConcurrent: Math.max(1, Math.floor(poolSize / 2)), maxBatch: 1000 }),
     acks: new AckWriter(sql, { maxConcurrent: Math.max(1, Math.floor(poolSize / 4)), maxBatch: 2000 }),
-    lookups: new Lookups(sql, Math.max(1, Math.floor(poolSize / 4))),
+    lookups: new Lookups(sql, Math.max(1, Math.floor(poolSize / 4)), {
+      maxEntries: 50_000,
+      ttlMs: 60_000,
+      trusted: () => fanout.healthy(),
+      now: () => clock.now(),
+    }),
     blobs,
   };
+
+  fanout.onDevicesChanged((accountId) => services.lookups.forgetDevices(accountId));
 
   const app = createApp(services);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;

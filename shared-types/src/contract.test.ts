@@ -129,10 +129,26 @@ describe('websocket frames', () => {
     expect(ClientFrameSchema.parse({ type: 'auth', token: 'x.y.z' }).type).toBe('auth');
     expect(ClientFrameSchema.parse({ type: 'ack', guids: [guid] }).type).toBe('ack');
     expect(ClientFrameSchema.parse({ type: 'ping' }).type).toBe('ping');
+    const send = {
+      type: 'send',
+      id: 7,
+      destination: uuid,
+      request: {
+        timestamp: 1,
+        messages: [{ destinationDeviceId: 1, destinationRegistrationId: 5, type: 'whisper', content: 'AAEC' }],
+      },
+    };
+    expect(ClientFrameSchema.parse(send).type).toBe('send');
   });
 
   it.each([
-    ['an unknown type', { type: 'send' }, 'type'],
+    ['an unknown type', { type: 'subscribe' }, 'type'],
+    ['a send without an id', { type: 'send', destination: uuid, request: { timestamp: 1, messages: [] } }, 'id'],
+    [
+      'a send with an invalid request',
+      { type: 'send', id: 1, destination: uuid, request: { timestamp: 1, messages: [] } },
+      'request.messages',
+    ],
     ['an ack without guids', { type: 'ack', guids: [] }, 'guids'],
     ['an ack with a non-uuid', { type: 'ack', guids: ['42'] }, 'guids.0'],
     ['an empty token', { type: 'auth', token: '' }, 'token'],
@@ -155,6 +171,23 @@ describe('websocket frames', () => {
       },
     });
     expect(frame.type).toBe('envelope');
+  });
+
+  it('parses send results and send errors, and rejects an error without its body', () => {
+    const ok = ServerFrameSchema.parse({
+      type: 'send_result',
+      id: 3,
+      body: { messages: [{ destinationDeviceId: 1, guid, serverTimestamp: 2 }] },
+    });
+    expect(ok.type).toBe('send_result');
+    const refused = ServerFrameSchema.parse({
+      type: 'send_error',
+      id: 3,
+      status: 409,
+      body: { error: { code: 'stale_devices', message: 'm', requestId: 'r', missingDevices: [2], extraDevices: [] } },
+    });
+    expect(refused.type).toBe('send_error');
+    expectRejected(ServerFrameSchema, { type: 'send_error', id: 3, status: 409 }, 'body');
   });
 });
 

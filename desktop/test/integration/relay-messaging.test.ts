@@ -9,7 +9,7 @@ import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
 import { openDatabase } from '../../src/core/store/database.js';
 import { getProfile } from '../../src/core/store/profile-queries.js';
 import { tempDir, until } from './support/helpers.js';
-import { psql, type RelayProcess, startRelay } from './support/relay-process.js';
+import { announceDevicesChanged, psql, type RelayProcess, startRelay } from './support/relay-process.js';
 
 // Real relay on real Postgres + Redis, real libsignal, real SQLCipher; the cores run in this process.
 let relay: RelayProcess;
@@ -156,6 +156,7 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
        COMMIT;`,
       url,
     );
+    announceDevicesChanged(relay, b.accountId);
     const changed = new Promise<void>((resolve) =>
       alice.messenger.on((e) => e.type === 'identity_changed' && resolve()),
     );

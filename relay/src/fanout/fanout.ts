@@ -1,4 +1,5 @@
 import type { Envelope } from '@sotto/shared-types';
+import type { QueuedEnvelope } from '../store/messages.js';
 
 export interface DeviceAddress {
   accountId: string;
@@ -6,11 +7,14 @@ export interface DeviceAddress {
 }
 
 /**
- * What travels through the fan-out. It is only a doorbell: `mail` says "read your queue from Postgres".
- * `ephemeral` carries an `online` envelope that is never stored; `takeover` and `revoke` close sockets.
+ * What travels through the fan-out. It is a doorbell: `mail` says "read your queue from Postgres". It may
+ * also carry a copy of the committed envelope (`queued`), so a socket that is caught up sends it at once
+ * instead of reading its queue back; the copy is only a shortcut, the queue in Postgres stays the truth
+ * (a lost doorbell or copy delays nothing beyond the next read). `ephemeral` carries an `online` envelope
+ * that is never stored; `takeover` and `revoke` close sockets.
  */
 export type FanoutEvent =
-  | { kind: 'mail' }
+  | { kind: 'mail'; queued?: QueuedEnvelope }
   | { kind: 'ephemeral'; envelope: Envelope }
   | { kind: 'takeover'; connectionId: string }
   | { kind: 'revoke'; familyId?: string };
@@ -19,8 +23,16 @@ export type FanoutHandler = (event: FanoutEvent) => void;
 
 /** One interface, two implementations: Redis pub/sub (production) and in-process (embedded default). */
 export interface Fanout {
-  /** Delivers to every subscriber of the device on every instance. Never throws (a lost doorbell is covered by polling). */
+  /**
+   * Delivers to every subscriber of the device on every instance. Never throws (a lost doorbell is covered by
+   * polling). A `mail` doorbell for a device connected to this instance stays here: the device has one live
+   * socket, and a socket that closes with mail unacked rings the other instances itself (see DeviceSession).
+   */
   publish(to: DeviceAddress, event: FanoutEvent): Promise<void>;
+  /** Tells every instance, this one included, that an account's device list changed (cached lists are dropped). */
+  announceDevicesChanged(accountId: string): Promise<void>;
+  /** Registers the listener for device-list changes (one per instance: the device list cache). */
+  onDevicesChanged(handler: DevicesChangedHandler): void;
   /** Subscribes a local handler; returns the unsubscribe function. */
   subscribe(to: DeviceAddress, handler: FanoutHandler): () => void;
   /** Rings only the handlers in this process (the fallback doorbell uses it). */
@@ -35,6 +47,18 @@ export interface Fanout {
 }
 
 export const deviceKey = (a: DeviceAddress) => `${a.accountId}:${a.deviceId}`;
+
+/** Largest envelope (base64 characters) whose copy rides along with a doorbell to other instances. */
+export const MAX_COPIED_CONTENT = 8192;
+
+/** The event as other instances receive it: big envelopes are left to be read from the queue. */
+export const forOtherInstances = (event: FanoutEvent): FanoutEvent =>
+  event.kind === 'mail' && event.queued && event.queued.envelope.content.length > MAX_COPIED_CONTENT
+    ? { kind: 'mail' }
+    : event;
+
+/** Told which account's device list changed; undefined means "any may have" (after a fan-out outage). */
+export type DevicesChangedHandler = (accountId: string | undefined) => void;
 
 /** Local subscriber table shared by both implementations. */
 export class LocalHub {
@@ -65,6 +89,10 @@ export class LocalHub {
       return true;
     }
     return false;
+  }
+
+  has(to: DeviceAddress): boolean {
+    return this.handlers.has(deviceKey(to));
   }
 
   deliver(to: DeviceAddress, event: FanoutEvent): void {

@@ -1,12 +1,28 @@
-import { type DeviceAddress, type Fanout, type FanoutEvent, type FanoutHandler, LocalHub } from './fanout.js';
+import {
+  type DeviceAddress,
+  type DevicesChangedHandler,
+  type Fanout,
+  type FanoutEvent,
+  type FanoutHandler,
+  LocalHub,
+} from './fanout.js';
 
 /** In-process fan-out for the single-node embedded default. */
 export class LocalFanout implements Fanout {
   private readonly hub = new LocalHub();
+  private devicesChanged: DevicesChangedHandler = () => {};
 
   async publish(to: DeviceAddress, event: FanoutEvent): Promise<void> {
     // Asynchronous like the Redis path, so publishers never run subscriber code inline.
     queueMicrotask(() => this.hub.deliver(to, event));
+  }
+
+  async announceDevicesChanged(accountId: string): Promise<void> {
+    this.devicesChanged(accountId);
+  }
+
+  onDevicesChanged(handler: DevicesChangedHandler): void {
+    this.devicesChanged = handler;
   }
 
   subscribe(to: DeviceAddress, handler: FanoutHandler): () => void {

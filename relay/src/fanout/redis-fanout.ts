@@ -4,27 +4,33 @@ import type { Logger } from '../logger.js';
 import { toLogFormat } from '../logger.js';
 import {
   type DeviceAddress,
+  type DevicesChangedHandler,
   deviceKey,
   type Fanout,
   type FanoutEvent,
   type FanoutHandler,
+  forOtherInstances,
   LocalHub,
 } from './fanout.js';
 
-interface Wire {
-  /** Publishing instance; it already delivered locally, so it skips its own message. */
-  o: string;
-  e: FanoutEvent;
-}
+/**
+ * On the wire: the publishing instance's id, a space, then the payload. The publisher already delivered
+ * locally, so it skips its own messages (by the prefix, without parsing them).
+ */
+const SEPARATOR = ' ';
 
 /**
- * Redis pub/sub fan-out: one channel per device; an instance subscribes to the devices connected to it.
- * Local subscribers are rung directly. `commands` fails fast while Redis is down (no offline queue), so a
- * send never waits on Redis; `subscriber` reconnects and resubscribes by itself (ioredis).
+ * Redis pub/sub fan-out: one channel per device; an instance subscribes to the devices connected to it,
+ * and every instance to the channel announcing device-list changes. Local subscribers are rung directly.
+ * `commands` fails fast while Redis is down (no offline queue), so a send never waits on Redis;
+ * `subscriber` reconnects and resubscribes by itself (ioredis).
  */
 export class RedisFanout implements Fanout {
   private readonly hub = new LocalHub();
   private readonly instance = randomUUID();
+  private readonly ownPrefix = `${this.instance}${SEPARATOR}`;
+  private readonly devicesChannel: string;
+  private devicesChanged: DevicesChangedHandler = () => {};
   readonly commands: Redis;
   private readonly subscriber: Redis;
 
@@ -34,6 +40,7 @@ export class RedisFanout implements Fanout {
     private readonly logger: Logger,
     private readonly onReconnect: () => void = () => {},
   ) {
+    this.devicesChannel = `${prefix}devices-changed`;
     const retryStrategy = (times: number) => Math.min(100 * times, 1000);
     // Auto-pipelining: the doorbells and rate-limit calls of concurrent sends share one write per tick.
     this.commands = new Redis(url, {
@@ -50,14 +57,20 @@ export class RedisFanout implements Fanout {
       });
       client.on('close', () => {
         wasDown = true;
+        // Announcements may be lost from now on: nothing cached may be trusted.
+        this.devicesChanged(undefined);
       });
     }
     this.subscriber.on('ready', () => {
       if (wasDown) {
         wasDown = false;
         this.logger.info('redis back: ringing every local device');
+        this.devicesChanged(undefined);
         this.onReconnect();
       }
+    });
+    this.subscriber.subscribe(this.devicesChannel).catch((err: unknown) => {
+      this.logger.debug({ err: toLogFormat(err) }, 'redis subscribe failed');
     });
     this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
   }
@@ -67,24 +80,47 @@ export class RedisFanout implements Fanout {
   }
 
   private onMessage(channel: string, message: string): void {
+    if (message.startsWith(this.ownPrefix)) {
+      return;
+    }
+    const payload = message.slice(message.indexOf(SEPARATOR) + 1);
+    if (channel === this.devicesChannel) {
+      this.devicesChanged(payload);
+      return;
+    }
     const key = channel.slice(`${this.prefix}dev:`.length);
     const sep = key.lastIndexOf(':');
     const to = { accountId: key.slice(0, sep), deviceId: Number(key.slice(sep + 1)) };
-    let wire: Wire;
+    let event: FanoutEvent;
     try {
-      wire = JSON.parse(message) as Wire;
+      event = JSON.parse(payload) as FanoutEvent;
     } catch {
       return;
     }
-    if (wire.o !== this.instance) {
-      this.hub.deliver(to, wire.e);
-    }
+    this.hub.deliver(to, event);
   }
 
   async publish(to: DeviceAddress, event: FanoutEvent): Promise<void> {
+    const here = this.hub.has(to);
     queueMicrotask(() => this.hub.deliver(to, event));
+    if (here && event.kind === 'mail') {
+      return;
+    }
+    await this.send(this.channel(to), JSON.stringify(forOtherInstances(event)));
+  }
+
+  async announceDevicesChanged(accountId: string): Promise<void> {
+    this.devicesChanged(accountId);
+    await this.send(this.devicesChannel, accountId);
+  }
+
+  onDevicesChanged(handler: DevicesChangedHandler): void {
+    this.devicesChanged = handler;
+  }
+
+  private async send(channel: string, payload: string): Promise<void> {
     try {
-      await this.commands.publish(this.channel(to), JSON.stringify({ o: this.instance, e: event } satisfies Wire));
+      await this.commands.publish(channel, `${this.ownPrefix}${payload}`);
     } catch (err) {
       this.logger.debug({ err: toLogFormat(err) }, 'redis publish failed; the fallback doorbell covers it');
     }

@@ -50,6 +50,7 @@ export const deviceRoutes = new Hono<AppEnv>()
           })
         : new RelayError({ code: 'unauthorized', message: 'account no longer exists' });
     }
+    await c.get('services').fanout.announceDevicesChanged(auth.accountId);
     return c.json({ accountId: auth.accountId, deviceId: result.deviceId } satisfies AddDeviceResponse, 200);
   })
   .delete('/:deviceId', async (c) => {
@@ -59,6 +60,7 @@ export const deviceRoutes = new Hono<AppEnv>()
     if (!(await removeDevice(services.sql, auth.accountId, deviceId))) {
       throw new RelayError({ code: 'not_found', message: 'no such device' });
     }
+    await services.fanout.announceDevicesChanged(auth.accountId);
     await closeDeviceSockets(services, auth.accountId, deviceId);
     return c.body(null, 204);
   });

@@ -35,7 +35,7 @@ const envelope = (deviceId = 1): NewEnvelope => ({
   clientTimestamp: 1,
   serverTimestamp: 2,
   expiresAt: Date.now() + 60_000,
-  content: Buffer.from('ciphertext'),
+  content: Buffer.from('ciphertext').toString('base64'),
 });
 
 describe('EnvelopeWriter (group commit)', () => {

@@ -3,7 +3,7 @@ import { insertEnvelopes, type NewEnvelope } from './messages.js';
 
 interface Pending {
   envelopes: NewEnvelope[];
-  resolve: () => void;
+  resolve: (ids: number[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -28,8 +28,9 @@ export class EnvelopeWriter {
     private readonly options: EnvelopeWriterOptions = { maxConcurrent: 2, maxBatch: 1000 },
   ) {}
 
-  write(envelopes: NewEnvelope[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /** Resolves with the envelopes' queue positions once they are committed. */
+  write(envelopes: NewEnvelope[]): Promise<number[]> {
+    return new Promise<number[]>((resolve, reject) => {
       this.queue.push({ envelopes, resolve, reject });
       this.kick();
     });
@@ -58,12 +59,14 @@ export class EnvelopeWriter {
 
   private async flush(batch: Pending[]): Promise<void> {
     try {
-      await insertEnvelopes(
+      const ids = await insertEnvelopes(
         this.sql,
         batch.flatMap((p) => p.envelopes),
       );
+      let offset = 0;
       for (const p of batch) {
-        p.resolve();
+        p.resolve(ids.slice(offset, offset + p.envelopes.length));
+        offset += p.envelopes.length;
       }
     } catch (err) {
       if (batch.length === 1) {
@@ -73,8 +76,7 @@ export class EnvelopeWriter {
       await Promise.all(
         batch.map(async (p) => {
           try {
-            await insertEnvelopes(this.sql, p.envelopes);
-            p.resolve();
+            p.resolve(await insertEnvelopes(this.sql, p.envelopes));
           } catch (e) {
             p.reject(e);
           }

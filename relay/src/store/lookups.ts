@@ -20,19 +20,42 @@ export interface FamilyKey {
   deviceId: number;
 }
 
+export interface DeviceCacheOptions {
+  /** Accounts whose device lists are kept. */
+  maxEntries: number;
+  /** Longest a cached list is used, even without any change announced. */
+  ttlMs: number;
+  /** False while device-list changes may not reach this instance (fan-out down): then nothing is cached. */
+  trusted: () => boolean;
+  now: () => number;
+}
+
 /**
  * The per-request reads of the hot path, grouped across concurrent requests (see GroupLoader):
  * "is this token family still live" (every authenticated request), "the devices of this account"
  * (every send) and "the head of this device's queue" (every delivery). Same answers as the single
- * queries, far fewer round trips under load.
+ * queries, far fewer round trips under load. Device lists are also cached while the fan-out announces
+ * every change to them (`forgetDevices`), so a busy conversation does not read them on every send.
  */
 export class Lookups {
   private readonly families: GroupLoader<FamilyKey, true>;
   private readonly devices: GroupLoader<string, DeviceRow[]>;
   private readonly queues: GroupLoader<QueueRead & { n: number }, QueuedEnvelope[]>;
   private reads = 0;
+  private readonly deviceCache = new Map<string, { devices: DeviceRow[]; until: number }>();
+  /** Bumped by every forget: a list read while one happened may be stale and is not cached. */
+  private forgets = 0;
 
-  constructor(sql: Sql, maxConcurrent = 2) {
+  constructor(
+    sql: Sql,
+    maxConcurrent = 2,
+    private readonly cache: DeviceCacheOptions = {
+      maxEntries: 0,
+      ttlMs: 0,
+      trusted: () => false,
+      now: Date.now,
+    },
+  ) {
     this.families = new GroupLoader<FamilyKey, true>(
       async (keys) => {
         const ids = keys.map((k) => k.familyId).filter((id) => UUID.test(id));
@@ -109,8 +132,36 @@ export class Lookups {
   }
 
   /** The account's devices in device-id order (empty for an unknown account). */
-  async listDevices(accountId: string): Promise<DeviceRow[]> {
-    return (await this.devices.get(accountId)) ?? [];
+  async listDevices(accountId: string): Promise<readonly DeviceRow[]> {
+    const key = accountId.toLowerCase();
+    const trusted = this.cache.maxEntries > 0 && this.cache.trusted();
+    if (trusted) {
+      const hit = this.deviceCache.get(key);
+      if (hit && hit.until > this.cache.now()) {
+        return hit.devices;
+      }
+    }
+    const forgetsBefore = this.forgets;
+    const devices = (await this.devices.get(accountId)) ?? [];
+    if (trusted && devices.length > 0 && this.forgets === forgetsBefore && this.cache.trusted()) {
+      if (this.deviceCache.size >= this.cache.maxEntries) {
+        // Oldest first: Map iteration follows insertion order.
+        this.deviceCache.delete(this.deviceCache.keys().next().value as string);
+      }
+      this.deviceCache.delete(key);
+      this.deviceCache.set(key, { devices, until: this.cache.now() + this.cache.ttlMs });
+    }
+    return devices;
+  }
+
+  /** An account's device list changed (undefined: any may have): cached lists are dropped. */
+  forgetDevices(accountId: string | undefined): void {
+    this.forgets += 1;
+    if (accountId === undefined) {
+      this.deviceCache.clear();
+    } else {
+      this.deviceCache.delete(accountId.toLowerCase());
+    }
   }
 }
 

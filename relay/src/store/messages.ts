@@ -11,24 +11,32 @@ export interface NewEnvelope {
   clientTimestamp: number;
   serverTimestamp: number;
   expiresAt: number;
-  content: Buffer;
+  /** The ciphertext, base64 as it arrived (validated by the request schema). */
+  content: string;
 }
 
-/** One multi-row INSERT of many envelopes (possibly from several senders), in one transaction. */
-export async function insertEnvelopes(sql: Sql, envelopes: NewEnvelope[]): Promise<void> {
-  const rows = envelopes.map((e) => ({
-    guid: e.guid,
-    account_id: e.accountId,
-    device_id: e.deviceId,
-    type: e.type,
-    source_account_id: e.sourceAccountId,
-    source_device_id: e.sourceDeviceId,
-    client_timestamp: e.clientTimestamp,
-    server_timestamp: e.serverTimestamp,
-    expires_at: e.expiresAt,
-    content: e.content,
-  }));
-  await sql`INSERT INTO envelopes ${sql(rows)}`;
+/**
+ * One INSERT of many envelopes (possibly from several senders), in one transaction. Returns each envelope's
+ * queue position, in the order given. Columns travel as arrays, so every batch size shares one prepared
+ * statement (a VALUES list would prepare a new statement per size, on every pooled connection).
+ */
+export async function insertEnvelopes(sql: Sql, envelopes: NewEnvelope[]): Promise<number[]> {
+  const inserted = await sql<{ id: number; guid: string }[]>`
+    INSERT INTO envelopes (guid, account_id, device_id, type, source_account_id, source_device_id,
+                           client_timestamp, server_timestamp, expires_at, content)
+    SELECT guid, account_id, device_id, type, source_account_id, source_device_id,
+           client_timestamp, server_timestamp, expires_at, decode(content, 'base64')
+    FROM unnest(
+      ${envelopes.map((e) => e.guid)}::uuid[], ${envelopes.map((e) => e.accountId)}::uuid[],
+      ${envelopes.map((e) => e.deviceId)}::smallint[], ${envelopes.map((e) => e.type)}::text[],
+      ${envelopes.map((e) => e.sourceAccountId)}::uuid[], ${envelopes.map((e) => e.sourceDeviceId)}::smallint[],
+      ${envelopes.map((e) => e.clientTimestamp)}::bigint[], ${envelopes.map((e) => e.serverTimestamp)}::bigint[],
+      ${envelopes.map((e) => e.expiresAt)}::bigint[], ${envelopes.map((e) => e.content)}::text[])
+      AS n(guid, account_id, device_id, type, source_account_id, source_device_id,
+           client_timestamp, server_timestamp, expires_at, content)
+    RETURNING id, guid`;
+  const ids = new Map(inserted.map((r) => [r.guid, r.id]));
+  return envelopes.map((e) => ids.get(e.guid) as number);
 }
 
 export interface QueuedEnvelope {
@@ -56,7 +64,8 @@ export function toEnvelope(r: {
   destinationDeviceId: number;
   clientTimestamp: number;
   serverTimestamp: number;
-  content: Buffer;
+  /** base64 */
+  content: string;
 }): Envelope {
   return {
     guid: r.guid,
@@ -66,7 +75,7 @@ export function toEnvelope(r: {
     destinationDeviceId: r.destinationDeviceId,
     clientTimestamp: r.clientTimestamp,
     serverTimestamp: r.serverTimestamp,
-    content: r.content.toString('base64'),
+    content: r.content,
   };
 }
 
@@ -102,7 +111,7 @@ export const toQueued = (r: RawEnvelope): QueuedEnvelope => ({
     destinationDeviceId: r.device_id,
     clientTimestamp: r.client_timestamp,
     serverTimestamp: r.server_timestamp,
-    content: r.content,
+    content: r.content.toString('base64'),
   }),
 });
 

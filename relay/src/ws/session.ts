@@ -1,19 +1,26 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import {
   type ClientFrame,
   ClientFrameSchema,
   CloseCode,
   type Envelope,
   MAX_IN_FLIGHT_ENVELOPES,
+  MAX_SENDS_IN_FLIGHT,
+  SendIdSchema,
   type ServerFrame,
 } from '@sotto/shared-types';
 import WebSocket from 'ws';
 import { authenticate } from '../auth/require-auth.js';
 import type { AuthInfo, Services } from '../context.js';
+import { asRelayError, errorBody, RelayError } from '../errors.js';
 import type { FanoutEvent } from '../fanout/fanout.js';
 import { toLogFormat } from '../logger.js';
+import { acceptSend } from '../send.js';
 import { touchDevice } from '../store/devices.js';
+import type { QueuedEnvelope } from '../store/messages.js';
 import { isFamilyLive } from '../store/tokens.js';
+import { corkUntilTurnEnds } from './turn-cork.js';
 
 const READ_BATCH = 100;
 const RETRY_MS = 1000;
@@ -28,6 +35,9 @@ export interface SessionOptions {
  * One device's WebSocket. Authenticates (upgrade header or first `auth` frame), subscribes to the device's
  * doorbell, then streams the queue from Postgres in order (`ready`, queued envelopes, `queue_empty`, live
  * envelopes), at most `maxInFlight` unacked at a time. Acks delete by GUID from this device's queue only.
+ * Once caught up, an envelope committed on this instance is sent straight from the commit, without reading
+ * the queue back. `send` frames run concurrently (at most MAX_SENDS_IN_FLIGHT; beyond that the socket is not
+ * read until results go out), each answered by its own `send_result` or `send_error`.
  */
 export class DeviceSession {
   readonly connectionId = randomUUID();
@@ -43,10 +53,13 @@ export class DeviceSession {
   private closed = false;
   private inbox: Promise<void> = Promise.resolve();
   private readonly maxInFlight: number;
+  private sendsInFlight = 0;
   alive = true;
 
   constructor(
     private readonly ws: WebSocket,
+    /** The TCP socket under `ws`, corked per event-loop turn. */
+    private readonly socket: Duplex,
     private readonly services: Services,
     options: SessionOptions,
     preAuth: AuthInfo | undefined,
@@ -108,6 +121,7 @@ export class DeviceSession {
 
   private send(frame: ServerFrame): void {
     if (this.ws.readyState === WebSocket.OPEN) {
+      corkUntilTurnEnds(this.socket);
       this.ws.send(JSON.stringify(frame));
     }
   }
@@ -134,7 +148,11 @@ export class DeviceSession {
     }
     switch (event.kind) {
       case 'mail':
-        this.requestPump();
+        if (event.queued && this.caughtUp()) {
+          this.sendQueued(event.queued);
+        } else {
+          this.requestPump();
+        }
         return;
       case 'ephemeral':
         this.sendEnvelope(event.envelope);
@@ -158,6 +176,25 @@ export class DeviceSession {
     this.send({ type: 'envelope', envelope });
   }
 
+  /** Queue drained, no read pending or running, room in the window: a new envelope may go out directly. */
+  private caughtUp(): boolean {
+    return (
+      this.queueEmptySent &&
+      !this.pumping &&
+      !this.pumpRequested &&
+      !this.mayHaveMore &&
+      this.inFlight.size < this.maxInFlight
+    );
+  }
+
+  private sendQueued(item: QueuedEnvelope): void {
+    if (this.inFlight.has(item.envelope.guid)) {
+      return;
+    }
+    this.inFlight.set(item.envelope.guid, item.id);
+    this.sendEnvelope(item.envelope);
+  }
+
   private async onMessage(data: WebSocket.RawData, isBinary: boolean): Promise<void> {
     if (this.closed) {
       return;
@@ -167,8 +204,15 @@ export class DeviceSession {
       if (isBinary) {
         throw new Error('binary frame');
       }
-      const parsed = ClientFrameSchema.safeParse(JSON.parse(data.toString()));
+      const json: unknown = JSON.parse(data.toString());
+      const parsed = ClientFrameSchema.safeParse(json);
       if (!parsed.success) {
+        // A send with a usable id gets its 400 (with the field paths) like the PUT would; anything else closes.
+        const id = SendIdSchema.safeParse((json as { id?: unknown } | null)?.id);
+        if ((json as { type?: unknown } | null)?.type === 'send' && id.success && this.auth) {
+          this.sendError(id.data, RelayError.fromZod(parsed.error, 'send frame'));
+          return;
+        }
         throw new Error('invalid frame');
       }
       frame = parsed.data;
@@ -185,6 +229,10 @@ export class DeviceSession {
         return;
       case 'ack':
         await this.onAck(frame.guids);
+        return;
+      case 'send':
+        // Not awaited: sends commit concurrently (and group-commit with other sockets' sends).
+        this.onSend(frame);
         return;
       default:
         throw new Error(`unhandled frame ${String((frame satisfies never as { type: string }).type)}`);
@@ -213,6 +261,45 @@ export class DeviceSession {
       return;
     }
     this.start(auth);
+  }
+
+  private onSend(frame: Extract<ClientFrame, { type: 'send' }>): void {
+    const auth = this.auth;
+    if (!auth) {
+      this.close(CloseCode.unauthorized, 'authenticate first');
+      return;
+    }
+    this.sendsInFlight += 1;
+    if (this.sendsInFlight >= MAX_SENDS_IN_FLIGHT) {
+      this.ws.pause();
+    }
+    acceptSend(this.services, auth, frame.destination, frame.request)
+      .then(
+        (body) => this.send({ type: 'send_result', id: frame.id, body }),
+        (err: unknown) => this.sendError(frame.id, err),
+      )
+      .finally(() => {
+        this.sendsInFlight -= 1;
+        if (this.ws.isPaused && this.sendsInFlight < MAX_SENDS_IN_FLIGHT && !this.closed) {
+          this.ws.resume();
+        }
+      });
+  }
+
+  private sendError(id: number, err: unknown): void {
+    const error = asRelayError(err);
+    const requestId = `${this.connectionId}/${id}`;
+    if (error.status >= 500) {
+      this.services.logger.error({ requestId, err: toLogFormat(err) }, 'socket send failed');
+    }
+    const retryAfter = Number(error.headers['Retry-After']);
+    this.send({
+      type: 'send_error',
+      id,
+      status: error.status,
+      body: errorBody(error, requestId),
+      ...(retryAfter > 0 ? { retryAfter } : {}),
+    });
   }
 
   private async onAck(guids: string[]): Promise<void> {
@@ -305,6 +392,12 @@ export class DeviceSession {
     this.unsubscribe?.();
     if (this.auth) {
       this.services.metrics.openSockets.dec();
+      // Doorbells for a device connected here stay on this instance. If the device has meanwhile connected
+      // elsewhere, mail rung here (perhaps sent here, never acked) must reach that socket: ring it.
+      void this.services.fanout.publish(
+        { accountId: this.auth.accountId, deviceId: this.auth.deviceId },
+        { kind: 'mail' },
+      );
     }
   }
 }

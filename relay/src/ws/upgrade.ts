@@ -64,6 +64,7 @@ export function attachWebSocket(server: Server, services: Services): SocketServe
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new DeviceSession(
         ws,
+        socket,
         services,
         { authTimeoutMs: env.WS_AUTH_TIMEOUT_MS, maxInFlight: env.WS_MAX_IN_FLIGHT },
         auth,

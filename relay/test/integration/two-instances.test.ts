@@ -1,6 +1,6 @@
 import { CloseCode } from '@sotto/shared-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, registerDevice, SocketClient, sendTo, type TestDevice, target } from '../support/client.js';
+import { addDevice, api, registerDevice, SocketClient, sendTo, type TestDevice, target } from '../support/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { randomRedisPrefix, startTestRelay, TEST_REDIS_URL, type TestRelay } from '../support/relay.js';
 
@@ -82,5 +82,31 @@ describe('two relay instances on one Postgres and one Redis', () => {
     expect((await reuse()).status).toBe(200);
     expect((await reuse()).status).toBe(401);
     expect(await socket.waitClosed()).toBe(CloseCode.revoked);
+  });
+
+  it('answers 409 on instance 1 at once when a device was added through instance 2', async () => {
+    const alice = await registerDevice(one.url);
+    const bob = await registerDevice(one.url);
+    const socket = await SocketClient.connect(one.wsUrl, alice.accessToken);
+    // Instance 1 now knows bob's device list.
+    expect((await socket.send(target(bob))).type).toBe('send_result');
+    await addDevice(via(bob, two));
+    const refused = await socket.send(target(bob));
+    expect(refused.type === 'send_error' && refused.body.error.missingDevices).toEqual([2]);
+    socket.close();
+  });
+
+  it('delivers sends made on the socket to a device on the other instance', async () => {
+    const alice = await registerDevice(one.url);
+    const bob = await registerDevice(two.url);
+    const aliceSocket = await SocketClient.connect(one.wsUrl, alice.accessToken);
+    const bobSocket = await SocketClient.connect(two.wsUrl, bob.accessToken);
+    const results = await Promise.all(Array.from({ length: 20 }, () => aliceSocket.send(target(bob))));
+    await bobSocket.waitForEnvelopes(20);
+    expect(new Set(bobSocket.envelopes().map((e) => e.guid))).toEqual(
+      new Set(results.map((r) => (r.type === 'send_result' ? r.body.messages[0]?.guid : r.type))),
+    );
+    aliceSocket.close();
+    bobSocket.close();
   });
 });

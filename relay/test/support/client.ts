@@ -217,6 +217,33 @@ export class SocketClient {
     this.sendFrame({ type: 'ack', guids });
   }
 
+  private sendIds = 0;
+
+  /** A `send` frame to every listed device of `to` (like sendTo); resolves with its send_result or send_error. */
+  async send(
+    to: { accountId: string; devices: { deviceId: number; registrationId: number }[] },
+    content = randomBytes(24).toString('base64'),
+  ): Promise<Extract<ServerFrame, { type: 'send_result' | 'send_error' }>> {
+    const id = this.sendIds++;
+    this.sendFrame({
+      type: 'send',
+      id,
+      destination: to.accountId,
+      request: {
+        timestamp: Date.now(),
+        messages: to.devices.map((d) => ({
+          destinationDeviceId: d.deviceId,
+          destinationRegistrationId: d.registrationId,
+          type: 'whisper',
+          content,
+        })),
+      },
+    });
+    const isResult = (f: ServerFrame) => (f.type === 'send_result' || f.type === 'send_error') && f.id === id;
+    await this.waitFor((frames) => frames.some(isResult));
+    return this.frames.find(isResult) as Extract<ServerFrame, { type: 'send_result' | 'send_error' }>;
+  }
+
   envelopes(): Envelope[] {
     return this.frames.flatMap((f) => (f.type === 'envelope' ? [f.envelope] : []));
   }

@@ -17,6 +17,26 @@ export function psql(statement: string, url = ADMIN_URL): string {
   return result.stdout;
 }
 
+/**
+ * After editing device rows by hand (as a compromised relay would), tell the relay's instances the way the
+ * relay itself announces a device-list change, so the edit is not hidden behind their device-list cache.
+ */
+export function announceDevicesChanged(relay: RelayProcess, accountId: string): void {
+  if (!relay.redisPrefix) {
+    throw new Error('only a relay on Redis can be told from outside');
+  }
+  const result = spawnSync(
+    'redis-cli',
+    ['-h', '127.0.0.1', 'PUBLISH', `${relay.redisPrefix}devices-changed`, `test ${accountId}`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (result.status !== 0 || Number(result.stdout.trim()) < 1) {
+    throw new Error(`announcing the change reached no relay: ${result.stderr}${result.stdout}`);
+  }
+}
+
 /** Every row of every table of a database, as pg_dump text. */
 export function dumpDatabase(url: string): Buffer {
   const result = spawnSync('pg_dump', ['--data-only', url], { maxBuffer: 512 * 1024 * 1024 });

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { SendMessagesRequest, SendMessagesResponse } from '@sotto/shared-types';
+import type { AuthInfo, Services } from './context.js';
+import { RelayError } from './errors.js';
+import { findAccountById } from './store/accounts.js';
+import { type NewEnvelope, toEnvelope } from './store/messages.js';
+
+/**
+ * One send, however it arrived (`PUT /v1/messages/:accountId` or a socket's `send` frame): checks the
+ * sender's view of the destination's devices (409 missing/extra, 410 re-registered), commits one envelope
+ * per device in Postgres (group commit with concurrent sends), then rings each device's doorbell. Answers
+ * only after the commit; throws a RelayError otherwise, having changed nothing.
+ */
+export async function acceptSend(
+  services: Services,
+  auth: AuthInfo,
+  destination: string,
+  body: SendMessagesRequest,
+): Promise<SendMessagesResponse> {
+  const { sql, clock, env, limits, writer, fanout, metrics, lookups } = services;
+  await limits.consume('send', `${auth.accountId}:${auth.deviceId}`);
+
+  const seen = new Set<number>();
+  body.messages.forEach((m, i) => {
+    if (seen.has(m.destinationDeviceId)) {
+      throw new RelayError({
+        code: 'bad_request',
+        message: 'one message per destination device',
+        extra: { fields: [`messages.${i}.destinationDeviceId`] },
+      });
+    }
+    seen.add(m.destinationDeviceId);
+  });
+
+  const devices = await lookups.listDevices(destination);
+  // Every account has devices, except one whose last device was removed: only then ask whether it exists.
+  if (devices.length === 0 && !(await findAccountById(sql, destination))) {
+    throw new RelayError({ code: 'not_found', message: 'no such account' });
+  }
+  const toSelf = destination === auth.accountId;
+  // Sending to one's own account means "my other devices": the sending device is never a destination.
+  const expected = new Map(
+    devices.filter((d) => !(toSelf && d.deviceId === auth.deviceId)).map((d) => [d.deviceId, d.registrationId]),
+  );
+  const missingDevices = [...expected.keys()].filter((id) => !seen.has(id));
+  const extraDevices = [...seen].filter((id) => !expected.has(id)).sort((a, b) => a - b);
+  if (missingDevices.length > 0 || extraDevices.length > 0) {
+    throw new RelayError({
+      code: 'stale_devices',
+      message: 'the destination device list changed',
+      extra: { missingDevices, extraDevices },
+    });
+  }
+  const staleDevices = body.messages
+    .filter((m) => expected.get(m.destinationDeviceId) !== m.destinationRegistrationId)
+    .map((m) => m.destinationDeviceId);
+  if (staleDevices.length > 0) {
+    throw new RelayError({
+      code: 'stale_registration',
+      message: 'some destination devices were re-registered',
+      extra: { staleDevices },
+    });
+  }
+
+  const now = clock.now();
+  const envelopes: NewEnvelope[] = body.messages.map((m) => {
+    const sealed = m.type === 'sealed';
+    return {
+      guid: randomUUID(),
+      accountId: destination,
+      deviceId: m.destinationDeviceId,
+      type: m.type,
+      sourceAccountId: sealed ? null : auth.accountId,
+      sourceDeviceId: sealed ? null : auth.deviceId,
+      clientTimestamp: body.timestamp,
+      serverTimestamp: now,
+      expiresAt: now + env.ENVELOPE_TTL_SECONDS * 1000,
+      content: m.content,
+    };
+  });
+
+  if (body.online) {
+    // Ephemeral: handed to whichever devices are connected right now, never queued.
+    await Promise.all(
+      envelopes.map((e) =>
+        fanout.publish(
+          { accountId: e.accountId, deviceId: e.deviceId },
+          { kind: 'ephemeral', envelope: toEnvelope({ ...e, destinationDeviceId: e.deviceId }) },
+        ),
+      ),
+    );
+  } else {
+    const ids = await writer.write(envelopes);
+    metrics.messagesAccepted.inc(envelopes.length);
+    await Promise.all(
+      envelopes.map((e, i) =>
+        fanout.publish(
+          { accountId: e.accountId, deviceId: e.deviceId },
+          // A socket on this instance may send the committed envelope at once instead of reading its queue.
+          {
+            kind: 'mail',
+            queued: { id: ids[i] as number, envelope: toEnvelope({ ...e, destinationDeviceId: e.deviceId }) },
+          },
+        ),
+      ),
+    );
+  }
+  return {
+    messages: envelopes.map((e) => ({ destinationDeviceId: e.deviceId, guid: e.guid, serverTimestamp: now })),
+  };
+}
