@@ -1,7 +1,6 @@
 import {
   type AccountLookupResponse,
   AccountLookupResponseSchema,
-  ErrorBodySchema,
   type KeyCountResponse,
   KeyCountResponseSchema,
   type PreKeyBundleResponse,
@@ -21,6 +20,7 @@ import {
 import type { z } from 'zod';
 import { SottoError } from '../errors.js';
 import type { DeviceCredentials, RelayApi, RelaySocket, SocketHandlers } from './relay-api.js';
+import { relayErrorFromText } from './relay-error.js';
 import { ReconnectingSocket } from './relay-socket.js';
 
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -42,6 +42,8 @@ export class RelayClient implements RelayApi {
   #credentials: DeviceCredentials | undefined;
   #token: { access: string; expiresAt: number; refresh: string } | undefined;
   #tokenPending: Promise<string> | undefined;
+  /** The socket from `openSocket`: sends travel on it while it is authenticated and open. */
+  #socket: ReconnectingSocket | undefined;
   readonly #now: () => number;
 
   constructor(options: RelayClientOptions) {
@@ -74,7 +76,12 @@ export class RelayClient implements RelayApi {
     return this.#request('GET', path(Routes.bundle, { accountId, deviceId }), { schema: PreKeyBundleResponseSchema });
   }
 
+  /** Over the open socket when it can take the send (no HTTP request per message), else `PUT /v1/messages`. */
   sendMessages(accountId: string, request: SendMessagesRequest): Promise<SendMessagesResponse> {
+    return this.#socket?.send(accountId, request) ?? this.#sendOverHttp(accountId, request);
+  }
+
+  #sendOverHttp(accountId: string, request: SendMessagesRequest): Promise<SendMessagesResponse> {
     return this.#request('PUT', path(Routes.messages, { accountId }), {
       body: request,
       schema: SendMessagesResponseSchema,
@@ -84,7 +91,8 @@ export class RelayClient implements RelayApi {
   openSocket(handlers: SocketHandlers): RelaySocket {
     const url = new URL(Routes.socket, `${this.baseUrl}/`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return new ReconnectingSocket({ url: url.toString(), token: () => this.accessToken(), handlers });
+    this.#socket = new ReconnectingSocket({ url: url.toString(), token: () => this.accessToken(), handlers });
+    return this.#socket;
   }
 
   /** A valid access token: cached, refreshed shortly before expiry, re-issued from the device secret if refresh fails. */
@@ -154,7 +162,7 @@ export class RelayClient implements RelayApi {
     }
     const text = await response.text();
     if (!response.ok) {
-      throw this.#relayError(response.status, text);
+      throw relayErrorFromText(response.status, text);
     }
     if (options.schema === null) {
       return undefined as T;
@@ -172,25 +180,5 @@ export class RelayClient implements RelayApi {
       });
     }
     return parsed.data;
-  }
-
-  #relayError(status: number, text: string): SottoError {
-    let body: z.infer<typeof ErrorBodySchema> | undefined;
-    try {
-      const parsed = ErrorBodySchema.safeParse(JSON.parse(text));
-      body = parsed.success ? parsed.data : undefined;
-    } catch {
-      body = undefined;
-    }
-    const relayCode = body?.error.code ?? `http_${status}`;
-    return new SottoError('relay_error', body ? `relay: ${body.error.message}` : `relay answered HTTP ${status}`, {
-      relayCode,
-      status,
-      details: {
-        missingDevices: body?.error.missingDevices ?? [],
-        extraDevices: body?.error.extraDevices ?? [],
-        staleDevices: body?.error.staleDevices ?? [],
-      },
-    });
   }
 }

@@ -1,13 +1,41 @@
-import { type ClientFrame, CloseCode, ServerFrameSchema } from '@sotto/shared-types';
+import {
+  type ClientFrame,
+  CloseCode,
+  MAX_CLIENT_FRAME_BYTES,
+  MAX_SENDS_IN_FLIGHT,
+  SendIdSchema,
+  type SendMessagesRequest,
+  type SendMessagesResponse,
+  ServerFrameSchema,
+} from '@sotto/shared-types';
 import WebSocket from 'ws';
-import { toLogFormat } from '../errors.js';
+import { z } from 'zod';
+import { missingCaseError, SottoError, toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { RelaySocket, SocketHandlers } from './relay-api.js';
+import { relayError } from './relay-error.js';
 
 const log = createLogger('relay-socket');
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
 const PING_INTERVAL_MS = 25_000;
+/** As long as an HTTP request may take (REQUEST_TIMEOUT_MS in http-client.ts). */
+const SEND_TIMEOUT_MS = 15_000;
+
+/** Just enough of a result frame the full schema refused to settle its send. */
+const UnreadableResultSchema = z.object({
+  type: z.enum(['send_result', 'send_error']),
+  id: SendIdSchema,
+  status: z.int().optional(),
+});
+
+interface PendingSend {
+  /** The connection the frame went out on: only its answer or its close settles the send. */
+  ws: WebSocket;
+  timer: NodeJS.Timeout;
+  resolve: (body: SendMessagesResponse) => void;
+  reject: (error: SottoError) => void;
+}
 
 export interface ReconnectingSocketOptions {
   url: string;
@@ -15,10 +43,17 @@ export interface ReconnectingSocketOptions {
   handlers: SocketHandlers;
 }
 
-/** The relay WebSocket: bearer token on the upgrade, frames validated, reconnects with jittered exponential backoff. */
+/**
+ * The relay WebSocket: bearer token on the upgrade, frames validated, reconnects with jittered exponential
+ * backoff. Once the relay said `ready` it also carries sends (`send` frames, answered by id).
+ */
 export class ReconnectingSocket implements RelaySocket {
   #ws: WebSocket | undefined;
+  /** The current connection is authenticated: the relay sent `ready` and it has not closed since. */
+  #ready = false;
   #closed = false;
+  #lastSendId = 0;
+  readonly #sends = new Map<number, PendingSend>();
   #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
   #ping: NodeJS.Timeout | undefined;
@@ -39,8 +74,47 @@ export class ReconnectingSocket implements RelaySocket {
     }
   }
 
+  /**
+   * The same request as `PUT /v1/messages/:destination`, on the socket. Returns undefined when the socket
+   * cannot take it: not authenticated and open, MAX_SENDS_IN_FLIGHT sends unanswered, or a frame larger
+   * than MAX_CLIENT_FRAME_BYTES; the caller sends over HTTP then. The promise settles as the PUT would:
+   * the response body, the `relay_error` the same refusal over HTTP gives (409, 410, 429 …), or
+   * `relay_unreachable` when the connection closed first or the relay did not answer within
+   * SEND_TIMEOUT_MS. The send may then have been committed: a retry resends the same ciphertexts, which
+   * the recipient drops as duplicates.
+   */
+  send(destination: string, request: SendMessagesRequest): Promise<SendMessagesResponse> | undefined {
+    const ws = this.#ws;
+    if (!this.#ready || !ws || ws.readyState !== WebSocket.OPEN || this.#sends.size >= MAX_SENDS_IN_FLIGHT) {
+      return undefined;
+    }
+    const id = this.#nextSendId();
+    const text = JSON.stringify({ type: 'send', id, destination, request } satisfies ClientFrame);
+    if (Buffer.byteLength(text) > MAX_CLIENT_FRAME_BYTES) {
+      return undefined; // the relay would close the socket (1009); the PUT takes far larger bodies
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#settle(id)?.reject(new SottoError('relay_unreachable', 'the relay did not answer a send in time'));
+        // The relay answers every send it reads: no answer for this long means a dead connection (the
+        // client notices no other way), so reconnect instead of sending more into it.
+        ws.terminate();
+      }, SEND_TIMEOUT_MS);
+      timer.unref();
+      this.#sends.set(id, { ws, timer, resolve, reject });
+      ws.send(text, (error) => {
+        if (error) {
+          this.#settle(id)?.reject(
+            new SottoError('relay_unreachable', 'could not write to the relay', { cause: error }),
+          );
+        }
+      });
+    });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#ready = false;
     clearTimeout(this.#timer);
     clearInterval(this.#ping);
     const ws = this.#ws;
@@ -51,6 +125,7 @@ export class ReconnectingSocket implements RelaySocket {
         setTimeout(resolve, 1000).unref();
       });
     }
+    this.#rejectSends(undefined);
     this.options.handlers.onState('offline');
   }
 
@@ -88,7 +163,9 @@ export class ReconnectingSocket implements RelaySocket {
       clearInterval(this.#ping);
       if (this.#ws === ws) {
         this.#ws = undefined;
+        this.#ready = false;
       }
+      this.#rejectSends(ws);
       log.debug('socket closed', { code });
       if (!this.#closed) {
         this.options.handlers.onState('offline');
@@ -108,12 +185,14 @@ export class ReconnectingSocket implements RelaySocket {
     const parsed = ServerFrameSchema.safeParse(json);
     if (!parsed.success) {
       log.warn('invalid frame from relay');
+      this.#settleUnreadable(json);
       return;
     }
     const frame = parsed.data;
     switch (frame.type) {
       case 'ready':
         this.#attempt = 0;
+        this.#ready = true;
         this.options.handlers.onState('online');
         return;
       case 'envelope':
@@ -129,7 +208,60 @@ export class ReconnectingSocket implements RelaySocket {
       case 'error':
         log.warn('relay socket error frame', { code: frame.code });
         return;
+      case 'send_result':
+        this.#settle(frame.id)?.resolve(frame.body);
+        return;
+      case 'send_error':
+        this.#settle(frame.id)?.reject(relayError(frame.status, frame.body));
+        return;
+      default:
+        throw missingCaseError(frame);
     }
+  }
+
+  #nextSendId(): number {
+    do {
+      this.#lastSendId = (this.#lastSendId + 1) % 2 ** 31;
+    } while (this.#sends.has(this.#lastSendId));
+    return this.#lastSendId;
+  }
+
+  /** Takes a send out of the pending map (undefined if it was settled already). */
+  #settle(id: number): PendingSend | undefined {
+    const pending = this.#sends.get(id);
+    if (pending) {
+      this.#sends.delete(id);
+      clearTimeout(pending.timer);
+    }
+    return pending;
+  }
+
+  /** A connection closed (undefined: the socket was closed for good): its unanswered sends fail, retryably. */
+  #rejectSends(ws: WebSocket | undefined): void {
+    for (const [id, pending] of this.#sends) {
+      if (ws === undefined || pending.ws === ws) {
+        this.#settle(id)?.reject(
+          new SottoError('relay_unreachable', 'the relay connection closed before the send was answered'),
+        );
+      }
+    }
+  }
+
+  /**
+   * A send's answer that does not match the contract still settles it, as the PUT would: an error status
+   * without a readable body is a `relay_error` for that status, an unreadable result is `invalid_response`.
+   */
+  #settleUnreadable(json: unknown): void {
+    const result = UnreadableResultSchema.safeParse(json);
+    if (!result.success) {
+      return;
+    }
+    const { type, id, status } = result.data;
+    this.#settle(id)?.reject(
+      type === 'send_error' && status !== undefined
+        ? relayError(status, undefined)
+        : new SottoError('invalid_response', 'relay answered a send with a frame that does not match the contract'),
+    );
   }
 
   #scheduleReconnect(): void {

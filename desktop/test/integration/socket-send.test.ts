@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { Routes } from '@sotto/shared-types';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Messenger } from '../../src/core/messenger.js';
+import { Profile } from '../../src/core/profile.js';
+import { secretAccounts } from '../../src/core/profile-credentials.js';
+import { RelayClient } from '../../src/core/relay-client/http-client.js';
+import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
+import { profileIdOf } from './support/credentials.js';
+import { tempDir, until } from './support/helpers.js';
+import { psql, type RelayProcess, startRelay } from './support/relay-process.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+
+// Sends over the relay WebSocket (`send` frames) against the real relay on Postgres + Redis. Which way a
+// send went is read from the relay's own request metrics: a socket send makes no PUT /v1/messages.
+let relay: RelayProcess;
+let proxy: TcpProxy;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  relay = await startRelay();
+  proxy = await startTcpProxy(relay.port);
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup();
+  }
+  await proxy?.stop();
+  await relay?.stop();
+});
+
+async function makeUser(name: string, relayUrl = relay.url) {
+  const dir = tempDir();
+  const profile = new Profile(dir.path, { secretStore: new MemorySecretStore() });
+  const username = `${name}_${Math.random().toString(36).slice(2, 8)}`;
+  const { messenger } = await profile.registerMessenger({ relayUrl, username });
+  cleanups.push(async () => {
+    await messenger.close();
+    dir.remove();
+  });
+  return { profile, messenger, ...messenger.profile() };
+}
+
+function texts(m: Messenger, conversationId: string): string[] {
+  return m
+    .history(conversationId, { limit: 500 })
+    .messages.filter((x) => x.kind === 'text')
+    .map((x) => x.body);
+}
+
+/** PUT /v1/messages/:accountId requests the relay has answered so far, by HTTP status. */
+async function messagePuts(): Promise<Record<string, number>> {
+  const text = await (await fetch(`${relay.url}${Routes.metrics}`)).text();
+  const counts: Record<string, number> = {};
+  for (const [, labels = '', value = '0'] of text.matchAll(
+    /^sotto_http_request_duration_seconds_count\{(.*)\} (\d+)$/gm,
+  )) {
+    if (labels.includes('method="PUT"') && labels.includes(`route="${Routes.messages}"`)) {
+      const status = /status="(\d+)"/.exec(labels)?.[1] ?? '?';
+      counts[status] = (counts[status] ?? 0) + Number(value);
+    }
+  }
+  return counts;
+}
+
+const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+const queued = (accountId: string, deviceId: number) =>
+  Number(
+    psql(
+      `SELECT count(*) FROM envelopes WHERE account_id = '${accountId}' AND device_id = ${deviceId}`,
+      relay.databaseUrl,
+    ).trim(),
+  );
+
+/** An access token of the user's device, from a client of its own (as another app on the device would). */
+async function tokenOf(user: Awaited<ReturnType<typeof makeUser>>): Promise<string> {
+  const deviceSecret = await user.profile.secretStore.get(secretAccounts(profileIdOf(user.profile.dir)).deviceSecret);
+  const client = new RelayClient({ baseUrl: relay.url });
+  client.setCredentials({ accountId: user.accountId, deviceId: user.deviceId, deviceSecret: deviceSecret ?? '' });
+  return client.accessToken();
+}
+
+/**
+ * Adds a second device to the account through the relay (so its device-list cache hears of it), with a copy
+ * of the first device's public prekeys: senders can set up a session with it; nobody reads its queue.
+ */
+async function addDevice(user: Awaited<ReturnType<typeof makeUser>>): Promise<number> {
+  const response = await fetch(`${relay.url}${Routes.devices}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await tokenOf(user)}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ deviceSecret: randomBytes(32).toString('base64url'), registrationId: 4242 }),
+  });
+  expect(response.status).toBe(200);
+  const { deviceId } = (await response.json()) as { deviceId: number };
+  for (const table of ['signed_prekeys', 'kyber_last_resort_prekeys']) {
+    psql(
+      `INSERT INTO ${table} (account_id, device_id, key_id, public_key, signature)
+       SELECT account_id, ${deviceId}, key_id, public_key, signature FROM ${table}
+       WHERE account_id = '${user.accountId}' AND device_id = 1`,
+      relay.databaseUrl,
+    );
+  }
+  return deviceId;
+}
+
+async function removeDevice(user: Awaited<ReturnType<typeof makeUser>>, deviceId: number): Promise<void> {
+  const response = await fetch(`${relay.url}${Routes.devices}/${deviceId}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${await tokenOf(user)}` },
+  });
+  expect(response.status).toBe(204);
+}
+
+describe('sending over the relay socket', () => {
+  it.each(['socket', 'http'] as const)(
+    'over %s: messages arrive, and 409s for an added and a removed device are repaired',
+    async (transport) => {
+      const alice = await makeUser('alice');
+      const bob = await makeUser('bob');
+      await bob.messenger.connect();
+      if (transport === 'socket') {
+        await alice.messenger.connect(); // resolves after the relay's `ready` and `queue_empty`
+      } // else alice stays offline: no socket, so her sends take PUT /v1/messages
+      const before = await messagePuts();
+      const conv = await alice.messenger.startConversation(bob.username);
+      const send = async (text: string) => {
+        await alice.messenger.sendText(conv.id, text);
+        await alice.messenger.flushOutgoing();
+      };
+
+      await send('one');
+      await until(() => texts(bob.messenger, alice.accountId).length === 1, 15_000, 'bob receives one');
+
+      // Alice has a session with bob's device 1 only: just the 409's missingDevices can tell her of device 2.
+      const second = await addDevice(bob);
+      await send('two');
+      await until(() => texts(bob.messenger, alice.accountId).length === 2, 15_000, 'bob receives two');
+      expect(queued(bob.accountId, second)).toBe(1);
+
+      // Now device 2 is gone: accepted only once the 409's extraDevices made alice drop it.
+      await removeDevice(bob, second);
+      await send('three');
+      await until(() => texts(bob.messenger, alice.accountId).length === 3, 15_000, 'bob receives three');
+
+      expect(texts(bob.messenger, alice.accountId)).toEqual(['one', 'two', 'three']);
+      expect(alice.messenger.history(conv.id).messages.map((m) => m.status)).not.toContain('failed');
+      expect(alice.messenger.pendingOutgoing()).toBe(0);
+      const after = await messagePuts();
+      const puts = (status: string) => (after[status] ?? 0) - (before[status] ?? 0);
+      if (transport === 'socket') {
+        expect(total(after) - total(before)).toBe(0); // the 409s came back as send_error frames
+      } else {
+        expect({ ok: puts('200'), stale: puts('409') }).toEqual({ ok: 3, stale: 2 });
+      }
+    },
+  );
+
+  it('a send whose answer is lost when the socket drops is retried and shown once', async () => {
+    const alice = await makeUser('alice', proxy.url); // alice's connections run through the proxy
+    const bob = await makeUser('bob'); // offline: his queue shows every envelope the relay committed
+    await alice.messenger.connect();
+    const conv = await alice.messenger.startConversation(bob.username);
+    await alice.messenger.sendText(conv.id, 'before the drop');
+    await alice.messenger.flushOutgoing();
+    expect(queued(bob.accountId, 1)).toBe(1);
+    const before = await messagePuts();
+
+    proxy.dropReplies();
+    const lost = await alice.messenger.sendText(conv.id, 'answer lost');
+    await until(() => queued(bob.accountId, 1) === 2, 15_000, 'the relay commits the send');
+    expect(total(await messagePuts())).toBe(total(before)); // it went as a `send` frame
+    expect(alice.messenger.history(conv.id).messages.find((m) => m.id === lost.id)?.status).toBe('sending');
+
+    proxy.cut(); // the pending send fails as unreachable; the outbox retries the same ciphertext
+    await until(() => alice.messenger.pendingOutgoing() === 0, 15_000, 'the retry is accepted');
+    expect(alice.messenger.history(conv.id).messages.find((m) => m.id === lost.id)?.status).toBe('sent');
+    expect(queued(bob.accountId, 1)).toBe(3);
+    const distinct = psql(
+      `SELECT count(DISTINCT content) FROM envelopes WHERE account_id = '${bob.accountId}'`,
+      relay.databaseUrl,
+    );
+    expect(Number(distinct.trim())).toBe(2); // committed twice, byte for byte
+
+    await bob.messenger.connect(); // resolves once his queue is drained and processed
+    expect(texts(bob.messenger, alice.accountId)).toEqual(['before the drop', 'answer lost']);
+    await until(() => queued(bob.accountId, 1) === 0, 15_000, 'bob acks all three envelopes');
+  });
+});
