@@ -8,8 +8,9 @@ import { emit, stdinCommands } from './bench-support.js';
 /**
  * A load-generator process: its devices come in pairs (each sends to its partner, both here, so the
  * send-to-delivery latency is measured on one clock). Every device holds a WebSocket to its relay
- * instance, acks what it receives, and sends 1:1 envelopes with PUT /v1/messages. Closed loop
- * (`inflight` sends outstanding per device) for peak load, or open loop (`ratePerDevice`) for a fixed load.
+ * instance, acks what it receives, and sends 1:1 envelopes as `send` frames on that socket (what the
+ * desktop core does while connected) or with PUT /v1/messages. Closed loop (`inflight` sends outstanding
+ * per device) for peak load, or open loop (`ratePerDevice`) for a fixed load.
  */
 
 export interface LoadDevice {
@@ -26,8 +27,11 @@ export interface LoadConfig {
   contentBytes: number;
 }
 
+export type Transport = 'ws' | 'http';
+
 export interface RunCommand {
   type: 'run';
+  transport: Transport;
   mode: 'closed' | 'open';
   inflight: number;
   ratePerDevice: number;
@@ -56,6 +60,8 @@ interface DeviceState {
   ws: WebSocket;
   pendingAcks: string[];
   ackScheduled: boolean;
+  /** Unanswered `send` frames: id → settle. */
+  sends: Map<number, (ok: boolean, status: string) => void>;
 }
 
 const states: DeviceState[] = [];
@@ -77,14 +83,44 @@ function content(): string {
   return buf.toString('base64');
 }
 
-function send(from: DeviceState): Promise<void> {
-  const to = config.devices[from.d.partner] as LoadDevice;
-  const body = JSON.stringify({
+function settle(ok: boolean, status: string): void {
+  if (ok) {
+    sent += 1;
+  } else {
+    sendErrors[status] = (sendErrors[status] ?? 0) + 1;
+  }
+}
+
+function sendRequest(to: LoadDevice) {
+  return {
     timestamp: Date.now(),
     messages: [
       { destinationDeviceId: 1, destinationRegistrationId: to.registrationId, type: 'whisper', content: content() },
     ],
+  };
+}
+
+let sendIds = 0;
+
+function sendOverSocket(from: DeviceState): Promise<void> {
+  const to = config.devices[from.d.partner] as LoadDevice;
+  const id = sendIds++ % 2 ** 31;
+  return new Promise<void>((resolve) => {
+    from.sends.set(id, (ok, status) => {
+      settle(ok, status);
+      resolve();
+    });
+    from.ws.send(JSON.stringify({ type: 'send', id, destination: to.accountId, request: sendRequest(to) }));
   });
+}
+
+function send(from: DeviceState, transport: Transport): Promise<void> {
+  return transport === 'ws' ? sendOverSocket(from) : sendOverHttp(from);
+}
+
+function sendOverHttp(from: DeviceState): Promise<void> {
+  const to = config.devices[from.d.partner] as LoadDevice;
+  const body = JSON.stringify(sendRequest(to));
   return new Promise<void>((resolve) => {
     const url = new URL(`${from.d.baseUrl}/v1/messages/${to.accountId}`);
     const req = request(
@@ -103,18 +139,13 @@ function send(from: DeviceState): Promise<void> {
       (res) => {
         res.resume();
         res.on('end', () => {
-          if (res.statusCode === 200) {
-            sent += 1;
-          } else {
-            const key = String(res.statusCode);
-            sendErrors[key] = (sendErrors[key] ?? 0) + 1;
-          }
+          settle(res.statusCode === 200, String(res.statusCode));
           resolve();
         });
       },
     );
     req.on('error', (err) => {
-      sendErrors[err.message] = (sendErrors[err.message] ?? 0) + 1;
+      settle(false, err.message);
       resolve();
     });
     req.end(body);
@@ -145,13 +176,17 @@ function onEnvelope(state: DeviceState, guid: string, contentB64: string): void 
 function connect(d: LoadDevice): Promise<DeviceState> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(d.wsUrl, { headers: { authorization: `Bearer ${d.token}` } });
-    const state: DeviceState = { d, ws, pendingAcks: [], ackScheduled: false };
+    const state: DeviceState = { d, ws, pendingAcks: [], ackScheduled: false, sends: new Map() };
     let ready = false;
     ws.on('message', (data) => {
       // Trusted peer in a bench: no schema check, to keep the generator's CPU for the relay.
       const frame = JSON.parse(data.toString()) as ServerFrame;
       if (frame.type === 'envelope') {
         onEnvelope(state, frame.envelope.guid, frame.envelope.content);
+      } else if (frame.type === 'send_result' || frame.type === 'send_error') {
+        const done = state.sends.get(frame.id);
+        state.sends.delete(frame.id);
+        done?.(frame.type === 'send_result', frame.type === 'send_error' ? String(frame.status) : '200');
       } else if (frame.type === 'queue_empty' && !ready) {
         ready = true;
         resolve(state);
@@ -163,6 +198,10 @@ function connect(d: LoadDevice): Promise<DeviceState> {
       }
     });
     ws.on('close', (code) => {
+      for (const done of state.sends.values()) {
+        done(false, `socket closed ${code}`);
+      }
+      state.sends.clear();
       if (!ready) {
         reject(new Error(`socket closed ${code}`));
       }
@@ -182,31 +221,35 @@ async function run(cmd: RunCommand): Promise<void> {
         loops.push(
           (async () => {
             while (performance.now() < stopAt) {
-              await send(s);
+              await send(s, cmd.transport);
             }
           })(),
         );
       }
     }
   } else {
+    // One ticker for all devices (a timer per send would cost the generator more than the relay's work).
     const interval = 1000 / cmd.ratePerDevice;
-    for (const s of states) {
-      loops.push(
-        (async () => {
-          let next = start + Math.random() * interval;
-          const outstanding: Promise<void>[] = [];
-          while (next < stopAt) {
-            const wait = next - performance.now();
-            if (wait > 0) {
-              await new Promise((r) => setTimeout(r, wait));
-            }
-            outstanding.push(send(s));
-            next += interval;
+    const next = states.map(() => start + Math.random() * interval);
+    const outstanding: Promise<void>[] = [];
+    loops.push(
+      new Promise<void>((resolve) => {
+        const ticker = setInterval(() => {
+          const now = performance.now();
+          if (now >= stopAt) {
+            clearInterval(ticker);
+            resolve(Promise.all(outstanding).then(() => undefined));
+            return;
           }
-          await Promise.all(outstanding);
-        })(),
-      );
-    }
+          states.forEach((s, i) => {
+            while ((next[i] as number) <= now) {
+              outstanding.push(send(s, cmd.transport));
+              next[i] = (next[i] as number) + interval;
+            }
+          });
+        }, 2);
+      }),
+    );
   }
   await Promise.all(loops);
   // Drain: every accepted envelope must arrive.

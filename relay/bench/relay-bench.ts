@@ -3,9 +3,20 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { freePort, JsonChild, out, percentile, round, rssKib, sleep, withTimeout } from './bench-support.js';
+import {
+  cpuMs,
+  freePort,
+  JsonChild,
+  out,
+  percentile,
+  pidsByCommand,
+  round,
+  rssKib,
+  sleep,
+  withTimeout,
+} from './bench-support.js';
 import { insertCeiling, pubsubCeiling } from './ceilings.js';
-import type { LoadConfig, LoadDevice, LoadResult, RunCommand } from './load-worker.js';
+import type { LoadConfig, LoadDevice, LoadResult, RunCommand, Transport } from './load-worker.js';
 import { type BenchDatabase, type BenchDevice, createBenchDatabase, seedDevices } from './seed.js';
 
 /**
@@ -16,7 +27,12 @@ import { type BenchDatabase, type BenchDevice, createBenchDatabase, seedDevices 
 
 const program = new Command('relay-bench')
   .option('--devices <n>', 'simulated devices sending 1:1 envelopes (in pairs)', (v) => Number(v), 200)
-  .option('--inflight <n>', 'sends outstanding per device at peak (closed loop)', (v) => Number(v), 1)
+  .option(
+    '--inflight <n>',
+    'sends outstanding per device at peak (closed loop; 8 saturates the relay)',
+    (v) => Number(v),
+    8,
+  )
   .option('--duration <s>', 'measured seconds per load phase', (v) => Number(v), 10)
   .option('--warmup <s>', 'unmeasured seconds before each load phase', (v) => Number(v), 2)
   .option('--load-workers <n>', 'load-generator processes', (v) => Number(v), 2)
@@ -25,6 +41,11 @@ const program = new Command('relay-bench')
   .option('--content-bytes <n>', 'envelope ciphertext size', (v) => Number(v), 300)
   .option('--redis-url <url>', 'Redis', process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379')
   .option('--time-limit <s>', 'abort the whole run after this many seconds', (v) => Number(v), 600)
+  .option(
+    '--phases <list>',
+    'phases to run, comma-separated: peak (1 instance), quarter and half (load as a share of peak), http, two (2 instances)',
+    'peak,quarter,half,http,two',
+  )
   .parse();
 
 interface Options {
@@ -38,6 +59,7 @@ interface Options {
   contentBytes: number;
   redisUrl: string;
   timeLimit: number;
+  phases: string;
 }
 const opts = program.opts<Options>();
 if (opts.devices < 2 || opts.devices % 2 !== 0) {
@@ -113,6 +135,19 @@ interface PhaseFigures {
   undelivered: number;
   sendErrors: Record<string, number>;
   queueLeft: number;
+  /** CPU time per delivered message during the measured window, in µs: relays, Postgres, Redis, load generators. */
+  cpuUs: { relay: number; postgres: number; redis: number; load: number };
+}
+
+/** CPU used so far by each group of processes, in ms. */
+function cpuSnapshot(relays: JsonChild[], workers: JsonChild[]): Record<keyof PhaseFigures['cpuUs'], number> {
+  const sum = (pids: number[]) => pids.reduce((a, pid) => a + cpuMs(pid), 0);
+  return {
+    relay: sum(relays.map((r) => r.child.pid as number)),
+    postgres: sum(pidsByCommand('postgres')),
+    redis: sum(pidsByCommand('redis-server')),
+    load: sum(workers.map((w) => w.child.pid as number)),
+  };
 }
 
 /** Load workers for `devices` (pairs 2k, 2k+1 talk to each other; with 2 instances each pair spans both). */
@@ -149,12 +184,27 @@ async function startLoad(relays: RelayProcess[], devices: BenchDevice[]): Promis
   return workers;
 }
 
-async function runPhase(workers: JsonChild[], cmd: Omit<RunCommand, 'type'>): Promise<PhaseFigures> {
+async function runPhase(
+  relays: RelayProcess[],
+  workers: JsonChild[],
+  cmd: Omit<RunCommand, 'type'>,
+): Promise<PhaseFigures> {
   for (const w of workers) {
     w.send({ type: 'run', ...cmd });
   }
   const budget = cmd.warmupMs + cmd.durationMs + cmd.drainMs + 30_000;
-  const results = await Promise.all(workers.map((w) => w.next<LoadResult>('result', budget)));
+  const pending = Promise.all(workers.map((w) => w.next<LoadResult>('result', budget)));
+  await sleep(cmd.warmupMs);
+  const cpuBefore = cpuSnapshot(
+    relays.map((r) => r.child),
+    workers,
+  );
+  await sleep(cmd.durationMs);
+  const cpuAfter = cpuSnapshot(
+    relays.map((r) => r.child),
+    workers,
+  );
+  const results = await pending;
   const latencies = results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
   const sendErrors: Record<string, number> = {};
   for (const r of results) {
@@ -173,7 +223,15 @@ async function runPhase(workers: JsonChild[], cmd: Omit<RunCommand, 'type'>): Pr
     }
     await sleep(100);
   }
+  const perMessage = (key: keyof PhaseFigures['cpuUs']) =>
+    ((cpuAfter[key] - cpuBefore[key]) * 1000) / Math.max(1, deliveredInWindow);
   return {
+    cpuUs: {
+      relay: perMessage('relay'),
+      postgres: perMessage('postgres'),
+      redis: perMessage('redis'),
+      load: perMessage('load'),
+    },
     messagesPerS: deliveredInWindow / (cmd.durationMs / 1000),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -185,7 +243,8 @@ async function runPhase(workers: JsonChild[], cmd: Omit<RunCommand, 'type'>): Pr
   };
 }
 
-const peakCmd = (): Omit<RunCommand, 'type'> => ({
+const peakCmd = (transport: Transport = 'ws'): Omit<RunCommand, 'type'> => ({
+  transport,
   mode: 'closed',
   inflight: opts.inflight,
   ratePerDevice: 0,
@@ -199,6 +258,11 @@ function describePhase(name: string, f: PhaseFigures): void {
   out(
     `${name.padEnd(34)} ${round(f.messagesPerS, 0).toString().padStart(7)} msgs/s   p50 ${round(f.p50, 2)} ms   p99 ${round(f.p99, 2)} ms   ` +
       `(sent ${f.sent}, delivered ${f.delivered}, undelivered ${f.undelivered}, left in queues ${f.queueLeft})${errors}`,
+  );
+  const cpu = f.cpuUs;
+  out(
+    `${''.padEnd(34)} CPU per message: relay ${round(cpu.relay, 0)} µs, Postgres ${round(cpu.postgres, 0)} µs, ` +
+      `Redis ${round(cpu.redis, 0)} µs, load generator ${round(cpu.load, 0)} µs`,
   );
 }
 
@@ -263,7 +327,7 @@ async function main(): Promise<void> {
     `machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   );
   out(
-    `devices ${opts.devices} (${opts.devices / 2} pairs, ${opts.inflight} send(s) in flight each), ${opts.contentBytes}-byte envelopes, ` +
+    `devices ${opts.devices} (${opts.devices / 2} pairs, ${opts.inflight} send(s) in flight each, as socket send frames unless noted), ${opts.contentBytes}-byte envelopes, ` +
       `${opts.warmup}+${opts.duration} s per phase, ${opts.loadWorkers} load processes`,
   );
   db = await createBenchDatabase();
@@ -271,40 +335,98 @@ async function main(): Promise<void> {
   const devices = all.slice(0, opts.devices);
   const idle = all.slice(opts.devices);
 
-  out('ceilings (relays stopped):');
-  const ceilingInsert = await insertCeiling(db.sql, devices, opts.contentBytes);
-  out(`  raw batched INSERT (100 rows, 4 in flight)      ${round(ceilingInsert, 0)} rows/s`);
-  const ceilingPubsub = await pubsubCeiling(opts.redisUrl, redisPrefix, devices, opts.contentBytes);
-  out(`  raw Redis pub/sub (64 PUBLISH in flight)       ${round(ceilingPubsub, 0)} msgs/s`);
+  // The machine is shared: the ceilings are measured three times, interleaved with the relay phases
+  // (relays stopped), and compared by their median.
+  const insertRuns: number[] = [];
+  const pubsubRuns: number[] = [];
+  const measureCeilings = async (when: string) => {
+    const insert = await insertCeiling((db as BenchDatabase).sql, devices, opts.contentBytes, { ms: 3000 });
+    const pubsub = await pubsubCeiling(opts.redisUrl, redisPrefix, devices, opts.contentBytes, { ms: 3000 });
+    insertRuns.push(insert);
+    pubsubRuns.push(pubsub);
+    out(
+      `ceilings ${when.padEnd(25)} raw batched INSERT (100 rows, 4 in flight) ${round(insert, 0)} rows/s, ` +
+        `raw Redis pub/sub (64 PUBLISH in flight) ${round(pubsub, 0)} msgs/s`,
+    );
+  };
+  await measureCeilings('(before)');
 
-  const one = await startRelay(db.url);
-  let workers = await startLoad([one], devices);
-  const peak1 = await runPhase(workers, peakCmd());
-  describePhase('1 instance, peak', peak1);
-  const halfRate = peak1.messagesPerS / 2;
-  const half = await runPhase(workers, {
-    ...peakCmd(),
-    mode: 'open',
-    ratePerDevice: halfRate / opts.devices,
-  });
-  describePhase(`1 instance, half load (${round(halfRate, 0)}/s)`, half);
-  await Promise.all(workers.map((w) => stop(w)));
-  await stop(one.child);
-
-  const pair = [await startRelay(db.url), await startRelay(db.url)];
-  workers = await startLoad(pair, devices);
-  const peak2 = await runPhase(workers, peakCmd());
-  describePhase('2 instances, peak (pairs span both)', peak2);
-  await Promise.all(workers.map((w) => stop(w)));
-  await Promise.all(pair.map((r) => stop(r.child)));
+  const phases = new Set(opts.phases.split(',').map((p) => p.trim()));
+  const skipped: PhaseFigures = {
+    messagesPerS: Number.NaN,
+    p50: Number.NaN,
+    p99: Number.NaN,
+    sent: 0,
+    delivered: 0,
+    undelivered: 0,
+    sendErrors: {},
+    queueLeft: 0,
+    cpuUs: { relay: Number.NaN, postgres: Number.NaN, redis: Number.NaN, load: Number.NaN },
+  };
+  let peak1 = skipped;
+  let quarter = skipped;
+  let half = skipped;
+  let peakHttp = skipped;
+  let peak2 = skipped;
+  if (phases.has('peak') || phases.has('http')) {
+    const one = await startRelay((db as BenchDatabase).url);
+    const workers = await startLoad([one], devices);
+    if (phases.has('peak')) {
+      peak1 = await runPhase([one], workers, peakCmd());
+      describePhase('1 instance, peak', peak1);
+    }
+    for (const [name, share] of [
+      ['quarter', 0.25],
+      ['half', 0.5],
+    ] as const) {
+      if (phases.has(name) && phases.has('peak')) {
+        const rate = peak1.messagesPerS * share;
+        const figures = await runPhase([one], workers, {
+          ...peakCmd(),
+          mode: 'open',
+          ratePerDevice: rate / opts.devices,
+        });
+        describePhase(`1 instance, ${name} load (${round(rate, 0)}/s)`, figures);
+        if (name === 'half') {
+          half = figures;
+        } else {
+          quarter = figures;
+        }
+      }
+    }
+    if (phases.has('http')) {
+      peakHttp = await runPhase([one], workers, peakCmd('http'));
+      describePhase('1 instance, peak, sends as HTTP PUT', peakHttp);
+    }
+    await Promise.all(workers.map((w) => stop(w)));
+    await stop(one.child);
+  }
+  await measureCeilings('(between)');
+  if (phases.has('two')) {
+    const pair = [await startRelay((db as BenchDatabase).url), await startRelay((db as BenchDatabase).url)];
+    const workers = await startLoad(pair, devices);
+    peak2 = await runPhase(pair, workers, peakCmd());
+    describePhase('2 instances, peak (pairs span both)', peak2);
+    await Promise.all(workers.map((w) => stop(w)));
+    await Promise.all(pair.map((r) => stop(r.child)));
+  }
+  await measureCeilings('(after)');
+  const median = (runs: number[]) =>
+    percentile(
+      [...runs].sort((a, b) => a - b),
+      50,
+    );
+  const ceilingInsert = median(insertRuns);
+  const ceilingPubsub = median(pubsubRuns);
+  out(`ceilings, median: INSERT ${round(ceilingInsert, 0)} rows/s, pub/sub ${round(ceilingPubsub, 0)} msgs/s`);
 
   let idleFigures = { perSocketKib: Number.NaN, perSocketTotalKib: Number.NaN, open: 0 };
   if (idle.length > 0) {
     idleFigures = await idleSockets(idle);
   }
 
-  const best = Math.max(peak1.messagesPerS, peak2.messagesPerS);
-  const everyDelivered = [peak1, half, peak2].every((f) => f.undelivered === 0 && f.queueLeft === 0);
+  const best = Math.max(peak1.messagesPerS || 0, peak2.messagesPerS || 0);
+  const everyDelivered = [peak1, quarter, half, peakHttp, peak2].every((f) => f.undelivered === 0 && f.queueLeft === 0);
   out();
   out('compared with /work/shared/BASELINES.md (same class of machine):');
   out(
@@ -313,7 +435,11 @@ async function main(): Promise<void> {
   out(
     `  pub/sub ceiling here ${round(ceilingPubsub, 0)} msgs/s (baseline ~67,500); Prosody 0.12: ~5,000–6,000 msgs/s, p99 12–44 ms`,
   );
-  out(`  p99 at half load: ${round(half.p99, 2)} ms (goal < 50 ms)`);
+  out(`  p99 at half load: ${round(half.p99, 2)} ms (goal < 50 ms); at a quarter of peak: ${round(quarter.p99, 2)} ms`);
+  out(
+    `  2 instances: ${round(peak2.messagesPerS, 0)} msgs/s vs 1 instance ${round(peak1.messagesPerS, 0)} msgs/s ` +
+      '(every process on the same 2 cores)',
+  );
   out(`  idle socket: ${round(idleFigures.perSocketKib, 2)} KiB RSS each (goal ≤ 20 KiB; raw ws ~3.9 KiB)`);
   out(`  every envelope delivered and acked: ${everyDelivered}`);
   const figures = {
@@ -327,9 +453,19 @@ async function main(): Promise<void> {
     p50_ms_2_instances: round(peak2.p50, 2),
     p99_ms_2_instances: round(peak2.p99, 2),
     ceiling_insert_per_s: round(ceilingInsert, 0),
+    ceiling_insert_runs: insertRuns.map((r) => round(r, 0)),
     ceiling_pubsub_per_s: round(ceilingPubsub, 0),
     ratio: round(best / ceilingInsert, 3),
     ratio_1_instance: round(peak1.messagesPerS / ceilingInsert, 3),
+    relay_cpu_us_per_msg: round(peak1.cpuUs.relay, 0),
+    postgres_cpu_us_per_msg: round(peak1.cpuUs.postgres, 0),
+    redis_cpu_us_per_msg: round(peak1.cpuUs.redis, 0),
+    load_cpu_us_per_msg: round(peak1.cpuUs.load, 0),
+    messages_per_s_http_put: round(peakHttp.messagesPerS, 0),
+    p99_ms_http_put: round(peakHttp.p99, 2),
+    relay_cpu_us_per_msg_http_put: round(peakHttp.cpuUs.relay, 0),
+    quarter_load_per_s: round(quarter.messagesPerS, 0),
+    p99_quarter_load_ms: round(quarter.p99, 2),
     half_load_per_s: round(half.messagesPerS, 0),
     p50_half_load_ms: round(half.p50, 2),
     p99_half_load_ms: round(half.p99, 2),

@@ -106,7 +106,9 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
       clock,
     }),
     metrics: new Metrics(() => countEnvelopes(sql)),
-    writer: new EnvelopeWriter(sql, { maxConcurrent: Math.max(1, Math.floor(poolSize / 2)), maxBatch: 1000 }),
+    // Two INSERTs at a time: under load the batches grow instead of the statements (measured: fewer CPU µs
+    // per message in the relay and in Postgres than with one INSERT per free pool connection).
+    writer: new EnvelopeWriter(sql, { maxConcurrent: Math.max(1, Math.floor(poolSize / 5)), maxBatch: 1000 }),
     acks: new AckWriter(sql, { maxConcurrent: Math.max(1, Math.floor(poolSize / 4)), maxBatch: 2000 }),
     lookups: new Lookups(sql, Math.max(1, Math.floor(poolSize / 4)), {
       maxEntries: 50_000,
