@@ -23,6 +23,11 @@ export const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   DATABASE_POOL_SIZE: int(10, 1),
+  /**
+   * INSERTs (and DELETEs of acked envelopes) in flight at once. Concurrent sends share each statement
+   * (group commit); one at a time makes the batches grow under load instead of the statement count.
+   */
+  DATABASE_WRITE_CONCURRENCY: int(1, 1),
   REDIS_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   /** Prefix for every Redis key and channel (lets several relays or test runs share one Redis). */
   REDIS_PREFIX: z.string().default('sotto:'),

@@ -18,6 +18,12 @@ export class Metrics {
     help: 'Authenticated WebSocket connections on this instance.',
     registers: [this.registry],
   });
+  readonly socketSends = new Counter({
+    name: 'sotto_socket_sends_total',
+    help: 'Sends made with a socket `send` frame, by the HTTP status they were answered with.',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
   readonly requestDuration = new Histogram({
     name: 'sotto_http_request_duration_seconds',
     help: 'HTTP request latency by route.',

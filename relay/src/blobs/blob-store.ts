@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -159,6 +159,24 @@ export class BlobStore {
         }),
       ),
     );
+  }
+
+  /** Blob files last written before `before` (ms since the epoch): candidates for the orphan sweep. */
+  async filesOlderThan(before: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (const name of await readdir(this.dir)) {
+      if (!ID_PATTERN.test(name)) {
+        continue;
+      }
+      try {
+        if ((await stat(join(this.dir, name))).mtimeMs < before) {
+          ids.push(name);
+        }
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return ids;
   }
 
   /** Removes a temporary directory (in-memory relays only); a real blob directory stays. */

@@ -18,6 +18,20 @@ import {
  * locally, so it skips its own messages (by the prefix, without parsing them).
  */
 const SEPARATOR = ' ';
+/** A barrier not back by then is given up: its mail rings bare doorbells instead. */
+const BARRIER_TIMEOUT_MS = 2000;
+
+interface LocalMail {
+  to: DeviceAddress;
+  event: FanoutEvent;
+}
+
+interface Barrier {
+  mail: LocalMail[];
+  timer: NodeJS.Timeout | undefined;
+  /** Settles once Redis acknowledged the barrier's publish (or it failed). */
+  published: Promise<void>;
+}
 
 /**
  * Redis pub/sub fan-out: one channel per device; an instance subscribes to the devices connected to it,
@@ -30,6 +44,12 @@ export class RedisFanout implements Fanout {
   private readonly instance = randomUUID();
   private readonly ownPrefix = `${this.instance}${SEPARATOR}`;
   private readonly devicesChannel: string;
+  private readonly barrierChannel: string;
+  private barrierIds = 0;
+  /** Local mail waiting for its barrier to come back, by barrier id. */
+  private readonly barriers = new Map<number, Barrier>();
+  /** Local mail of this turn, whose barrier is not raised yet. */
+  private collecting: Barrier | undefined;
   private devicesChanged: DevicesChangedHandler = () => {};
   readonly commands: Redis;
   private readonly subscriber: Redis;
@@ -41,6 +61,7 @@ export class RedisFanout implements Fanout {
     private readonly onReconnect: () => void = () => {},
   ) {
     this.devicesChannel = `${prefix}devices-changed`;
+    this.barrierChannel = `${prefix}barrier:${this.instance}`;
     const retryStrategy = (times: number) => Math.min(100 * times, 1000);
     // Auto-pipelining: the doorbells and rate-limit calls of concurrent sends share one write per tick.
     this.commands = new Redis(url, {
@@ -69,7 +90,7 @@ export class RedisFanout implements Fanout {
         this.onReconnect();
       }
     });
-    this.subscriber.subscribe(this.devicesChannel).catch((err: unknown) => {
+    this.subscriber.subscribe(this.devicesChannel, this.barrierChannel).catch((err: unknown) => {
       this.logger.debug({ err: toLogFormat(err) }, 'redis subscribe failed');
     });
     this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
@@ -80,6 +101,10 @@ export class RedisFanout implements Fanout {
   }
 
   private onMessage(channel: string, message: string): void {
+    if (channel === this.barrierChannel) {
+      this.passBarrier(Number(message));
+      return;
+    }
     if (message.startsWith(this.ownPrefix)) {
       return;
     }
@@ -101,12 +126,71 @@ export class RedisFanout implements Fanout {
   }
 
   async publish(to: DeviceAddress, event: FanoutEvent): Promise<void> {
-    const here = this.hub.has(to);
-    queueMicrotask(() => this.hub.deliver(to, event));
-    if (here && event.kind === 'mail') {
+    if (event.kind === 'mail' && this.hub.has(to)) {
+      // Awaited by the send: its 200 goes out only after the barrier is in Redis, so a doorbell for this
+      // device that another instance publishes after that 200 reaches us after the barrier.
+      await this.ringHere(to, event);
       return;
     }
+    queueMicrotask(() => this.hub.deliver(to, event));
     await this.send(this.channel(to), JSON.stringify(forOtherInstances(event)));
+  }
+
+  /**
+   * Mail for a device connected here is not sent through Redis, but its copy must not overtake a doorbell
+   * that another instance published earlier for the same device (a sender that got its 200 there and then
+   * sent again here expects its messages in that order). Redis delivers to our subscriber connection in
+   * the order it received the publishes, so the copy waits for a barrier: a message this instance publishes
+   * to itself after the commit. When it comes back, every earlier doorbell has been delivered here (and
+   * none published after the send's 200, which waits for the barrier to be in Redis).
+   * Without Redis the copy is dropped and the socket reads its queue, which is in commit order.
+   */
+  private ringHere(to: DeviceAddress, event: FanoutEvent & { kind: 'mail' }): Promise<void> {
+    if (!event.queued || !this.healthy()) {
+      queueMicrotask(() => this.hub.deliver(to, { kind: 'mail' }));
+      return Promise.resolve();
+    }
+    if (!this.collecting) {
+      const batch: Barrier = { mail: [], timer: undefined, published: Promise.resolve() };
+      this.collecting = batch;
+      // One barrier for all the mail of this turn; the sends answer once Redis has it (see publish).
+      batch.published = new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => this.raiseBarrier(batch));
+    }
+    this.collecting.mail.push({ to, event });
+    return this.collecting.published;
+  }
+
+  private async raiseBarrier(batch: Barrier): Promise<void> {
+    this.collecting = undefined;
+    const id = this.barrierIds++;
+    this.barriers.set(id, batch);
+    batch.timer = setTimeout(() => this.giveUp(id), BARRIER_TIMEOUT_MS);
+    batch.timer.unref();
+    try {
+      await this.commands.publish(this.barrierChannel, String(id));
+    } catch {
+      this.giveUp(id);
+    }
+  }
+
+  /** No barrier back: no order guarantee for the copies, so ring bare doorbells (the sockets read their queues). */
+  private giveUp(id: number): void {
+    for (const { to } of this.takeBarrier(id)) {
+      this.hub.deliver(to, { kind: 'mail' });
+    }
+  }
+
+  private passBarrier(id: number): void {
+    for (const { to, event } of this.takeBarrier(id)) {
+      this.hub.deliver(to, event);
+    }
+  }
+
+  private takeBarrier(id: number): LocalMail[] {
+    const batch = this.barriers.get(id);
+    this.barriers.delete(id);
+    clearTimeout(batch?.timer);
+    return batch?.mail ?? [];
   }
 
   async announceDevicesChanged(accountId: string): Promise<void> {

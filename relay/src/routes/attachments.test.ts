@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ErrorBody } from '@sotto/shared-types';
@@ -244,5 +245,22 @@ describe('attachment expiry', () => {
     const { sql } = fx.relay.relay.services;
     const rows = await sql`SELECT id FROM attachments WHERE id IN (${id}, ${abandoned})`;
     expect(rows.length).toBe(0);
+  });
+
+  it('sweeps blob files whose row is gone, and keeps every file that has one', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const blob = randomBlob(500);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob)).body;
+    await patch(fx.relay.url, alice.accessToken, id, 0, blob);
+    // As a crash between deleting the row and unlinking the file would leave it.
+    const orphan = randomBytes(24).toString('base64url');
+    writeFileSync(blobPath(orphan), blob);
+    clock.advance(DAY);
+
+    await fx.relay.relay.cleanup();
+    expect(existsSync(blobPath(orphan))).toBe(false);
+    expect(existsSync(blobPath(id))).toBe(true);
+    const bob = await registerDevice(fx.relay.url);
+    expect((await download(fx.relay.url, bob.accessToken, id)).status).toBe(200);
   });
 });

@@ -114,6 +114,16 @@ export async function deleteExpiredAttachments(sql: Sql, now: number): Promise<s
   return rows.map((r) => r.id);
 }
 
+/** Of these ids, the ones with no attachment row (their files are orphans). */
+export async function unknownAttachmentIds(sql: Sql, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) {
+    return [];
+  }
+  const known = await sql<{ id: string }[]>`SELECT id FROM attachments WHERE id = ANY(${ids}::text[])`;
+  const keep = new Set(known.map((r) => r.id));
+  return ids.filter((id) => !keep.has(id));
+}
+
 export async function accountAttachmentIds(sql: Sql, accountId: string): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`SELECT id FROM attachments WHERE account_id = ${accountId}`;
   return rows.map((r) => r.id);

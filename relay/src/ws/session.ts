@@ -275,7 +275,10 @@ export class DeviceSession {
     }
     acceptSend(this.services, auth, frame.destination, frame.request)
       .then(
-        (body) => this.send({ type: 'send_result', id: frame.id, body }),
+        (body) => {
+          this.services.metrics.socketSends.inc({ status: '200' });
+          this.send({ type: 'send_result', id: frame.id, body });
+        },
         (err: unknown) => this.sendError(frame.id, err),
       )
       .finally(() => {
@@ -292,6 +295,7 @@ export class DeviceSession {
     if (error.status >= 500) {
       this.services.logger.error({ requestId, err: toLogFormat(err) }, 'socket send failed');
     }
+    this.services.metrics.socketSends.inc({ status: String(error.status) });
     const retryAfter = Number(error.headers['Retry-After']);
     this.send({
       type: 'send_error',

@@ -73,6 +73,10 @@ describe('send frames on the socket', () => {
     expect(invalid?.type === 'send_error' && invalid.body.error.fields).toContain('request.messages.0.content');
 
     expect(await queued(bob.accountId)).toBe(0);
+    const metrics = await (await fetch(`${fx.relay.url}/metrics`)).text();
+    for (const status of ['400', '404', '409', '410']) {
+      expect(metrics).toMatch(new RegExp(`sotto_socket_sends_total\\{status="${status}"\\} [1-9]`));
+    }
     socket.sendFrame({ type: 'ping', id: 2 });
     await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
     expect(socket.closeCode).toBeUndefined();

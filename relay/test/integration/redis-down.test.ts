@@ -49,4 +49,26 @@ describe('when Redis goes down', () => {
     expect((await api(one.url, 'GET', '/readyz')).status).toBe(200);
     socket.close();
   });
+
+  it('keeps the order of a sender who alternates between the instances while Redis is down', async () => {
+    const alice = await registerDevice(one.url);
+    const bob = await registerDevice(two.url);
+    const socket = await SocketClient.connect(two.wsUrl, bob.accessToken);
+    await redis.stop();
+    try {
+      const guids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        // Each answer is awaited: instance 2's own commits must not overtake instance 1's, which it only
+        // learns about from its Postgres poll.
+        const sent = await sendTo({ ...alice, baseUrl: i % 2 === 0 ? one.url : two.url }, target(bob));
+        expect(sent.status).toBe(200);
+        guids.push(sent.body.messages[0]?.guid as string);
+      }
+      await socket.waitForEnvelopes(20, 10_000);
+      expect(socket.envelopes().map((e) => e.guid)).toEqual(guids);
+    } finally {
+      await redis.start();
+      socket.close();
+    }
+  });
 });

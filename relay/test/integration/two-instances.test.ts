@@ -109,4 +109,22 @@ describe('two relay instances on one Postgres and one Redis', () => {
     aliceSocket.close();
     bobSocket.close();
   });
+
+  it('keeps the order of a sender who alternates between the instances, live to the receiver', async () => {
+    const alice = await registerDevice(one.url);
+    const bob = await registerDevice(two.url);
+    const socket = await SocketClient.connect(two.wsUrl, bob.accessToken);
+    const guids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      // Every answer is awaited before the next send: the sender has a definite order.
+      const sent = await sendTo(via(alice, i % 2 === 0 ? one : two), target(bob));
+      guids.push(sent.body.messages[0]?.guid as string);
+      if (i % 20 === 19) {
+        socket.ack(socket.envelopes().map((e) => e.guid));
+      }
+    }
+    await socket.waitForEnvelopes(200);
+    expect(socket.envelopes().map((e) => e.guid)).toEqual(guids);
+    socket.close();
+  });
 });

@@ -21,20 +21,16 @@ interface RawMessage {
   expires_at: number | null;
 }
 
-export interface NewMessage {
-  id: string;
-  conversationId: string;
-  kind: MessageKind;
-  fromMe: boolean;
-  authorAccountId: string;
-  body: string;
-  sentAt: number;
-  receivedAt: number;
-  status: MessageStatus;
+/** A message as stored: the view's own fields, plus what only the store keeps (unread, the timer it was sent with). */
+export interface NewMessage
+  extends Pick<
+    MessageView,
+    'id' | 'conversationId' | 'kind' | 'fromMe' | 'authorAccountId' | 'body' | 'sentAt' | 'receivedAt' | 'status'
+  > {
   unread: boolean;
-  quote?: { messageId: string; authorAccountId: string; text: string } | undefined;
+  quote?: NonNullable<MessageView['quote']> | undefined;
   expiresInSeconds?: number;
-  expiresAt?: number | null;
+  expiresAt?: MessageView['expiresAt'];
 }
 
 /** Inserts a message; returns false when a message with this id already exists (exactly-once display). */
