@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
 import { createSql, type Sql } from './db.js';
-import { consumeInvite, createInvite, listInvites, revokeInvite } from './invites.js';
+import { consumeInvite, createInvite, listInvites, newInviteCode, revokeInvite } from './invites.js';
 import { migrate } from './migrate.js';
 
 let db: TestDatabase;
@@ -35,5 +35,13 @@ describe('invites', () => {
     expect(invites.filter((i) => i.usedAt !== null)).toHaveLength(1);
     const stored = await sql`SELECT * FROM invites`;
     expect(JSON.stringify(stored)).not.toContain(code);
+  });
+
+  it('never start with "-", so the admin CLI can always take them as arguments', () => {
+    // Plain base64url starts with "-" once in 64 codes: 1,000 codes without one would be a fluke.
+    const codes = Array.from({ length: 1000 }, () => newInviteCode());
+    expect(codes.filter((c) => c.startsWith('-'))).toEqual([]);
+    expect(new Set(codes).size).toBe(1000);
+    expect(codes.every((c) => /^[A-Za-z0-9_-]{24}$/.test(c))).toBe(true);
   });
 });

@@ -3,9 +3,22 @@ import type { Sql, TxSql } from './db.js';
 
 const hashCode = (code: string) => createHash('sha256').update(code, 'utf8').digest();
 
+/**
+ * A random invite code: 144 bits, base64url, never starting with "-" (the admin CLI takes codes as
+ * arguments, and a leading "-" would be read as an option).
+ */
+export function newInviteCode(): string {
+  for (;;) {
+    const code = randomBytes(18).toString('base64url');
+    if (!code.startsWith('-')) {
+      return code;
+    }
+  }
+}
+
 /** Creates a single-use invite code. Only its sha256 is stored; the code is returned once. */
 export async function createInvite(sql: Sql, now: number, ttlMs?: number): Promise<string> {
-  const code = randomBytes(18).toString('base64url');
+  const code = newInviteCode();
   await sql`INSERT INTO invites (code_hash, created_at, expires_at)
             VALUES (${hashCode(code)}, ${now}, ${ttlMs === undefined ? null : now + ttlMs})`;
   return code;

@@ -86,7 +86,8 @@ describe('admin CLI', () => {
     expect(listed).toHaveLength(2);
     expect(listed.filter((r) => r.usedAt !== null)).toHaveLength(1);
 
-    expect((await admin('invite', 'revoke', other as string)).code).toBe(0);
+    const revoked = await admin('invite', 'revoke', other as string);
+    expect(revoked.code, revoked.stderr).toBe(0);
     expect(errorCode(await register(other))).toBe('invalid_invite');
     const again = await admin('invite', 'revoke', other as string);
     expect(again.code).toBe(1);
