@@ -33,6 +33,13 @@ export interface Fanout {
   announceDevicesChanged(accountId: string): Promise<void>;
   /** Registers the listener for device-list changes (one per instance: the device list cache). */
   onDevicesChanged(handler: DevicesChangedHandler): void;
+  /** A point in this instance's sequence of events: a socket stamps each queue read. */
+  stamp(): number;
+  /**
+   * True when a doorbell's copy of an envelope may be sent to the device at once: no earlier doorbell for it
+   * can have been lost since its queue read stamped `readStamp` (else the copy could overtake that mail).
+   */
+  trustsCopies(to: DeviceAddress, readStamp: number): boolean;
   /** Subscribes a local handler; returns the unsubscribe function. */
   subscribe(to: DeviceAddress, handler: FanoutHandler): () => void;
   /** Rings only the handlers in this process (the fallback doorbell uses it). */

@@ -11,6 +11,7 @@ import {
 export class LocalFanout implements Fanout {
   private readonly hub = new LocalHub();
   private devicesChanged: DevicesChangedHandler = () => {};
+  private stamps = 0;
 
   async publish(to: DeviceAddress, event: FanoutEvent): Promise<void> {
     // Asynchronous like the Redis path, so publishers never run subscriber code inline.
@@ -23,6 +24,16 @@ export class LocalFanout implements Fanout {
 
   onDevicesChanged(handler: DevicesChangedHandler): void {
     this.devicesChanged = handler;
+  }
+
+  stamp(): number {
+    this.stamps += 1;
+    return this.stamps;
+  }
+
+  /** In one process no doorbell is ever lost. */
+  trustsCopies(): boolean {
+    return true;
   }
 
   subscribe(to: DeviceAddress, handler: FanoutHandler): () => void {

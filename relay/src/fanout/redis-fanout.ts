@@ -50,6 +50,11 @@ export class RedisFanout implements Fanout {
   private readonly barriers = new Map<number, Barrier>();
   /** Local mail of this turn, whose barrier is not raised yet. */
   private collecting: Barrier | undefined;
+  private stamps = 0;
+  /** When the subscriber connection was last (re)subscribed to every channel; undefined while it is not. */
+  private settledAt: number | undefined;
+  /** When each device's channel subscription was confirmed by Redis. */
+  private readonly confirmedAt = new Map<string, number>();
   private devicesChanged: DevicesChangedHandler = () => {};
   readonly commands: Redis;
   private readonly subscriber: Redis;
@@ -78,21 +83,33 @@ export class RedisFanout implements Fanout {
       });
       client.on('close', () => {
         wasDown = true;
-        // Announcements may be lost from now on: nothing cached may be trusted.
+        // Announcements and doorbells may be lost from now on: nothing cached, no copy may be trusted.
+        this.settledAt = undefined;
         this.devicesChanged(undefined);
       });
     }
     this.subscriber.on('ready', () => {
       if (wasDown) {
         wasDown = false;
-        this.logger.info('redis back: ringing every local device');
-        this.devicesChanged(undefined);
-        this.onReconnect();
+        // ioredis resubscribes every channel in one command right after 'ready'; a SUBSCRIBE sent now is
+        // answered after it, so once it is, every channel listens again.
+        this.subscriber
+          .subscribe(this.barrierChannel)
+          .then(() => {
+            this.settle();
+            this.logger.info('redis back: ringing every local device');
+            this.devicesChanged(undefined);
+            this.onReconnect();
+          })
+          .catch((err: unknown) => this.logger.debug({ err: toLogFormat(err) }, 'redis resubscribe failed'));
       }
     });
-    this.subscriber.subscribe(this.devicesChannel, this.barrierChannel).catch((err: unknown) => {
-      this.logger.debug({ err: toLogFormat(err) }, 'redis subscribe failed');
-    });
+    this.subscriber
+      .subscribe(this.devicesChannel, this.barrierChannel)
+      .then(() => this.settle())
+      .catch((err: unknown) => {
+        this.logger.debug({ err: toLogFormat(err) }, 'redis subscribe failed');
+      });
     this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
   }
 
@@ -211,16 +228,48 @@ export class RedisFanout implements Fanout {
   }
 
   subscribe(to: DeviceAddress, handler: FanoutHandler): () => void {
+    const key = deviceKey(to);
     if (this.hub.add(to, handler)) {
-      this.subscriber.subscribe(this.channel(to)).catch((err: unknown) => {
-        this.logger.debug({ err: toLogFormat(err) }, 'redis subscribe failed');
-      });
+      this.subscriber
+        .subscribe(this.channel(to))
+        .then(() => {
+          if (this.hub.has(to)) {
+            this.confirmedAt.set(key, this.stamp());
+          }
+        })
+        .catch((err: unknown) => {
+          this.logger.debug({ err: toLogFormat(err) }, 'redis subscribe failed');
+        });
     }
     return () => {
       if (this.hub.remove(to, handler)) {
+        this.confirmedAt.delete(key);
         this.subscriber.unsubscribe(this.channel(to)).catch(() => undefined);
       }
     };
+  }
+
+  stamp(): number {
+    this.stamps += 1;
+    return this.stamps;
+  }
+
+  /**
+   * A copy may be sent only if no earlier doorbell for the device can have been lost: the device's channel
+   * was listening (confirmed, and not interrupted since) before the socket's last queue read started.
+   */
+  trustsCopies(to: DeviceAddress, readStamp: number): boolean {
+    const confirmed = this.confirmedAt.get(deviceKey(to));
+    return (
+      this.healthy() &&
+      this.settledAt !== undefined &&
+      confirmed !== undefined &&
+      Math.max(confirmed, this.settledAt) < readStamp
+    );
+  }
+
+  private settle(): void {
+    this.settledAt = this.stamp();
   }
 
   deliverLocal(to: DeviceAddress, event: FanoutEvent): void {

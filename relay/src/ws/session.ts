@@ -54,6 +54,8 @@ export class DeviceSession {
   private inbox: Promise<void> = Promise.resolve();
   private readonly maxInFlight: number;
   private sendsInFlight = 0;
+  /** Stamp of the queue read that last found the queue drained (see Fanout.trustsCopies). */
+  private drainedStamp = 0;
   alive = true;
 
   constructor(
@@ -183,7 +185,12 @@ export class DeviceSession {
       !this.pumping &&
       !this.pumpRequested &&
       !this.mayHaveMore &&
-      this.inFlight.size < this.maxInFlight
+      this.inFlight.size < this.maxInFlight &&
+      this.auth !== undefined &&
+      this.services.fanout.trustsCopies(
+        { accountId: this.auth.accountId, deviceId: this.auth.deviceId },
+        this.drainedStamp,
+      )
     );
   }
 
@@ -352,6 +359,7 @@ export class DeviceSession {
         const limit = Math.min(room, READ_BATCH);
         const { lookups, clock } = this.services;
         const exclude = [...this.inFlight.values()];
+        const stamp = this.services.fanout.stamp();
         const batch = await lookups.readQueue({
           accountId: auth.accountId,
           deviceId: auth.deviceId,
@@ -373,6 +381,7 @@ export class DeviceSession {
           this.pumpRequested = true;
         } else {
           this.mayHaveMore = false;
+          this.drainedStamp = stamp;
           if (!this.queueEmptySent) {
             this.queueEmptySent = true;
             this.send({ type: 'queue_empty' });
