@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (the bench runs every child from there). */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const TSX_ARGS = ['--import', 'tsx', '--conditions', 'source'];
+
+/** A free TCP port on 127.0.0.1 (the tests' helper). */
+export { freePort } from '../test/support/private-redis.js';
 
 export const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -19,17 +21,6 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resident set size of a process in KiB (Linux /proc). */
 export function rssKib(pid: number): number {

@@ -1,31 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  AddDeviceRequestSchema,
-  CreateUploadRequestSchema,
-  RegisterRequestSchema,
-  SendMessagesRequestSchema,
-  TokenRequestSchema,
-  UploadKeysRequestSchema,
-} from '@sotto/shared-types';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addDevice, api, newDeviceSecret, registerDevice, type TestDevice } from '../support/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addDevice, api, registerDevice, type TestDevice } from '../support/client.js';
 import { generateKeys } from '../support/keys.js';
-import { randomRedisPrefix, TEST_REDIS_URL } from '../support/relay.js';
-import {
-  anyMethod,
-  badAuthorization,
-  badSegment,
-  contentTypes,
-  invalidFor,
-  oversizedBody,
-  type RequestSpec,
-  rawBodies,
-} from './support/fuzz-inputs.js';
 import { emptyOutcome, type FuzzOutcome, fireCases } from './support/fuzz-runner.js';
 import { pick, recordFigures } from './support/profile.js';
-import { RelayProcess } from './support/relay-process.js';
+import { useRelayProcess } from './support/relay-fixture.js';
+import { restEndpoints } from './support/rest-endpoints.js';
 import { changedTables, tableCounts } from './support/table-counts.js';
 
 const CASES = pick(300, 10_000);
@@ -33,8 +14,6 @@ const SEED = Number(process.env.SOTTO_FUZZ_SEED ?? Date.now() % 2 ** 31);
 const BODY_LIMIT = 64 * 1024;
 const BLOB_LIMIT = 1024 * 1024;
 
-let db: TestDatabase;
-let relay: RelayProcess;
 let alice: TestDevice;
 let bob: TestDevice;
 let bob2: TestDevice;
@@ -42,17 +21,14 @@ let bob2: TestDevice;
 let completeBlob: string;
 let partialBlob: string;
 
+const fx = useRelayProcess({
+  frequentGc: true,
+  env: { LOG_LEVEL: 'warn', MAX_BODY_BYTES: String(BODY_LIMIT), ATTACHMENT_MAX_BYTES: String(BLOB_LIMIT) },
+});
+
 beforeAll(async () => {
-  db = await createTestDatabase();
-  relay = await RelayProcess.start({
-    databaseUrl: db.url,
-    redisUrl: TEST_REDIS_URL,
-    redisPrefix: randomRedisPrefix(),
-    frequentGc: true,
-    env: { LOG_LEVEL: 'warn', MAX_BODY_BYTES: String(BODY_LIMIT), ATTACHMENT_MAX_BYTES: String(BLOB_LIMIT) },
-  });
-  alice = await registerDevice(relay.url);
-  bob = await registerDevice(relay.url);
+  alice = await registerDevice(fx.relay.url);
+  bob = await registerDevice(fx.relay.url);
   bob2 = await addDevice(bob, 4321);
   const bobKeys = generateKeys(3);
   const uploads: [TestDevice, ReturnType<typeof generateKeys>][] = [
@@ -61,17 +37,17 @@ beforeAll(async () => {
     [bob2, generateKeys(2, bobKeys.identity, 50)],
   ];
   for (const [d, keys] of uploads) {
-    const r = await api(relay.url, 'PUT', '/v1/keys', { token: d.accessToken, body: keys.upload });
+    const r = await api(fx.relay.url, 'PUT', '/v1/keys', { token: d.accessToken, body: keys.upload });
     expect(r.status).toBe(204);
   }
   const upload = async (bytes: Buffer, send: number) => {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const created = await api<{ id: string }>(relay.url, 'POST', '/v1/attachments', {
+    const created = await api<{ id: string }>(fx.relay.url, 'POST', '/v1/attachments', {
       token: alice.accessToken,
       body: { size: bytes.length, sha256 },
     });
     expect(created.status).toBe(201);
-    const patch = await fetch(`${relay.url}/v1/attachments/${created.body.id}`, {
+    const patch = await fetch(`${fx.relay.url}/v1/attachments/${created.body.id}`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${alice.accessToken}`, 'upload-offset': '0' },
       body: bytes.subarray(0, send),
@@ -82,423 +58,43 @@ beforeAll(async () => {
   completeBlob = await upload(randomBytes(32), 32);
   partialBlob = await upload(randomBytes(64), 16);
 }, 120_000);
-afterAll(async () => {
-  await relay?.stop();
-  await db?.drop();
-});
-
-const authHeader = (auth: string | undefined): Record<string, string> => (auth ? { authorization: auth } : {});
-const json = (token: string | undefined, extra: Record<string, string> = {}): Record<string, string> => ({
-  ...(token ? { authorization: `Bearer ${token}` } : {}),
-  'content-type': 'application/json',
-  ...extra,
-});
-
-interface Endpoint {
-  name: string;
-  /** A 2xx is a legitimate answer (read-only route). */
-  mayAccept: boolean;
-  cases: () => fc.Arbitrary<RequestSpec>;
-}
-
-/** Valid bodies to mutate from. */
-const validRegister = () => ({ username: 'valid_name', deviceSecret: newDeviceSecret(), registrationId: 5 });
-const validSend = () => ({
-  timestamp: Date.now(),
-  messages: [
-    { destinationDeviceId: 1, destinationRegistrationId: bob.registrationId, type: 'whisper', content: 'AAAA' },
-    { destinationDeviceId: 2, destinationRegistrationId: 4321, type: 'prekey', content: 'AAAA' },
-  ],
-});
-/** A segment that names one of `ids` exactly (a real request on a real device, not malformed input). */
-const names = (segment: string, ids: number[]) => ids.map(String).includes(segment);
-const b64 = (n: number) => randomBytes(n).toString('base64');
-
-const endpoints: Endpoint[] = [
-  {
-    name: 'POST /v1/accounts',
-    mayAccept: false,
-    cases: () =>
-      fc.oneof(
-        {
-          weight: 8,
-          arbitrary: fc
-            .tuple(invalidFor(RegisterRequestSchema, validRegister()), contentTypes)
-            .map(([body, ct]) => ({ method: 'POST', path: '/v1/accounts', headers: { 'content-type': ct }, body })),
-        },
-        {
-          // Valid shape, taken username (case variants): 409 and nothing created.
-          weight: 1,
-          arbitrary: fc.constantFrom(alice.username, bob.username).map((username) => ({
-            method: 'POST',
-            path: '/v1/accounts',
-            headers: json(undefined),
-            body: JSON.stringify({ ...validRegister(), username }),
-          })),
-        },
-        {
-          weight: 1,
-          arbitrary: oversizedBody(BODY_LIMIT).map((body) => ({
-            method: 'POST',
-            path: '/v1/accounts',
-            headers: json(undefined),
-            body,
-          })),
-        },
-      ),
-  },
-  {
-    name: 'POST /v1/auth/token',
-    mayAccept: false,
-    cases: () =>
-      fc.oneof(
-        {
-          weight: 8,
-          arbitrary: invalidFor(TokenRequestSchema, { grant: 'refresh_token', refreshToken: 'r'.repeat(43) }).map(
-            (body) => ({ method: 'POST', path: '/v1/auth/token', headers: json(undefined), body }),
-          ),
-        },
-        {
-          weight: 1,
-          arbitrary: invalidFor(TokenRequestSchema, {
-            grant: 'device_secret',
-            accountId: alice.accountId,
-            deviceId: 1,
-            deviceSecret: alice.deviceSecret,
-          }).map((body) => ({ method: 'POST', path: '/v1/auth/token', headers: json(undefined), body })),
-        },
-        {
-          // Valid shape, unknown refresh token: 401, no family revoked.
-          weight: 2,
-          arbitrary: fc.base64String({ minLength: 44, maxLength: 100 }).map((t) => ({
-            method: 'POST',
-            path: '/v1/auth/token',
-            headers: json(undefined),
-            body: JSON.stringify({ grant: 'refresh_token', refreshToken: t.replace(/[=+/]/g, 'A') }),
-          })),
-        },
-      ),
-  },
-  ...(['GET /v1/accounts/me', 'DELETE /v1/accounts/me', 'GET /v1/devices', 'GET /v1/keys/count'] as const).map(
-    (name): Endpoint => {
-      const [method, path] = name.split(' ') as [string, string];
-      return {
-        name: `${name} (bad tokens)`,
-        mayAccept: false,
-        cases: () =>
-          fc
-            .tuple(badAuthorization, fc.constantFrom('', '?x=1', `?accountId=${bob.accountId}`, '?%00'))
-            .map(([auth, q]) => ({ method, path: `${path}${q}`, headers: authHeader(auth) })),
-      };
-    },
-  ),
-  {
-    name: 'GET /v1/accounts/username/:username',
-    mayAccept: true,
-    cases: () =>
-      fc
-        .oneof(badSegment, fc.stringMatching(/^[a-z0-9_.]{3,32}$/))
-        .map((u) => ({ method: 'GET', path: `/v1/accounts/username/${u}`, headers: json(alice.accessToken) })),
-  },
-  {
-    name: 'POST /v1/devices',
-    mayAccept: false,
-    cases: () =>
-      invalidFor(AddDeviceRequestSchema, { deviceSecret: newDeviceSecret(), registrationId: 9, deviceName: 'x' }).map(
-        (body) => ({ method: 'POST', path: '/v1/devices', headers: json(alice.accessToken), body }),
-      ),
-  },
-  {
-    name: 'DELETE /v1/devices/:deviceId',
-    mayAccept: false,
-    cases: () =>
-      fc
-        .oneof(
-          badSegment.filter((s) => !names(s, [1])),
-          fc.integer({ min: 2, max: 127 }).map(String),
-          // Non-canonical spellings of Alice's own device 1: malformed, so refused (400), never a deletion.
-          fc.constantFrom('0x1', '%201', '1%20', '1e0', '01', '1.0', '+1'),
-        )
-        .map((id) => ({ method: 'DELETE', path: `/v1/devices/${id}`, headers: json(alice.accessToken) })),
-  },
-  {
-    name: 'PUT /v1/keys',
-    mayAccept: false,
-    cases: () => {
-      const valid = generateKeys(1).upload;
-      const ec = () => Buffer.concat([Buffer.from([5]), randomBytes(32)]).toString('base64');
-      return fc.oneof(
-        {
-          weight: 6,
-          arbitrary: invalidFor(UploadKeysRequestSchema, valid).map((body) => ({
-            method: 'PUT',
-            path: '/v1/keys',
-            headers: json(alice.accessToken),
-            body,
-          })),
-        },
-        {
-          // Valid shape, bad signature next to one-time keys: refused as a whole, no key stored.
-          weight: 2,
-          arbitrary: fc.integer({ min: 0, max: 0xffffff }).map((keyId) => ({
-            method: 'PUT',
-            path: '/v1/keys',
-            headers: json(alice.accessToken),
-            body: JSON.stringify({
-              signedPreKey: { keyId, publicKey: ec(), signature: b64(64) },
-              preKeys: [{ keyId: keyId ^ 1, publicKey: ec() }],
-            }),
-          })),
-        },
-        {
-          // Another identity key for an account that has one: 409 (or 400 when not a key at all).
-          weight: 1,
-          arbitrary: fc.constant(null).map(() => ({
-            method: 'PUT',
-            path: '/v1/keys',
-            headers: json(alice.accessToken),
-            body: JSON.stringify({ identityKey: ec(), preKeys: [{ keyId: 7, publicKey: ec() }] }),
-          })),
-        },
-        {
-          weight: 1,
-          arbitrary: oversizedBody(BODY_LIMIT).map((body) => ({
-            method: 'PUT',
-            path: '/v1/keys',
-            headers: json(alice.accessToken),
-            body,
-          })),
-        },
-      );
-    },
-  },
-  {
-    name: 'GET /v1/keys/:accountId/:deviceId',
-    mayAccept: false,
-    cases: () =>
-      fc.oneof(
-        fc
-          .tuple(fc.oneof(badSegment, fc.uuid()), fc.oneof(badSegment, fc.constantFrom('*', '1', '2')))
-          .map(([a, d]) => ({ method: 'GET', path: `/v1/keys/${a}/${d}`, headers: json(alice.accessToken) })),
-        fc
-          .oneof(
-            badSegment.filter((s) => s !== '*' && !names(s, [1, 2])),
-            fc.integer({ min: 3, max: 127 }).map(String),
-          )
-          .map((d) => ({ method: 'GET', path: `/v1/keys/${bob.accountId}/${d}`, headers: json(alice.accessToken) })),
-      ),
-  },
-  {
-    name: 'PUT /v1/messages/:accountId',
-    mayAccept: false,
-    cases: () =>
-      fc.oneof(
-        {
-          weight: 6,
-          arbitrary: invalidFor(SendMessagesRequestSchema, validSend()).map((body) => ({
-            method: 'PUT',
-            path: `/v1/messages/${bob.accountId}`,
-            headers: json(alice.accessToken),
-            body,
-          })),
-        },
-        {
-          weight: 1,
-          arbitrary: badSegment.map((a) => ({
-            method: 'PUT',
-            path: `/v1/messages/${a}`,
-            headers: json(alice.accessToken),
-            body: JSON.stringify(validSend()),
-          })),
-        },
-        {
-          // Valid shape, wrong device set or registration ids (409/410), or an unknown account (404).
-          weight: 2,
-          arbitrary: fc
-            .tuple(
-              fc.subarray([1, 2, 3, 9]),
-              fc.integer({ min: 1, max: 16380 }),
-              fc.boolean(),
-              fc.constantFrom('prekey', 'whisper', 'sealed', 'plaintext'),
-              fc.boolean(),
-            )
-            .filter(([ids, reg]) => !(ids.length === 2 && ids.includes(1) && ids.includes(2) && reg === 4321))
-            .map(([ids, reg, unknown, type, online]) => ({
-              method: 'PUT',
-              path: `/v1/messages/${unknown ? '11111111-2222-4333-8444-555555555555' : bob.accountId}`,
-              headers: json(alice.accessToken),
-              body: JSON.stringify({
-                timestamp: Date.now(),
-                ...(online ? { online: true } : {}),
-                messages: (ids.length ? ids : [1]).map((id) => ({
-                  destinationDeviceId: id,
-                  destinationRegistrationId: id === 1 ? reg : 4321 + (id === 2 ? 1 : 0),
-                  type,
-                  content: b64(16),
-                })),
-              }),
-            })),
-        },
-        {
-          weight: 1,
-          arbitrary: oversizedBody(BODY_LIMIT).map((body) => ({
-            method: 'PUT',
-            path: `/v1/messages/${bob.accountId}`,
-            headers: json(alice.accessToken),
-            body,
-          })),
-        },
-      ),
-  },
-  {
-    name: 'GET /v1/calling/turn',
-    mayAccept: false,
-    cases: () =>
-      badAuthorization.map((auth) => ({
-        method: 'GET',
-        path: '/v1/calling/turn',
-        headers: authHeader(auth),
-      })),
-  },
-  {
-    name: 'POST /v1/attachments',
-    mayAccept: false,
-    cases: () =>
-      fc.oneof(
-        {
-          weight: 8,
-          arbitrary: invalidFor(CreateUploadRequestSchema, { size: 10, sha256: 'a'.repeat(64) }).map((body) => ({
-            method: 'POST',
-            path: '/v1/attachments',
-            headers: json(alice.accessToken),
-            body,
-          })),
-        },
-        {
-          // Valid shape, over the size limit: 413 and nothing reserved.
-          weight: 2,
-          arbitrary: fc.integer({ min: BLOB_LIMIT + 1, max: Number.MAX_SAFE_INTEGER }).map((size) => ({
-            method: 'POST',
-            path: '/v1/attachments',
-            headers: json(alice.accessToken),
-            body: JSON.stringify({ size, sha256: 'b'.repeat(64) }),
-          })),
-        },
-      ),
-  },
-  {
-    name: 'PATCH /v1/attachments/:id',
-    mayAccept: false,
-    cases: () =>
-      fc
-        .tuple(
-          fc.oneof(badSegment, fc.stringMatching(/^[A-Za-z0-9_-]{16,64}$/), fc.constantFrom(completeBlob, partialBlob)),
-          fc.oneof(
-            fc.constantFrom('', '-1', '0x10', '1e3', ' 16', '16 ', '99999999999999999999', '1.5', 'abc'),
-            fc.nat({ max: 200 }).map(String),
-          ),
-          fc.option(fc.uint8Array({ maxLength: 200 })),
-          fc.boolean(),
-        )
-        // The next bytes at the right offset of Alice's own partial upload are a real upload, not a fuzz case.
-        .filter(([id, offset]) => !(id === partialBlob && /^\s*0*16\s*$/.test(offset)))
-        .map(([id, offset, body, withToken]) => ({
-          method: 'PATCH',
-          path: `/v1/attachments/${id}`,
-          headers: { ...authHeader(withToken ? `Bearer ${alice.accessToken}` : undefined), 'upload-offset': offset },
-          ...(body === null ? {} : { body }),
-        })),
-  },
-  {
-    name: 'GET/HEAD /v1/attachments/:id',
-    mayAccept: true,
-    cases: () =>
-      fc
-        .tuple(
-          fc.constantFrom('GET', 'HEAD'),
-          fc.oneof(badSegment, fc.stringMatching(/^[A-Za-z0-9_-]{16,64}$/), fc.constantFrom(completeBlob, partialBlob)),
-          fc.oneof(
-            fc.constant(undefined),
-            fc.constantFrom('bytes=0-', 'bytes=-1', 'bytes=5-2', 'bytes=0-0,1-1', 'bytes=99-', 'bits=0-1', 'bytes=-0'),
-            fc
-              .tuple(fc.integer({ min: -5, max: 100 }), fc.integer({ min: -5, max: 100 }))
-              .map(([a, b]) => `bytes=${a}-${b}`),
-            fc.string({ maxLength: 30 }),
-          ),
-          badAuthorization,
-          fc.boolean(),
-        )
-        .map(([method, id, range, badAuth, realToken]) => ({
-          method,
-          path: `/v1/attachments/${id}`,
-          headers: {
-            ...authHeader(realToken ? `Bearer ${alice.accessToken}` : badAuth),
-            ...(range === undefined ? {} : { range }),
-          },
-        })),
-  },
-  {
-    name: 'GET /healthz /readyz /metrics',
-    mayAccept: true,
-    cases: () =>
-      fc
-        .tuple(
-          fc.constantFrom('/healthz', '/readyz', '/metrics'),
-          fc.constantFrom('', '?a=1', '?%ff'),
-          badAuthorization,
-        )
-        .map(([p, q, auth]) => ({ method: 'GET', path: `${p}${q}`, headers: authHeader(auth) })),
-  },
-  {
-    name: 'any method, any path',
-    mayAccept: true,
-    cases: () =>
-      fc
-        .tuple(
-          anyMethod,
-          fc.array(badSegment, { minLength: 1, maxLength: 4 }),
-          fc.constantFrom('/v1/', '/', '/v1/accounts/', '/v1/keys/', '/v1/devices/', '/v1/ws/'),
-          fc.option(rawBodies),
-          fc.boolean(),
-        )
-        .map(([method, segs, prefix, body, withToken]) => ({
-          method,
-          path: `${prefix}${segs.join('/')}`,
-          headers: json(withToken ? alice.accessToken : undefined),
-          ...(body === null ? {} : { body }),
-        }))
-        // A DELETE with a real token could be a legitimate deletion (of the fuzzing account), not a fuzz case.
-        .filter((s) => !(s.method === 'DELETE' && s.headers.authorization)),
-  },
-];
 
 describe('REST fuzzing against a real relay (Postgres + Redis)', () => {
   it(
     'never answers 5xx, never crashes, changes nothing and keeps memory flat',
     async () => {
+      const endpoints = restEndpoints({
+        alice,
+        bob,
+        bob2,
+        completeBlob,
+        partialBlob,
+        bodyLimit: BODY_LIMIT,
+        blobLimit: BLOB_LIMIT,
+      });
       const byEndpoint: Record<string, FuzzOutcome> = {};
-      const before = await tableCounts(db.url);
+      const before = await tableCounts(fx.db.url);
       // Warm up every route (JIT, pools, caches), then take the memory baseline.
       for (const [i, endpoint] of endpoints.entries()) {
-        await fireCases(relay.url, fc.sample(endpoint.cases(), { numRuns: 60, seed: SEED - 1 - i }), {
+        await fireCases(fx.relay.url, fc.sample(endpoint.cases(), { numRuns: 60, seed: SEED - 1 - i }), {
           mayAccept: true,
         });
       }
-      const rssBefore = relay.rss();
+      const rssBefore = fx.relay.rss();
       for (const [i, endpoint] of endpoints.entries()) {
         const specs = fc.sample(endpoint.cases(), { numRuns: CASES, seed: SEED + i });
         byEndpoint[endpoint.name] = await fireCases(
-          relay.url,
+          fx.relay.url,
           specs,
           { mayAccept: endpoint.mayAccept },
           emptyOutcome(),
         );
       }
-      const rssAfter = relay.rss();
-      const after = await tableCounts(db.url);
-      const health = await api(relay.url, 'GET', '/healthz');
+      const rssAfter = fx.relay.rss();
+      const after = await tableCounts(fx.db.url);
+      const health = await api(fx.relay.url, 'GET', '/healthz');
       // The accounts still work: nothing was deleted, revoked or replaced.
-      const me = await api(relay.url, 'GET', '/v1/accounts/me', { token: alice.accessToken });
+      const me = await api(fx.relay.url, 'GET', '/v1/accounts/me', { token: alice.accessToken });
 
       const total = (k: keyof Omit<FuzzOutcome, 'statuses' | 'examples'>) =>
         Object.values(byEndpoint).reduce((n, o) => n + o[k], 0);
@@ -512,8 +108,8 @@ describe('REST fuzzing against a real relay (Postgres + Redis)', () => {
         bad_error_shape: total('badErrorShape'),
         transport_errors: total('transportErrors'),
         state_changes: changedTables(before, after).length,
-        relay_crashes: relay.alive ? 0 : 1,
-        relay_error_log_lines: relay.errorLines,
+        relay_crashes: fx.relay.alive ? 0 : 1,
+        relay_error_log_lines: fx.relay.errorLines,
         rss_growth_mib: Math.round(((rssAfter - rssBefore) / 2 ** 20) * 10) / 10,
         cases_per_endpoint: perEndpoint,
       });
@@ -525,10 +121,10 @@ describe('REST fuzzing against a real relay (Postgres + Redis)', () => {
       expect(total('unexpectedSuccess')).toBe(0);
       expect(total('badErrorShape')).toBe(0);
       expect(changedTables(before, after)).toEqual([]);
-      expect(relay.alive).toBe(true);
+      expect(fx.relay.alive).toBe(true);
       expect(health.status).toBe(200);
       expect(me.status).toBe(200);
-      expect(relay.errorLines).toBe(0);
+      expect(fx.relay.errorLines).toBe(0);
       expect(rssAfter - rssBefore).toBeLessThan(50 * 2 ** 20);
       for (const o of Object.values(byEndpoint)) {
         expect(o.cases).toBeGreaterThanOrEqual(CASES * 0.95);

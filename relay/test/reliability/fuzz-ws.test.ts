@@ -1,36 +1,26 @@
 import { ClientFrameSchema, CloseCode, MAX_CLIENT_FRAME_BYTES, ServerFrameSchema } from '@sotto/shared-types';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { api, registerDevice, sendTo, type TestDevice, target } from '../support/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { randomRedisPrefix, TEST_REDIS_URL } from '../support/relay.js';
 import { weirdValue } from './support/fuzz-inputs.js';
 import { pool } from './support/fuzz-runner.js';
 import { pick, recordFigures } from './support/profile.js';
-import { RelayProcess } from './support/relay-process.js';
+import { useRelayProcess } from './support/relay-fixture.js';
 import { changedTables, tableCounts } from './support/table-counts.js';
 
 const FRAMES = pick(3000, 50_000);
 const SEED = Number(process.env.SOTTO_FUZZ_SEED ?? Date.now() % 2 ** 31);
 const WORKERS = 6;
 
-let db: TestDatabase;
-let relay: RelayProcess;
 const devices: TestDevice[] = [];
 
+const fx = useRelayProcess({ frequentGc: true, env: { LOG_LEVEL: 'warn', WS_AUTH_TIMEOUT_MS: '3000' } });
+
 beforeAll(async () => {
-  db = await createTestDatabase();
-  relay = await RelayProcess.start({
-    databaseUrl: db.url,
-    redisUrl: TEST_REDIS_URL,
-    redisPrefix: randomRedisPrefix(),
-    frequentGc: true,
-    env: { LOG_LEVEL: 'warn', WS_AUTH_TIMEOUT_MS: '3000' },
-  });
-  const sender = await registerDevice(relay.url);
+  const sender = await registerDevice(fx.relay.url);
   for (let i = 0; i < WORKERS; i++) {
-    const d = await registerDevice(relay.url);
+    const d = await registerDevice(fx.relay.url);
     devices.push(d);
     // Something in each queue: the fuzzing must not ack it away.
     for (let k = 0; k < 3; k++) {
@@ -38,10 +28,6 @@ beforeAll(async () => {
     }
   }
 }, 60_000);
-afterAll(async () => {
-  await relay?.stop();
-  await db?.drop();
-});
 
 type Frame = { kind: 'text'; data: string; pingId?: number | null } | { kind: 'binary'; data: Buffer };
 
@@ -140,7 +126,7 @@ async function runSession(session: Session, device: TestDevice, tally: Tally): P
   const headers: Record<string, string> = session.authenticated
     ? { authorization: `Bearer ${device.accessToken}` }
     : {};
-  const ws = new WebSocket(relay.wsUrl, { headers });
+  const ws = new WebSocket(fx.relay.wsUrl, { headers });
   const pongs: (number | undefined)[] = [];
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
   ws.on('message', (data) => {
@@ -201,8 +187,8 @@ describe('WebSocket frame fuzzing against a real relay', () => {
   it(
     'closes on every bad frame with a protocol code, answers every good one, changes nothing, stays up',
     async () => {
-      const before = await tableCounts(db.url);
-      const rssBefore = relay.rss();
+      const before = await tableCounts(fx.db.url);
+      const rssBefore = fx.relay.rss();
       const tally: Tally = {
         sessions: 0,
         frames: 0,
@@ -223,10 +209,10 @@ describe('WebSocket frame fuzzing against a real relay', () => {
           }
         });
       }
-      const after = await tableCounts(db.url);
-      const rssAfter = relay.rss();
+      const after = await tableCounts(fx.db.url);
+      const rssAfter = fx.relay.rss();
       // Queues are intact: each device still gets its three envelopes.
-      const ws = new WebSocket(relay.wsUrl, { headers: { authorization: `Bearer ${devices[0]?.accessToken}` } });
+      const ws = new WebSocket(fx.relay.wsUrl, { headers: { authorization: `Bearer ${devices[0]?.accessToken}` } });
       const queued = await new Promise<number>((resolve) => {
         let n = 0;
         ws.on('message', (d) => {
@@ -248,8 +234,8 @@ describe('WebSocket frame fuzzing against a real relay', () => {
         missing_pongs: tally.missingPongs,
         refused_upgrades: tally.refusedUpgrades,
         state_changes: changedTables(before, after).length,
-        relay_crashes: relay.alive ? 0 : 1,
-        relay_error_log_lines: relay.errorLines,
+        relay_crashes: fx.relay.alive ? 0 : 1,
+        relay_error_log_lines: fx.relay.errorLines,
         rss_growth_mib: Math.round(((rssAfter - rssBefore) / 2 ** 20) * 10) / 10,
       });
       expect(tally.examples).toEqual([]);
@@ -258,9 +244,9 @@ describe('WebSocket frame fuzzing against a real relay', () => {
       expect(tally.refusedUpgrades).toBe(0);
       expect(changedTables(before, after)).toEqual([]);
       expect(queued).toBe(3);
-      expect(relay.alive).toBe(true);
-      expect((await api(relay.url, 'GET', '/healthz')).status).toBe(200);
-      expect(relay.errorLines).toBe(0);
+      expect(fx.relay.alive).toBe(true);
+      expect((await api(fx.relay.url, 'GET', '/healthz')).status).toBe(200);
+      expect(fx.relay.errorLines).toBe(0);
       expect(rssAfter - rssBefore).toBeLessThan(50 * 2 ** 20);
     },
     pick(120_000, 900_000),

@@ -1,38 +1,21 @@
 import type { DeviceListResponse, KeyCountResponse, PreKeyBundleResponse, WhoAmIResponse } from '@sotto/shared-types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addDevice, api, registerDevice, SocketClient, sendTo, type TestDevice } from '../support/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { generateKeys } from '../support/keys.js';
-import { randomRedisPrefix, TEST_REDIS_URL } from '../support/relay.js';
 import { recordFigures } from './support/profile.js';
-import { RelayProcess } from './support/relay-process.js';
+import { useRelayProcess } from './support/relay-fixture.js';
 
-let db: TestDatabase;
-let relay: RelayProcess;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  relay = await RelayProcess.start({
-    databaseUrl: db.url,
-    redisUrl: TEST_REDIS_URL,
-    redisPrefix: randomRedisPrefix(),
-    env: { LOG_LEVEL: 'warn' },
-  });
-}, 60_000);
-afterAll(async () => {
-  await relay?.stop();
-  await db?.drop();
-});
+const fx = useRelayProcess({ env: { LOG_LEVEL: 'warn' } });
 
 const upload = async (d: TestDevice, keys: ReturnType<typeof generateKeys>) =>
-  expect((await api(relay.url, 'PUT', '/v1/keys', { token: d.accessToken, body: keys.upload })).status).toBe(204);
+  expect((await api(fx.relay.url, 'PUT', '/v1/keys', { token: d.accessToken, body: keys.upload })).status).toBe(204);
 
 describe('another account\u2019s ids (IDOR)', () => {
   it('refuses every route tried with the victim\u2019s ids and leaks nothing of the victim', async () => {
-    const attacker = await registerDevice(relay.url);
-    const victim = await registerDevice(relay.url);
+    const attacker = await registerDevice(fx.relay.url);
+    const victim = await registerDevice(fx.relay.url);
     const victim2 = await addDevice(victim, 777);
-    const carol = await registerDevice(relay.url);
+    const carol = await registerDevice(fx.relay.url);
     const victimKeys = generateKeys(5);
     await upload(attacker, generateKeys(2));
     await upload(victim, victimKeys);
@@ -46,19 +29,20 @@ describe('another account\u2019s ids (IDOR)', () => {
       });
       guids.push(r.body.messages.find((m) => m.destinationDeviceId === 1)?.guid as string);
     }
-    const victimCount = (await api<KeyCountResponse>(relay.url, 'GET', '/v1/keys/count', { token: victim.accessToken }))
-      .body;
+    const victimCount = (
+      await api<KeyCountResponse>(fx.relay.url, 'GET', '/v1/keys/count', { token: victim.accessToken })
+    ).body;
     const attackerCount = (
-      await api<KeyCountResponse>(relay.url, 'GET', '/v1/keys/count', { token: attacker.accessToken })
+      await api<KeyCountResponse>(fx.relay.url, 'GET', '/v1/keys/count', { token: attacker.accessToken })
     ).body;
 
     const refused: { name: string; ok: boolean; body: unknown }[] = [];
     const check = (name: string, ok: boolean, body: unknown = undefined) => refused.push({ name, ok, body });
     const as = (method: string, path: string, body?: unknown) =>
-      api(relay.url, method, path, { token: attacker.accessToken, ...(body === undefined ? {} : { body }) });
+      api(fx.relay.url, method, path, { token: attacker.accessToken, ...(body === undefined ? {} : { body }) });
 
     // 1. Acking the victim's GUIDs on the attacker's own socket deletes nothing.
-    const socket = await SocketClient.connect(relay.wsUrl, attacker.accessToken);
+    const socket = await SocketClient.connect(fx.relay.wsUrl, attacker.accessToken);
     socket.ack(guids);
     socket.sendFrame({ type: 'ping', id: 1 });
     await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
@@ -66,7 +50,7 @@ describe('another account\u2019s ids (IDOR)', () => {
     socket.close();
     // 2. Socket URL parameters do not select another device.
     const sneaky = await SocketClient.connect(
-      `${relay.wsUrl}?accountId=${victim.accountId}&deviceId=1`,
+      `${fx.relay.wsUrl}?accountId=${victim.accountId}&deviceId=1`,
       attacker.accessToken,
     );
     const ready = sneaky.frames.find((f) => f.type === 'ready');
@@ -83,7 +67,7 @@ describe('another account\u2019s ids (IDOR)', () => {
     check('delete the victim\u2019s device id with ?accountId', delQ.status === 404, delQ.body);
     // 4. Key counts, device lists and who-am-I answer for the caller, whatever the query says.
     const count = await api<KeyCountResponse>(
-      relay.url,
+      fx.relay.url,
       'GET',
       `/v1/keys/count?accountId=${victim.accountId}&deviceId=1`,
       {
@@ -95,7 +79,7 @@ describe('another account\u2019s ids (IDOR)', () => {
       count.status === 200 && JSON.stringify(count.body) === JSON.stringify(attackerCount),
       count.body,
     );
-    const list = await api<DeviceListResponse>(relay.url, 'GET', `/v1/devices?accountId=${victim.accountId}`, {
+    const list = await api<DeviceListResponse>(fx.relay.url, 'GET', `/v1/devices?accountId=${victim.accountId}`, {
       token: attacker.accessToken,
     });
     check(
@@ -105,19 +89,19 @@ describe('another account\u2019s ids (IDOR)', () => {
         list.body.devices[0]?.registrationId === attacker.registrationId,
       list.body,
     );
-    const me = await api<WhoAmIResponse>(relay.url, 'GET', `/v1/accounts/me?accountId=${victim.accountId}`, {
+    const me = await api<WhoAmIResponse>(fx.relay.url, 'GET', `/v1/accounts/me?accountId=${victim.accountId}`, {
       token: attacker.accessToken,
     });
     check('who-am-I with ?accountId', me.body.accountId === attacker.accountId, me.body);
     // 5. Logging in as the victim's device with the attacker's secret.
     for (const deviceId of [1, 2]) {
-      const t = await api(relay.url, 'POST', '/v1/auth/token', {
+      const t = await api(fx.relay.url, 'POST', '/v1/auth/token', {
         body: { grant: 'device_secret', accountId: victim.accountId, deviceId, deviceSecret: attacker.deviceSecret },
       });
       check(`log in as the victim\u2019s device ${deviceId}`, t.status === 401, t.body);
     }
     // 6. The victim's signed prekey and Kyber key, copied from a bundle, do not verify under the attacker's identity.
-    const bundle = await api<PreKeyBundleResponse>(relay.url, 'GET', `/v1/keys/${victim.accountId}/2`, {
+    const bundle = await api<PreKeyBundleResponse>(fx.relay.url, 'GET', `/v1/keys/${victim.accountId}/2`, {
       token: attacker.accessToken,
     });
     const stolen = bundle.body.devices[0];
@@ -143,20 +127,20 @@ describe('another account\u2019s ids (IDOR)', () => {
     });
     check('send with the victim as source', spoof.status === 400, spoof.body);
     // 8. A throwaway account deleting "itself" with the victim's id in the query deletes only itself.
-    const mallory = await registerDevice(relay.url);
-    const delMe = await api(relay.url, 'DELETE', `/v1/accounts/me?accountId=${victim.accountId}`, {
+    const mallory = await registerDevice(fx.relay.url);
+    const delMe = await api(fx.relay.url, 'DELETE', `/v1/accounts/me?accountId=${victim.accountId}`, {
       token: mallory.accessToken,
     });
     check('delete account with ?accountId of the victim', delMe.status === 204);
 
     // The victim is untouched: same devices, same key counts, every envelope still queued.
-    const victimList = await api<DeviceListResponse>(relay.url, 'GET', '/v1/devices', { token: victim.accessToken });
+    const victimList = await api<DeviceListResponse>(fx.relay.url, 'GET', '/v1/devices', { token: victim.accessToken });
     check('victim keeps both devices', victimList.body.devices.length === 2);
     const victimCountAfter = (
-      await api<KeyCountResponse>(relay.url, 'GET', '/v1/keys/count', { token: victim.accessToken })
+      await api<KeyCountResponse>(fx.relay.url, 'GET', '/v1/keys/count', { token: victim.accessToken })
     ).body;
     check('victim keeps its one-time keys', JSON.stringify(victimCountAfter) === JSON.stringify(victimCount));
-    const victimSocket = await SocketClient.connect(relay.wsUrl, victim.accessToken);
+    const victimSocket = await SocketClient.connect(fx.relay.wsUrl, victim.accessToken);
     check(
       'victim still gets every envelope',
       JSON.stringify(victimSocket.envelopes().map((e) => e.guid)) === JSON.stringify(guids),
@@ -164,7 +148,7 @@ describe('another account\u2019s ids (IDOR)', () => {
     victimSocket.close();
     check(
       'victim still logs in',
-      (await api(relay.url, 'GET', '/v1/accounts/me', { token: victim.accessToken })).status === 200,
+      (await api(fx.relay.url, 'GET', '/v1/accounts/me', { token: victim.accessToken })).status === 200,
     );
 
     // Nothing of the victim in anything the attacker got back (GUIDs, device names, registration ids).

@@ -1,12 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerDevice, type TestDevice } from '../support/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { randomRedisPrefix, TEST_REDIS_URL } from '../support/relay.js';
 import { ExactlyOnceReceiver } from './support/exactly-once-receiver.js';
 import { pool } from './support/fuzz-runner.js';
 import { evaluate } from './support/ledger.js';
 import { isFull, pick, recordFigures } from './support/profile.js';
-import { RelayProcess } from './support/relay-process.js';
+import { useRelayProcess } from './support/relay-fixture.js';
 import { SequentialSender, sleep } from './support/sequential-sender.js';
 import { mib } from './support/stats.js';
 
@@ -17,27 +15,16 @@ const WARM_UP_MS = pick(4000, 120_000);
 const INTERVAL_MS = pick(500, 2000);
 const SAMPLE_MS = pick(1000, 5000);
 
-let db: TestDatabase;
-let relay: RelayProcess;
 const clients: TestDevice[] = [];
 
+const fx = useRelayProcess({ env: { LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '8' } });
+
 beforeAll(async () => {
-  db = await createTestDatabase();
-  relay = await RelayProcess.start({
-    databaseUrl: db.url,
-    redisUrl: TEST_REDIS_URL,
-    redisPrefix: randomRedisPrefix(),
-    env: { LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '8' },
-  });
   const made = Array.from({ length: CLIENTS }, () => undefined);
   await pool(made, 8, async () => {
-    clients.push(await registerDevice(relay.url));
+    clients.push(await registerDevice(fx.relay.url));
   });
 }, 300_000);
-afterAll(async () => {
-  await relay?.stop();
-  await db?.drop();
-});
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
@@ -45,19 +32,19 @@ describe('soak', () => {
   it(
     `${CLIENTS} clients for ${DURATION_MS / 1000} s: everything delivered once and in order, memory and fds flat after warm-up`,
     async () => {
-      const receivers = clients.map((c) => new ExactlyOnceReceiver(c, { urls: [relay.wsUrl] }));
+      const receivers = clients.map((c) => new ExactlyOnceReceiver(c, { urls: [fx.relay.wsUrl] }));
       for (const r of receivers) {
         r.start();
       }
       const senders = clients.map(
-        (c, i) => new SequentialSender(c, clients[(i + 1) % clients.length] as TestDevice, { urls: [relay.url] }),
+        (c, i) => new SequentialSender(c, clients[(i + 1) % clients.length] as TestDevice, { urls: [fx.relay.url] }),
       );
       const started = Date.now();
       const deadline = started + DURATION_MS;
       const samples: { at: number; rss: number; fds: number }[] = [];
       const sampler = setInterval(() => {
-        if (relay.alive) {
-          samples.push({ at: Date.now() - started, rss: relay.rss(), fds: relay.fds() });
+        if (fx.relay.alive) {
+          samples.push({ at: Date.now() - started, rss: fx.relay.rss(), fds: fx.relay.fds() });
         }
       }, SAMPLE_MS);
       // Staggered starts, then one message per interval per client until the deadline.
@@ -109,7 +96,7 @@ describe('soak', () => {
       expect(ledger.duplicated).toBe(0);
       expect(ledger.reordered).toBe(0);
       expect(senders.every((s) => s.stats.serverErrors === 0 && s.stats.rejected === 0)).toBe(true);
-      expect(relay.alive).toBe(true);
+      expect(fx.relay.alive).toBe(true);
       expect(warm.length).toBeGreaterThanOrEqual(3);
       expect(fdsEnd - fdsWarm).toBeLessThanOrEqual(pick(20, 10));
       if (isFull) {
