@@ -14,10 +14,16 @@ import {
 } from './fanout.js';
 
 /**
- * On the wire: the publishing instance's id, a space, then the payload. The publisher already delivered
- * locally, so it skips its own messages (by the prefix, without parsing them).
+ * On the wire: the publishing instance's id, a dot, its connection epoch, a space, then the payload. The
+ * publisher already delivered locally, so it skips its own messages (by the prefix, without parsing them).
+ * The epoch changes whenever the publisher's Redis connection dropped: its doorbells published meanwhile
+ * failed, so a subscriber that sees a new epoch must stop trusting copies until its sockets re-read.
  */
 const SEPARATOR = ' ';
+/** Published on the devices channel when a connection (re)opens, so other instances learn the epoch at once. */
+const HELLO = '';
+/** Epochs remembered (instances come and go; forgetting one only costs one resync). */
+const MAX_KNOWN_INSTANCES = 10_000;
 /** A barrier not back by then is given up: its mail rings bare doorbells instead. */
 const BARRIER_TIMEOUT_MS = 2000;
 
@@ -42,7 +48,11 @@ interface Barrier {
 export class RedisFanout implements Fanout {
   private readonly hub = new LocalHub();
   private readonly instance = randomUUID();
-  private readonly ownPrefix = `${this.instance}${SEPARATOR}`;
+  private readonly ownPrefix = `${this.instance}.`;
+  /** Counts this instance's command-connection drops (see SEPARATOR). */
+  private epoch = 0;
+  /** The last epoch seen from each other instance. */
+  private readonly epochs = new Map<string, string>();
   private readonly devicesChannel: string;
   private readonly barrierChannel: string;
   private barrierIds = 0;
@@ -76,18 +86,25 @@ export class RedisFanout implements Fanout {
       enableAutoPipelining: true,
     });
     this.subscriber = new Redis(url, { maxRetriesPerRequest: null, retryStrategy, autoResubscribe: true });
-    let wasDown = false;
     for (const client of [this.commands, this.subscriber]) {
       client.on('error', (err) => {
         this.logger.debug({ err: toLogFormat(err) }, 'redis error');
       });
-      client.on('close', () => {
-        wasDown = true;
-        // Announcements and doorbells may be lost from now on: nothing cached, no copy may be trusted.
-        this.settledAt = undefined;
-        this.devicesChanged(undefined);
-      });
     }
+    this.commands.on('close', () => {
+      // Our doorbells and announcements may be lost from now on: a new epoch tells the other instances.
+      this.epoch += 1;
+      this.devicesChanged(undefined);
+    });
+    let wasDown = false;
+    this.subscriber.on('close', () => {
+      wasDown = true;
+      // Announcements and doorbells may be lost from now on: nothing cached, no copy may be trusted.
+      this.settledAt = undefined;
+      this.devicesChanged(undefined);
+    });
+    // Other instances learn a new epoch from our first publish; this one makes it immediate.
+    this.commands.on('ready', () => void this.send(this.devicesChannel, HELLO));
     this.subscriber.on('ready', () => {
       if (wasDown) {
         wasDown = false;
@@ -97,9 +114,7 @@ export class RedisFanout implements Fanout {
           .subscribe(this.barrierChannel)
           .then(() => {
             this.settle();
-            this.logger.info('redis back: ringing every local device');
-            this.devicesChanged(undefined);
-            this.onReconnect();
+            this.resync('redis back: ringing every local device');
           })
           .catch((err: unknown) => this.logger.debug({ err: toLogFormat(err) }, 'redis resubscribe failed'));
       }
@@ -125,9 +140,13 @@ export class RedisFanout implements Fanout {
     if (message.startsWith(this.ownPrefix)) {
       return;
     }
-    const payload = message.slice(message.indexOf(SEPARATOR) + 1);
+    const separator = message.indexOf(SEPARATOR);
+    this.checkEpoch(message.slice(0, separator));
+    const payload = message.slice(separator + 1);
     if (channel === this.devicesChannel) {
-      this.devicesChanged(payload);
+      if (payload !== HELLO) {
+        this.devicesChanged(payload);
+      }
       return;
     }
     const key = channel.slice(`${this.prefix}dev:`.length);
@@ -140,6 +159,35 @@ export class RedisFanout implements Fanout {
       return;
     }
     this.hub.deliver(to, event);
+  }
+
+  /**
+   * A publisher we have not heard from, or whose connection dropped since (a new epoch), may have lost
+   * doorbells and device-list announcements while this instance stayed connected: forget cached device
+   * lists, stop trusting copies, and make every local socket read its queue.
+   */
+  private checkEpoch(publisher: string): void {
+    const dot = publisher.lastIndexOf('.');
+    const instance = publisher.slice(0, dot);
+    const epoch = publisher.slice(dot + 1);
+    if (this.epochs.get(instance) === epoch) {
+      return;
+    }
+    if (this.epochs.size >= MAX_KNOWN_INSTANCES) {
+      this.epochs.clear();
+    }
+    this.epochs.set(instance, epoch);
+    this.resync('another instance reconnected to redis: ringing every local device');
+  }
+
+  private resync(reason: string): void {
+    if (this.settledAt !== undefined) {
+      // (Still undefined while our own subscriber is resubscribing: its own resync follows.)
+      this.settle();
+    }
+    this.logger.info(reason);
+    this.devicesChanged(undefined);
+    this.onReconnect();
   }
 
   async publish(to: DeviceAddress, event: FanoutEvent): Promise<void> {
@@ -221,7 +269,7 @@ export class RedisFanout implements Fanout {
 
   private async send(channel: string, payload: string): Promise<void> {
     try {
-      await this.commands.publish(channel, `${this.ownPrefix}${payload}`);
+      await this.commands.publish(channel, `${this.ownPrefix}${this.epoch}${SEPARATOR}${payload}`);
     } catch (err) {
       this.logger.debug({ err: toLogFormat(err) }, 'redis publish failed; the fallback doorbell covers it');
     }

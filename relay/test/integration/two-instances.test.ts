@@ -1,5 +1,8 @@
+import { once } from 'node:events';
 import { CloseCode } from '@sotto/shared-types';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisFanout } from '../../src/fanout/redis-fanout.js';
 import { addDevice, api, registerDevice, SocketClient, sendTo, type TestDevice, target } from '../support/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { randomRedisPrefix, startTestRelay, TEST_REDIS_URL, type TestRelay } from '../support/relay.js';
@@ -126,5 +129,34 @@ describe('two relay instances on one Postgres and one Redis', () => {
     await socket.waitForEnvelopes(200);
     expect(socket.envelopes().map((e) => e.guid)).toEqual(guids);
     socket.close();
+  });
+
+  it('keeps the order when the sending instance lost its Redis connection for a moment (its doorbell failed)', async () => {
+    const alice = await registerDevice(one.url);
+    const bob = await registerDevice(two.url);
+    const socket = await SocketClient.connect(two.wsUrl, bob.accessToken);
+    const send = async () => (await sendTo(alice, target(bob))).body.messages[0]?.guid as string;
+    const guids = [await send()];
+    await socket.waitForEnvelopes(1);
+    // Instance 1's command connection is cut (as a Redis failover or a network blip would) while instance 2
+    // stays subscribed: the doorbell of the next send is lost, and the copies after the reconnect arrive.
+    const commands = (one.relay.services.fanout as RedisFanout).commands;
+    const killer = new Redis(TEST_REDIS_URL);
+    try {
+      const id = await commands.client('ID');
+      const closed = once(commands, 'close');
+      await killer.client('KILL', 'ID', String(id));
+      await closed;
+      guids.push(await send());
+      await once(commands, 'ready');
+      for (let i = 0; i < 5; i++) {
+        guids.push(await send());
+      }
+      await socket.waitForEnvelopes(guids.length);
+      expect(socket.envelopes().map((e) => e.guid)).toEqual(guids);
+    } finally {
+      killer.disconnect();
+      socket.close();
+    }
   });
 });

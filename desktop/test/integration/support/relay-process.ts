@@ -27,7 +27,7 @@ export function announceDevicesChanged(relay: RelayProcess, accountId: string): 
   }
   const result = spawnSync(
     'redis-cli',
-    ['-h', '127.0.0.1', 'PUBLISH', `${relay.redisPrefix}devices-changed`, `test ${accountId}`],
+    ['-h', '127.0.0.1', 'PUBLISH', `${relay.redisPrefix}devices-changed`, `test.0 ${accountId}`],
     {
       encoding: 'utf8',
     },
