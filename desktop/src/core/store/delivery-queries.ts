@@ -61,14 +61,32 @@ export function enqueueOutbox(
   );
 }
 
-/** Items in send order. Each recipient's queue is strictly FIFO: only its head is returned. */
+/**
+ * Recipients whose queue head is due, oldest head first. Each recipient's queue is strictly FIFO: only its
+ * head counts. Walks the distinct recipients on the (recipient, seq) index, one seek each, so a long
+ * outbox to few recipients costs a few lookups per drain round instead of a scan.
+ */
 export function dueRecipients(db: ReadableDB, now: number, limit = 64): string[] {
-  return all<{ r: string }>(
-    db,
-    sql`SELECT o.recipient_account_id AS r FROM outbox o
-      WHERE o.seq = (SELECT min(seq) FROM outbox WHERE recipient_account_id = o.recipient_account_id)
-      AND o.next_attempt_at <= ${now} ORDER BY o.seq LIMIT ${limit}`,
-  ).map((x) => x.r);
+  const heads: { recipient: string; seq: number }[] = [];
+  let after = '';
+  for (let i = 0; i < 100_000; i++) {
+    const head = one<{ r: string; seq: number; next: number }>(
+      db,
+      sql`SELECT recipient_account_id AS r, seq, next_attempt_at AS next FROM outbox
+        WHERE recipient_account_id > ${after} ORDER BY recipient_account_id, seq LIMIT 1`,
+    );
+    if (!head) {
+      break;
+    }
+    if (head.next <= now) {
+      heads.push({ recipient: head.r, seq: head.seq });
+    }
+    after = head.r;
+  }
+  return heads
+    .sort((a, b) => a.seq - b.seq)
+    .slice(0, limit)
+    .map((h) => h.recipient);
 }
 
 /** The due run at the front of one recipient's queue (FIFO: stops at the first item still backing off). */

@@ -1,6 +1,9 @@
 import type { ConversationSummary, MessengerEvent } from '../messenger-types.js';
 
 const CONVERSATION_DEBOUNCE_MS = 16;
+/** A group commit closes after this many units or this long, even while more units wait. */
+const MAX_GROUP_UNITS = 64;
+const MAX_GROUP_MS = 50;
 
 import type { ProtocolStores } from '../protocol/protocol-stores.js';
 import type { RelayApi } from '../relay-client/relay-api.js';
@@ -109,6 +112,14 @@ export class EventHub {
   }
 }
 
+interface CommitGroup {
+  /** Resolve each unit's promise (after COMMIT). */
+  units: (() => void)[];
+  /** Reject each unit's promise (the COMMIT failed). */
+  failures: ((error: unknown) => void)[];
+  openedAt: number;
+}
+
 /** Everything the send and receive pipelines share. */
 export class CoreContext {
   /** Conversations created from a stranger's message: account id → the username it claimed (to be confirmed). */
@@ -124,23 +135,89 @@ export class CoreContext {
     readonly now: () => number,
   ) {}
 
-  /** One SQLite transaction (held across awaits, serialised with every other writer); events flush after COMMIT. */
+  /** Units of work sharing the open transaction (group commit), settled once it commits. */
+  #group: CommitGroup | undefined;
+  /** `tx` calls waiting for the lock. */
+  #waiting = 0;
+
+  /**
+   * One unit of work in a SQLite transaction (held across awaits, serialised with every other writer):
+   * everything it writes commits or rolls back together, and its events are delivered after COMMIT.
+   * Group commit: units already waiting when one finishes join the same BEGIN … COMMIT, each inside its
+   * own SAVEPOINT (a unit that throws rolls back alone). A unit's promise settles only once the COMMIT
+   * that made it durable is done, so nothing is acked or reported before it is stored.
+   */
   tx<T>(fn: () => Promise<T> | T): Promise<T> {
-    return this.lock.exclusive(async () => {
+    this.#waiting += 1;
+    return new Promise<T>((resolve, reject) => {
+      void this.lock.exclusive(async () => {
+        this.#waiting -= 1;
+        const group = this.#openGroup();
+        const mark = this.events.mark();
+        this.db.exec('SAVEPOINT unit');
+        try {
+          const value = await fn();
+          this.db.exec('RELEASE unit');
+          group.units.push(() => resolve(value));
+          group.failures.push(reject);
+        } catch (error) {
+          if (this.db.inTransaction) {
+            this.db.exec('ROLLBACK TO unit');
+            this.db.exec('RELEASE unit');
+            this.events.rollbackTo(mark);
+          } else {
+            // SQLite rolled the whole transaction back (disk full, I/O error): the group is lost.
+            this.#closeGroup(error);
+          }
+          reject(error);
+        }
+        if (
+          this.#group &&
+          (this.#waiting === 0 || group.units.length >= MAX_GROUP_UNITS || this.now() - group.openedAt > MAX_GROUP_MS)
+        ) {
+          this.#closeGroup();
+        }
+      });
+    });
+  }
+
+  #openGroup(): CommitGroup {
+    if (!this.#group) {
       this.db.exec('BEGIN IMMEDIATE');
       this.events.begin();
+      this.#group = { units: [], failures: [], openedAt: this.now() };
+    }
+    return this.#group;
+  }
+
+  /** COMMIT (or, given an error, give up) the open group and settle its units. */
+  #closeGroup(failure?: unknown): void {
+    const group = this.#group;
+    this.#group = undefined;
+    if (!group) {
+      return;
+    }
+    let error = failure;
+    if (error === undefined) {
       try {
-        const value = await fn();
         this.db.exec('COMMIT');
-        this.events.end(true);
-        return value;
-      } catch (error) {
-        if (this.db.inTransaction) {
-          this.db.exec('ROLLBACK');
-        }
-        this.events.end(false);
-        throw error;
+      } catch (commitError) {
+        error = commitError;
       }
-    });
+    }
+    if (error !== undefined) {
+      if (this.db.inTransaction) {
+        this.db.exec('ROLLBACK');
+      }
+      this.events.end(false);
+      for (const fail of group.failures) {
+        fail(error);
+      }
+      return;
+    }
+    this.events.end(true);
+    for (const settle of group.units) {
+      settle();
+    }
   }
 }
