@@ -18,6 +18,8 @@ export async function acceptSend(
   body: SendMessagesRequest,
 ): Promise<SendMessagesResponse> {
   const { sql, clock, env, limits, writer, fanout, metrics, lookups } = services;
+  // Taken first: its barrier travels to Redis with the rate-limit call and is back while the INSERT runs.
+  const order = fanout.orderPoint();
   await limits.consume('send', `${auth.accountId}:${auth.deviceId}`);
 
   const seen = new Set<number>();
@@ -101,6 +103,7 @@ export async function acceptSend(
             kind: 'mail',
             queued: { id: ids[i] as number, envelope: toEnvelope({ ...e, destinationDeviceId: e.deviceId }) },
           },
+          order,
         ),
       ),
     );

@@ -21,14 +21,28 @@ export type FanoutEvent =
 
 export type FanoutHandler = (event: FanoutEvent) => void;
 
+/**
+ * Taken when a send starts (before its INSERT): the point in the fan-out's order after which the send's
+ * copies for devices on this instance may be delivered. Opaque to callers.
+ */
+export interface OrderPoint {
+  /** Settles once the point is recorded in the shared order (a send answers only after that). */
+  readonly recorded: Promise<void>;
+  /** True once every doorbell published before the point has reached this instance; false if unknown. */
+  readonly passed: Promise<boolean>;
+}
+
 /** One interface, two implementations: Redis pub/sub (production) and in-process (embedded default). */
 export interface Fanout {
   /**
    * Delivers to every subscriber of the device on every instance. Never throws (a lost doorbell is covered by
    * polling). A `mail` doorbell for a device connected to this instance stays here: the device has one live
    * socket, and a socket that closes with mail unacked rings the other instances itself (see DeviceSession).
+   * Such local mail carries its copy only when given the send's `order` point (see `orderPoint`).
    */
-  publish(to: DeviceAddress, event: FanoutEvent): Promise<void>;
+  publish(to: DeviceAddress, event: FanoutEvent, order?: OrderPoint): Promise<void>;
+  /** Call when a send starts; pass the point to `publish` for its committed envelopes. Undefined: no copies here. */
+  orderPoint(): OrderPoint | undefined;
   /** Tells every instance, this one included, that an account's device list changed (cached lists are dropped). */
   announceDevicesChanged(accountId: string): Promise<void>;
   /** Registers the listener for device-list changes (one per instance: the device list cache). */

@@ -5,7 +5,10 @@ import {
   type FanoutEvent,
   type FanoutHandler,
   LocalHub,
+  type OrderPoint,
 } from './fanout.js';
+
+const IN_ORDER: OrderPoint = { recorded: Promise.resolve(), passed: Promise.resolve(true) };
 
 /** In-process fan-out for the single-node embedded default. */
 export class LocalFanout implements Fanout {
@@ -16,6 +19,11 @@ export class LocalFanout implements Fanout {
   async publish(to: DeviceAddress, event: FanoutEvent): Promise<void> {
     // Asynchronous like the Redis path, so publishers never run subscriber code inline.
     queueMicrotask(() => this.hub.deliver(to, event));
+  }
+
+  /** In one process every doorbell is delivered in order: nothing to wait for. */
+  orderPoint(): OrderPoint {
+    return IN_ORDER;
   }
 
   async announceDevicesChanged(accountId: string): Promise<void> {

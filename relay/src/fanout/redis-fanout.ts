@@ -11,6 +11,7 @@ import {
   type FanoutHandler,
   forOtherInstances,
   LocalHub,
+  type OrderPoint,
 } from './fanout.js';
 
 /**
@@ -27,16 +28,18 @@ const MAX_KNOWN_INSTANCES = 10_000;
 /** A barrier not back by then is given up: its mail rings bare doorbells instead. */
 const BARRIER_TIMEOUT_MS = 2000;
 
-interface LocalMail {
-  to: DeviceAddress;
-  event: FanoutEvent;
-}
-
-interface Barrier {
-  mail: LocalMail[];
+/** A message this instance publishes to itself: see `ringHere`. */
+class Barrier implements OrderPoint {
+  recorded: Promise<void> = Promise.resolve();
+  readonly passed: Promise<boolean>;
+  pass: (passed: boolean) => void = () => {};
   timer: NodeJS.Timeout | undefined;
-  /** Settles once Redis acknowledged the barrier's publish (or it failed). */
-  published: Promise<void>;
+
+  constructor() {
+    this.passed = new Promise<boolean>((resolve) => {
+      this.pass = resolve;
+    });
+  }
 }
 
 /**
@@ -56,9 +59,9 @@ export class RedisFanout implements Fanout {
   private readonly devicesChannel: string;
   private readonly barrierChannel: string;
   private barrierIds = 0;
-  /** Local mail waiting for its barrier to come back, by barrier id. */
+  /** Barriers raised and not back yet, by id. */
   private readonly barriers = new Map<number, Barrier>();
-  /** Local mail of this turn, whose barrier is not raised yet. */
+  /** The barrier of this turn, not raised yet. */
   private collecting: Barrier | undefined;
   private stamps = 0;
   /** When the subscriber connection was last (re)subscribed to every channel; undefined while it is not. */
@@ -134,7 +137,7 @@ export class RedisFanout implements Fanout {
 
   private onMessage(channel: string, message: string): void {
     if (channel === this.barrierChannel) {
-      this.passBarrier(Number(message));
+      this.passBarrier(Number(message), true);
       return;
     }
     if (message.startsWith(this.ownPrefix)) {
@@ -190,11 +193,9 @@ export class RedisFanout implements Fanout {
     this.onReconnect();
   }
 
-  async publish(to: DeviceAddress, event: FanoutEvent): Promise<void> {
+  async publish(to: DeviceAddress, event: FanoutEvent, order?: OrderPoint): Promise<void> {
     if (event.kind === 'mail' && this.hub.has(to)) {
-      // Awaited by the send: its 200 goes out only after the barrier is in Redis, so a doorbell for this
-      // device that another instance publishes after that 200 reaches us after the barrier.
-      await this.ringHere(to, event);
+      await this.ringHere(to, event, order);
       return;
     }
     queueMicrotask(() => this.hub.deliver(to, event));
@@ -204,58 +205,56 @@ export class RedisFanout implements Fanout {
   /**
    * Mail for a device connected here is not sent through Redis, but its copy must not overtake a doorbell
    * that another instance published earlier for the same device (a sender that got its 200 there and then
-   * sent again here expects its messages in that order). Redis delivers to our subscriber connection in
-   * the order it received the publishes, so the copy waits for a barrier: a message this instance publishes
-   * to itself after the commit. When it comes back, every earlier doorbell has been delivered here (and
-   * none published after the send's 200, which waits for the barrier to be in Redis).
-   * Without Redis the copy is dropped and the socket reads its queue, which is in commit order.
+   * sent again here expects its messages in that order). Redis delivers to our subscriber connection in the
+   * order it received the publishes, so the copy waits for a barrier: a message this instance published to
+   * itself when the send started (`orderPoint`, one per event-loop turn, raised while the INSERT runs). When
+   * it is back, every doorbell published before the send started has been delivered here; and the send
+   * answers only once the barrier is in Redis, so none published after its 200 can come before it.
+   * Without a barrier (Redis down) the copy is dropped and the socket reads its queue, in commit order.
    */
-  private ringHere(to: DeviceAddress, event: FanoutEvent & { kind: 'mail' }): Promise<void> {
-    if (!event.queued || !this.healthy()) {
+  private async ringHere(to: DeviceAddress, event: FanoutEvent & { kind: 'mail' }, order?: OrderPoint): Promise<void> {
+    if (!event.queued || !order) {
       queueMicrotask(() => this.hub.deliver(to, { kind: 'mail' }));
-      return Promise.resolve();
+      return;
     }
-    if (!this.collecting) {
-      const batch: Barrier = { mail: [], timer: undefined, published: Promise.resolve() };
-      this.collecting = batch;
-      // One barrier for all the mail of this turn; the sends answer once Redis has it (see publish).
-      batch.published = new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => this.raiseBarrier(batch));
-    }
-    this.collecting.mail.push({ to, event });
-    return this.collecting.published;
+    void order.passed.then((passed) => this.hub.deliver(to, passed ? event : { kind: 'mail' }));
+    await order.recorded;
   }
 
-  private async raiseBarrier(batch: Barrier): Promise<void> {
+  orderPoint(): OrderPoint | undefined {
+    if (!this.healthy()) {
+      return undefined;
+    }
+    if (!this.collecting) {
+      // One barrier for every send that starts in this turn, raised at the end of the turn's microtasks.
+      const barrier = new Barrier();
+      this.collecting = barrier;
+      barrier.recorded = new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => this.raiseBarrier(barrier));
+    }
+    return this.collecting;
+  }
+
+  private async raiseBarrier(barrier: Barrier): Promise<void> {
     this.collecting = undefined;
     const id = this.barrierIds++;
-    this.barriers.set(id, batch);
-    batch.timer = setTimeout(() => this.giveUp(id), BARRIER_TIMEOUT_MS);
-    batch.timer.unref();
+    this.barriers.set(id, barrier);
+    barrier.timer = setTimeout(() => this.passBarrier(id, false), BARRIER_TIMEOUT_MS);
+    barrier.timer.unref();
     try {
       await this.commands.publish(this.barrierChannel, String(id));
     } catch {
-      this.giveUp(id);
+      this.passBarrier(id, false);
     }
   }
 
-  /** No barrier back: no order guarantee for the copies, so ring bare doorbells (the sockets read their queues). */
-  private giveUp(id: number): void {
-    for (const { to } of this.takeBarrier(id)) {
-      this.hub.deliver(to, { kind: 'mail' });
+  /** The barrier is back (or, passed = false, given up: its copies become bare doorbells). */
+  private passBarrier(id: number, passed: boolean): void {
+    const barrier = this.barriers.get(id);
+    if (barrier) {
+      this.barriers.delete(id);
+      clearTimeout(barrier.timer);
+      barrier.pass(passed);
     }
-  }
-
-  private passBarrier(id: number): void {
-    for (const { to, event } of this.takeBarrier(id)) {
-      this.hub.deliver(to, event);
-    }
-  }
-
-  private takeBarrier(id: number): LocalMail[] {
-    const batch = this.barriers.get(id);
-    this.barriers.delete(id);
-    clearTimeout(batch?.timer);
-    return batch?.mail ?? [];
   }
 
   async announceDevicesChanged(accountId: string): Promise<void> {
