@@ -15,6 +15,8 @@ interface Limiter {
  */
 export class RateLimits {
   private readonly limiters: Record<LimitName, Limiter>;
+  /** Points per window of each limit. */
+  readonly points: Record<LimitName, number>;
 
   constructor(env: Env, redis: Redis | undefined) {
     const make = (name: LimitName, points: number, duration: number): Limiter => {
@@ -30,6 +32,13 @@ export class RateLimits {
         insuranceLimiter: memory,
       });
     };
+    this.points = {
+      register: env.RATE_REGISTER_POINTS,
+      token: env.RATE_TOKEN_POINTS,
+      prekey: env.RATE_PREKEY_POINTS,
+      send: env.RATE_SEND_POINTS,
+      upload: env.RATE_UPLOAD_POINTS,
+    };
     this.limiters = {
       register: make('register', env.RATE_REGISTER_POINTS, env.RATE_REGISTER_WINDOW),
       token: make('token', env.RATE_TOKEN_POINTS, env.RATE_TOKEN_WINDOW),
@@ -39,10 +48,13 @@ export class RateLimits {
     };
   }
 
-  /** Takes `points` from the bucket; throws a 429 RelayError with Retry-After when it is empty. */
-  async consume(name: LimitName, key: string, points = 1): Promise<void> {
+  /**
+   * Takes `points` from the bucket; throws a 429 RelayError with Retry-After when it is empty. Resolves to the
+   * milliseconds left in the current window.
+   */
+  async consume(name: LimitName, key: string, points = 1): Promise<number> {
     try {
-      await this.limiters[name].consume(key, points);
+      return (await this.limiters[name].consume(key, points)).msBeforeNext;
     } catch (err) {
       if (err instanceof RateLimiterRes) {
         const seconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
@@ -54,5 +66,52 @@ export class RateLimits {
       }
       throw err;
     }
+  }
+}
+
+/** Points a socket prepays at most (see SendBudget). */
+const MAX_PREPAID_SENDS = 16;
+
+/**
+ * The send limit of one device's socket, prepaid: one call to Redis takes up to 16 points at once and the
+ * socket's next sends spend them without a round trip. A device has one live socket, so no other instance
+ * spends them. Points never outlive the window they were taken in, and points left when the socket closes
+ * are lost: a device may get up to 15 sends fewer than its limit in a window, never more.
+ */
+export class SendBudget {
+  #left = 0;
+  #until = 0;
+  #refill: Promise<void> | undefined;
+  readonly #chunk: number;
+
+  constructor(
+    private readonly limits: RateLimits,
+    private readonly key: string,
+    private readonly now: () => number,
+  ) {
+    // A small limit (a test's, or a strict server's) is spent one point at a time, exactly.
+    this.#chunk = Math.max(1, Math.min(MAX_PREPAID_SENDS, Math.floor(limits.points.send / 100)));
+  }
+
+  /** Takes one send; throws the 429 RelayError when the limit is reached. */
+  async take(): Promise<void> {
+    for (let i = 0; i < 1000; i++) {
+      if (this.#left > 0 && this.now() < this.#until) {
+        this.#left -= 1;
+        return;
+      }
+      // Concurrent sends share one refill; if it is refused, each of them gets the 429.
+      this.#refill ??= this.#take().finally(() => {
+        this.#refill = undefined;
+      });
+      await this.#refill;
+    }
+    throw new Error('send budget: no refill kept up');
+  }
+
+  async #take(): Promise<void> {
+    const msLeft = await this.limits.consume('send', this.key, this.#chunk);
+    this.#left = this.#chunk;
+    this.#until = this.now() + msLeft;
   }
 }

@@ -2,8 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { SendMessagesRequest, SendMessagesResponse } from '@sotto/shared-types';
 import type { AuthInfo, Services } from './context.js';
 import { RelayError } from './errors.js';
+import type { SendBudget } from './rate-limits.js';
 import { findAccountById } from './store/accounts.js';
 import { type NewEnvelope, toEnvelope } from './store/messages.js';
+
+/** The key of a device's send limit. */
+export const sendLimitKey = (auth: AuthInfo) => `${auth.accountId}:${auth.deviceId}`;
 
 /**
  * One send, however it arrived (`PUT /v1/messages/:accountId` or a socket's `send` frame): checks the
@@ -16,11 +20,13 @@ export async function acceptSend(
   auth: AuthInfo,
   destination: string,
   body: SendMessagesRequest,
+  /** A socket's prepaid send limit; without it the send takes its point from Redis. */
+  budget?: SendBudget,
 ): Promise<SendMessagesResponse> {
   const { sql, clock, env, limits, writer, fanout, metrics, lookups } = services;
   // Taken first: its barrier travels to Redis with the rate-limit call and is back while the INSERT runs.
   const order = fanout.orderPoint();
-  await limits.consume('send', `${auth.accountId}:${auth.deviceId}`);
+  await (budget ? budget.take() : limits.consume('send', sendLimitKey(auth)));
 
   const seen = new Set<number>();
   body.messages.forEach((m, i) => {

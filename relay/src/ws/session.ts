@@ -16,7 +16,8 @@ import type { AuthInfo, Services } from '../context.js';
 import { asRelayError, errorBody, RelayError } from '../errors.js';
 import type { FanoutEvent } from '../fanout/fanout.js';
 import { toLogFormat } from '../logger.js';
-import { acceptSend } from '../send.js';
+import { SendBudget } from '../rate-limits.js';
+import { acceptSend, sendLimitKey } from '../send.js';
 import { touchDevice } from '../store/devices.js';
 import type { QueuedEnvelope } from '../store/messages.js';
 import { isFamilyLive } from '../store/tokens.js';
@@ -54,6 +55,8 @@ export class DeviceSession {
   private inbox: Promise<void> = Promise.resolve();
   private readonly maxInFlight: number;
   private sendsInFlight = 0;
+  /** The device's send limit, prepaid in small chunks (created at the first send). */
+  private sendBudget: SendBudget | undefined;
   /** Stamp of the queue read that last found the queue drained (see Fanout.trustsCopies). */
   private drainedStamp = 0;
   alive = true;
@@ -280,7 +283,9 @@ export class DeviceSession {
     if (this.sendsInFlight >= MAX_SENDS_IN_FLIGHT) {
       this.ws.pause();
     }
-    acceptSend(this.services, auth, frame.destination, frame.request)
+    // Real time, like the limit windows in Redis.
+    this.sendBudget ??= new SendBudget(this.services.limits, sendLimitKey(auth), Date.now);
+    acceptSend(this.services, auth, frame.destination, frame.request, this.sendBudget)
       .then(
         (body) => {
           this.services.metrics.socketSends.inc({ status: '200' });

@@ -1,6 +1,6 @@
 import { CloseCode, MAX_SENDS_IN_FLIGHT } from '@sotto/shared-types';
 import { describe, expect, it } from 'vitest';
-import { addDevice, api, registerDevice, SocketClient, target } from '../../test/support/client.js';
+import { addDevice, api, registerDevice, SocketClient, sendTo, target } from '../../test/support/client.js';
 import { useRelay } from '../../test/support/fixture.js';
 
 const fx = useRelay({ env: { RATE_SEND_POINTS: '400', RATE_SEND_WINDOW: '60' } });
@@ -148,6 +148,25 @@ describe('send frames on the socket', () => {
     expect(limited[0]).toMatchObject({ status: 429, body: { error: { code: 'rate_limited' } } });
     expect(limited[0]?.type === 'send_error' && limited[0].retryAfter).toBeGreaterThan(0);
     expect(await queued(bob.accountId)).toBe(400);
+    socket.close();
+  });
+
+  it('shares the limit with the device\u2019s HTTP sends: prepaid socket sends never exceed it, and lose at most a chunk', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    for (let i = 0; i < 10; i++) {
+      expect((await sendTo(alice, target(bob))).status).toBe(200);
+    }
+    const socket = await SocketClient.connect(fx.relay.wsUrl, alice.accessToken);
+    const results = await Promise.all(Array.from({ length: 400 }, () => socket.send(target(bob))));
+    const accepted = results.filter((r) => r.type === 'send_result').length;
+    // 400 points: 10 went to the PUTs, the socket prepays 4 at a time (400 / 100), so the last chunk may not fit.
+    expect(accepted).toBeLessThanOrEqual(390);
+    expect(accepted).toBeGreaterThanOrEqual(390 - 3);
+    expect(
+      results.filter((r) => r.type === 'send_error').every((r) => r.type === 'send_error' && r.status === 429),
+    ).toBe(true);
+    expect(await queued(bob.accountId)).toBe(10 + accepted);
     socket.close();
   });
 
