@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { SendMessagesRequest, SendMessagesResponse } from '@sotto/shared-types';
+import { v7 as timeOrderedUuid } from 'uuid';
 import type { AuthInfo, Services } from './context.js';
 import { RelayError } from './errors.js';
 import type { SendBudget } from './rate-limits.js';
@@ -74,7 +74,9 @@ export async function acceptSend(
   const envelopes: NewEnvelope[] = body.messages.map((m) => {
     const sealed = m.type === 'sealed';
     return {
-      guid: randomUUID(),
+      // Time-ordered (UUIDv7): new rows go to the end of the guid index, not to a random page of it. The
+      // time it holds is the serverTimestamp the envelope carries anyway.
+      guid: timeOrderedUuid(),
       accountId: destination,
       deviceId: m.destinationDeviceId,
       type: m.type,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Content } from '@sotto/shared-types';
 import { SottoError } from '../errors.js';
 import type { ConversationId, MessageView } from '../messenger-types.js';
@@ -30,7 +29,7 @@ export class Composer {
     if (body.length === 0) {
       throw new SottoError('invalid_argument', 'message is empty');
     }
-    const id = randomUUID();
+    const id = messages.newMessageId();
     // Strictly increasing per sender: recipients order by it even when a pipelined run arrives out of order.
     const sentAt = Math.max(ctx.now(), this.#lastSentAt + 1);
     this.#lastSentAt = sentAt;
@@ -135,7 +134,7 @@ export class Composer {
     const sentAt = ctx.now();
     await ctx.tx(() => {
       setExpiresIn(ctx.db, conversationId, seconds);
-      const id = randomUUID();
+      const id = messages.newMessageId();
       messages.insertMessage(ctx.db, {
         id,
         conversationId,

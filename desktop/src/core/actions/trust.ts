@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { SottoError } from '../errors.js';
 import type { ConversationId, SafetyNumber } from '../messenger-types.js';
 import { computeSafetyNumber } from '../protocol/safety-number.js';
 import * as conversations from '../store/conversation-queries.js';
-import { insertMessage } from '../store/message-queries.js';
+import { insertMessage, newMessageId } from '../store/message-queries.js';
 import { emitConversation } from '../sync/content-handler.js';
 import type { CoreContext } from '../sync/core-context.js';
 import { emitStored, requireConversation } from './lookups.js';
@@ -49,7 +48,7 @@ export function recordIdentityChange(ctx: CoreContext, accountId: string): void 
     return;
   }
   const now = ctx.now();
-  const id = randomUUID();
+  const id = newMessageId();
   insertMessage(ctx.db, {
     id,
     conversationId: accountId,

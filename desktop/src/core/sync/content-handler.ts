@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Content } from '@sotto/shared-types';
 import { missingCaseError } from '../errors.js';
 import { conversationExists, ensureConversation, setExpiresIn } from '../store/conversation-queries.js';
@@ -9,6 +8,7 @@ import {
   insertMessage,
   markDeleted,
   type NewMessage,
+  newMessageId,
   newMessageView,
   setReaction,
 } from '../store/message-queries.js';
@@ -109,7 +109,7 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
         return null;
       }
       setExpiresIn(ctx.db, from, content.expiresInSeconds);
-      const id = randomUUID();
+      const id = newMessageId();
       insertMessage(ctx.db, {
         id,
         conversationId: from,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@sotto/shared-types';
 import { SottoError, toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -12,7 +11,7 @@ import {
 } from '../protocol/session-cipher.js';
 import { conversationExists, ensureConversation } from '../store/conversation-queries.js';
 import { isEnvelopeProcessed, processedAmong, recordEnvelope } from '../store/delivery-queries.js';
-import { findOutgoingBySentAt, getMessage, insertMessage } from '../store/message-queries.js';
+import { findOutgoingBySentAt, getMessage, insertMessage, newMessageId } from '../store/message-queries.js';
 import { run, sql } from '../store/sql.js';
 import { decodeContent } from './content-codec.js';
 import { applyContent, emitConversation } from './content-handler.js';
@@ -181,7 +180,7 @@ export class ReceivePipeline {
     if (!conversationExists(ctx.db, source)) {
       ensureConversation(ctx.db, source, source.slice(0, 8), ctx.now());
     }
-    const id = randomUUID();
+    const id = newMessageId();
     insertMessage(ctx.db, {
       id,
       conversationId: source,
