@@ -95,7 +95,11 @@ async function startRelay(databaseUrl: string): Promise<RelayProcess> {
       RATE_TOKEN_POINTS: '100000000',
       SHUTDOWN_GRACE_MS: '2000',
     },
-    process.env.BENCH_RELAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RELAY_CPU_PROF}`] : [],
+    [
+      ...(process.env.BENCH_RELAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RELAY_CPU_PROF}`] : []),
+      // Node flags for the relay processes only (e.g. GC settings), space-separated.
+      ...(process.env.BENCH_RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
   );
   children.add(child);
   const url = `http://127.0.0.1:${port}`;

@@ -10,12 +10,19 @@ const LOOKBACK = 1000;
  * While the fan-out is unhealthy (Redis down), polls Postgres for envelopes newer than the last seen queue
  * position and rings the local devices that have some. On entering and leaving the degraded state it rings
  * every local device once, which covers doorbells lost in the switch.
+ *
+ * While it is healthy, a safety net: each poll rings the local devices that still hold envelopes committed
+ * before the previous poll. A live device acks within milliseconds, so this rings almost nobody; it catches
+ * a doorbell lost without this instance noticing (the sending instance alone lost Redis, and is still cut
+ * off), so such mail is late by two polls at most, never until something else rings.
  */
 export class FallbackDoorbell {
   private timer: NodeJS.Timeout | undefined;
   private degraded = false;
   private lastId = 0;
   private busy = false;
+  /** Healthy: the ids committed between the last two polls, checked at the next one. */
+  private committed: { from: number; to: number } | undefined;
 
   constructor(
     private readonly sql: Sql,
@@ -39,6 +46,19 @@ export class FallbackDoorbell {
     }
   }
 
+  private async safetyNet(): Promise<void> {
+    const to = await maxEnvelopeId(this.sql);
+    const previous = this.committed;
+    this.committed = { from: previous?.to ?? to, to };
+    if (!previous || previous.to <= previous.from || this.fanout.localDevices().length === 0) {
+      return;
+    }
+    const { devices } = await devicesWithMailSince(this.sql, previous.from, previous.to);
+    for (const device of devices) {
+      this.fanout.deliverLocal(device, { kind: 'mail' });
+    }
+  }
+
   private async tick(): Promise<void> {
     if (this.busy) {
       return;
@@ -48,9 +68,11 @@ export class FallbackDoorbell {
       if (this.fanout.healthy()) {
         if (this.degraded) {
           this.degraded = false;
+          this.committed = undefined;
           this.logger.info('fan-out healthy again');
           this.ringAll();
         }
+        await this.safetyNet();
         return;
       }
       if (!this.degraded) {

@@ -133,12 +133,14 @@ export async function countEnvelopes(sql: Sql): Promise<number> {
 }
 
 /** Devices with envelopes newer than queue position `afterId`, and the newest position (fallback doorbell). */
+/** Devices with queued envelopes whose id is above `afterId` (and at most `upToId`), and the highest such id. */
 export async function devicesWithMailSince(
   sql: Sql,
   afterId: number,
+  upToId = Number.MAX_SAFE_INTEGER,
 ): Promise<{ devices: { accountId: string; deviceId: number }[]; maxId: number }> {
   const rows = await sql<{ account_id: string; device_id: number; max_id: number }[]>`
-    SELECT account_id, device_id, max(id) AS max_id FROM envelopes WHERE id > ${afterId}
+    SELECT account_id, device_id, max(id) AS max_id FROM envelopes WHERE id > ${afterId} AND id <= ${upToId}
     GROUP BY account_id, device_id`;
   let maxId = afterId;
   for (const r of rows) {

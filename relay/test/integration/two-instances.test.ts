@@ -6,18 +6,21 @@ import type { RedisFanout } from '../../src/fanout/redis-fanout.js';
 import { addDevice, api, registerDevice, SocketClient, sendTo, type TestDevice, target } from '../support/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { randomRedisPrefix, startTestRelay, TEST_REDIS_URL, type TestRelay } from '../support/relay.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 let db: TestDatabase;
 let one: TestRelay;
 let two: TestRelay;
+let redisPrefix: string;
+const env = { FALLBACK_POLL_MS: '300' };
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const redisPrefix = randomRedisPrefix();
+  redisPrefix = randomRedisPrefix();
   // Started together: the migration lock makes one of them migrate and the other wait.
   [one, two] = await Promise.all([
-    startTestRelay({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix }),
-    startTestRelay({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix }),
+    startTestRelay({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix, env }),
+    startTestRelay({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, redisPrefix, env }),
   ]);
 });
 afterAll(async () => {
@@ -157,6 +160,34 @@ describe('two relay instances on one Postgres and one Redis', () => {
     } finally {
       killer.disconnect();
       socket.close();
+    }
+  });
+
+  it('delivers within two polls when the sending instance alone lost Redis and stays cut off', async () => {
+    const proxy = await TcpProxy.start(Number(new URL(TEST_REDIS_URL).port || 6379));
+    const cutOff = await startTestRelay({
+      databaseUrl: db.url,
+      redisUrl: `redis://127.0.0.1:${proxy.port}`,
+      redisPrefix,
+      env,
+    });
+    try {
+      const alice = await registerDevice(cutOff.url);
+      const bob = await registerDevice(two.url);
+      const socket = await SocketClient.connect(two.wsUrl, bob.accessToken);
+      await proxy.cut();
+      for (let i = 0; i < 100 && cutOff.relay.services.fanout.healthy(); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(cutOff.relay.services.fanout.healthy()).toBe(false);
+      // Its doorbell cannot reach Redis, and instance 2 never noticed anything: its safety net rings bob.
+      const sent = await sendTo(alice, target(bob));
+      expect(sent.status).toBe(200);
+      await socket.waitForEnvelopes(1, 3000);
+      expect(socket.envelopes()[0]?.guid).toBe(sent.body.messages[0]?.guid);
+      socket.close();
+    } finally {
+      await cutOff.close();
     }
   });
 });
