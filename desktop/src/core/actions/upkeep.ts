@@ -12,18 +12,21 @@ const PROCESSED_GUID_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 /** Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly. */
 export async function maintainKeys(ctx: CoreContext, keys: KeyManager): Promise<void> {
-  await ctx.tx(async () => {
-    const count = await ctx.relay.keyCount();
-    const refill = keys.refill(count);
-    if (refill) {
-      await ctx.relay.uploadKeys(refill);
-    }
-    if (keys.rotationDue()) {
-      await ctx.relay.uploadKeys(keys.rotate());
-    }
-    keys.deleteExpiredKeys();
-    pruneProcessedEnvelopes(ctx.db, ctx.now() - PROCESSED_GUID_RETENTION_MS);
-  });
+  await ctx.tx(
+    async () => {
+      const count = await ctx.relay.keyCount();
+      const refill = keys.refill(count);
+      if (refill) {
+        await ctx.relay.uploadKeys(refill);
+      }
+      if (keys.rotationDue()) {
+        await ctx.relay.uploadKeys(keys.rotate());
+      }
+      keys.deleteExpiredKeys();
+      pruneProcessedEnvelopes(ctx.db, ctx.now() - PROCESSED_GUID_RETENTION_MS);
+    },
+    { alone: true },
+  );
 }
 
 /** Deletes disappearing messages on time: wakes at the next expiry (at least once a minute). */

@@ -87,4 +87,25 @@ describe('CoreContext.tx (group commit)', () => {
     await ctx.tx(() => write('unit-2'));
     expect(committed()).toEqual(['unit-1', 'unit-2']);
   });
+
+  it('commits the units before a unit that waits on the network, without waiting for it', async () => {
+    const { ctx, committed, write } = setup();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const a = ctx.tx(() => write('unit-a'));
+    const slow = ctx.tx(
+      async () => {
+        await gate;
+        write('unit-slow');
+      },
+      { alone: true },
+    );
+    await a;
+    expect(committed()).toEqual(['unit-a']);
+    release();
+    await slow;
+    expect(committed()).toEqual(['unit-a', 'unit-slow']);
+  });
 });

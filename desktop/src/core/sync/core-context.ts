@@ -146,12 +146,17 @@ export class CoreContext {
    * Group commit: units already waiting when one finishes join the same BEGIN … COMMIT, each inside its
    * own SAVEPOINT (a unit that throws rolls back alone). A unit's promise settles only once the COMMIT
    * that made it durable is done, so nothing is acked or reported before it is stored.
+   * A unit that waits on the network (`alone`) commits the open group first and then commits by itself, so
+   * a slow relay never holds back units that ran before it.
    */
-  tx<T>(fn: () => Promise<T> | T): Promise<T> {
+  tx<T>(fn: () => Promise<T> | T, options: { alone?: boolean } = {}): Promise<T> {
     this.#waiting += 1;
     return new Promise<T>((resolve, reject) => {
       void this.lock.exclusive(async () => {
         this.#waiting -= 1;
+        if (options.alone) {
+          this.#closeGroup();
+        }
         const group = this.#openGroup();
         const mark = this.events.mark();
         this.db.exec('SAVEPOINT unit');
@@ -173,7 +178,10 @@ export class CoreContext {
         }
         if (
           this.#group &&
-          (this.#waiting === 0 || group.units.length >= MAX_GROUP_UNITS || this.now() - group.openedAt > MAX_GROUP_MS)
+          (options.alone ||
+            this.#waiting === 0 ||
+            group.units.length >= MAX_GROUP_UNITS ||
+            this.now() - group.openedAt > MAX_GROUP_MS)
         ) {
           this.#closeGroup();
         }

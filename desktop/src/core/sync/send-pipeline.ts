@@ -210,7 +210,7 @@ export class SendPipeline {
     if (stale) {
       const details = stale;
       await ctx
-        .tx(() => this.#repair(recipient, details))
+        .tx(() => this.#repair(recipient, details), { alone: true })
         .catch((error: unknown) => log.warn('session repair failed', { error: toLogFormat(error) }));
     }
   }
