@@ -23,6 +23,8 @@ import {
 const SEPARATOR = ' ';
 /** Published on the devices channel when a connection (re)opens, so other instances learn the epoch at once. */
 const HELLO = '';
+/** Resyncs within this long ring the local devices once. */
+const RESYNC_RING_DELAY_MS = 100;
 /** Epochs remembered (instances come and go; forgetting one only costs one resync). */
 const MAX_KNOWN_INSTANCES = 10_000;
 /** A barrier not back by then is given up: its mail rings bare doorbells instead. */
@@ -69,6 +71,8 @@ export class RedisFanout implements Fanout {
   /** When each device's channel subscription was confirmed by Redis. */
   private readonly confirmedAt = new Map<string, number>();
   private devicesChanged: DevicesChangedHandler = () => {};
+  /** A ring of every local device, pending after a resync. */
+  private ringTimer: NodeJS.Timeout | undefined;
   readonly commands: Redis;
   private readonly subscriber: Redis;
 
@@ -188,9 +192,17 @@ export class RedisFanout implements Fanout {
       // (Still undefined while our own subscriber is resubscribing: its own resync follows.)
       this.settle();
     }
-    this.logger.info(reason);
     this.devicesChanged(undefined);
-    this.onReconnect();
+    // After a Redis restart every instance says hello at about the same time: one ring for the burst, not
+    // one per instance (each ring makes every local socket read its queue). Copies are distrusted meanwhile.
+    if (!this.ringTimer) {
+      this.logger.info(reason);
+      this.ringTimer = setTimeout(() => {
+        this.ringTimer = undefined;
+        this.onReconnect();
+      }, RESYNC_RING_DELAY_MS);
+      this.ringTimer.unref();
+    }
   }
 
   async publish(to: DeviceAddress, event: FanoutEvent, order?: OrderPoint): Promise<void> {
@@ -340,6 +352,7 @@ export class RedisFanout implements Fanout {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.ringTimer);
     this.subscriber.disconnect();
     this.commands.disconnect();
   }
