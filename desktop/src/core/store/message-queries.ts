@@ -80,11 +80,12 @@ function reactionsFor(db: ReadableDB, messageIds: string[]): Map<string, Message
   if (messageIds.length === 0) {
     return byMessage;
   }
-  const placeholders = messageIds.map(() => '?').join(',');
-  const rows = all<{ message_id: string; account_id: string; emoji: string }>(db, [
-    `SELECT message_id, account_id, emoji FROM reactions WHERE message_id IN (${placeholders}) ORDER BY at`,
-    messageIds,
-  ]);
+  // One statement text whatever the count (the prepared-statement cache stays small).
+  const rows = all<{ message_id: string; account_id: string; emoji: string }>(
+    db,
+    sql`SELECT message_id, account_id, emoji FROM reactions
+      WHERE message_id IN (SELECT value FROM json_each(${JSON.stringify(messageIds)})) ORDER BY at`,
+  );
   for (const row of rows) {
     const list = byMessage.get(row.message_id) ?? [];
     const existing = list.find((r) => r.emoji === row.emoji);
@@ -127,6 +128,18 @@ function toViews(db: ReadableDB, rows: RawMessage[]): MessageView[] {
 export function getMessage(db: ReadableDB, id: string): MessageView | undefined {
   const row = one<RawMessage>(db, sql`SELECT * FROM messages WHERE id = ${id}`);
   return row ? toViews(db, [row])[0] : undefined;
+}
+
+/** The messages with these ids that exist (two queries for the whole list). */
+export function getMessages(db: ReadableDB, ids: string[]): MessageView[] {
+  if (ids.length === 0) {
+    return [];
+  }
+  const rows = all<RawMessage>(
+    db,
+    sql`SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
+  );
+  return toViews(db, rows);
 }
 
 function encodeCursor(row: { sent_at: number; seq: number }): string {
@@ -194,6 +207,32 @@ export function searchMessages(db: ReadableDB, query: string, limit = 50): Searc
 }
 
 const STATUS_RANK: Record<MessageStatus, number> = { failed: 0, sending: 1, sent: 2, delivered: 3, read: 4 };
+
+/**
+ * Moves many outgoing messages' status forward at once (a receipt, a run of sends), only in
+ * `conversationId` when given; returns the ids that changed.
+ */
+export function advanceStatuses(
+  db: WritableDB,
+  ids: string[],
+  status: Exclude<MessageStatus, 'failed'>,
+  conversationId?: string,
+): string[] {
+  if (ids.length === 0) {
+    return [];
+  }
+  const conversation = conversationId ?? null;
+  return all<{ id: string }>(
+    db,
+    sql`UPDATE messages SET status = ${status}
+      WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND from_me = 1
+      AND (${conversation} IS NULL OR conversation_id = ${conversation})
+      AND (CASE status WHEN 'failed' THEN ${STATUS_RANK.failed} WHEN 'sending' THEN ${STATUS_RANK.sending}
+        WHEN 'sent' THEN ${STATUS_RANK.sent} WHEN 'delivered' THEN ${STATUS_RANK.delivered} ELSE ${STATUS_RANK.read} END)
+        < ${STATUS_RANK[status]}
+      RETURNING id`,
+  ).map((r) => r.id);
+}
 
 /** Moves an outgoing message's status forward only (a late "sent" never undoes "read"). Returns true on change. */
 export function advanceStatus(db: WritableDB, id: string, status: MessageStatus): boolean {

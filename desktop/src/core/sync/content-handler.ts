@@ -2,9 +2,10 @@ import type { Content } from '@sotto/shared-types';
 import { missingCaseError } from '../errors.js';
 import { conversationExists, ensureConversation, setExpiresIn } from '../store/conversation-queries.js';
 import {
-  advanceStatus,
+  advanceStatuses,
   editMessage,
   getMessage,
+  getMessages,
   insertMessage,
   markDeleted,
   type NewMessage,
@@ -69,15 +70,9 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
       return null;
     }
     case 'receipt': {
-      for (const id of content.messageIds) {
-        const message = getMessage(ctx.db, id);
-        if (
-          message?.fromMe &&
-          message.conversationId === from &&
-          advanceStatus(ctx.db, id, content.receipt === 'read' ? 'read' : 'delivered')
-        ) {
-          emitMessage(ctx, id, 'message_updated');
-        }
+      const status = content.receipt === 'read' ? 'read' : 'delivered';
+      for (const message of getMessages(ctx.db, advanceStatuses(ctx.db, content.messageIds, status, from))) {
+        ctx.events.emit({ type: 'message_updated', message });
       }
       return null;
     }

@@ -12,7 +12,7 @@ import {
   removeOutbox,
   setPrepared,
 } from '../store/delivery-queries.js';
-import { advanceStatus, getMessage } from '../store/message-queries.js';
+import { advanceStatus, advanceStatuses, getMessage, getMessages } from '../store/message-queries.js';
 import { one, run, sql } from '../store/sql.js';
 import { contentTimestamp, encodeContent } from './content-codec.js';
 import type { CoreContext } from './core-context.js';
@@ -186,11 +186,14 @@ export class SendPipeline {
     );
     let stale: StaleDetails | undefined;
     await ctx.tx(() => {
+      const sent: string[] = [];
       results.forEach((result, index) => {
         const item = items[index] as OutboxItem;
         if (result.status === 'fulfilled') {
           removeOutbox(ctx.db, item.seq);
-          this.#setStatus(item, 'sent');
+          if (item.messageId && !item.onlineOnly) {
+            sent.push(item.messageId);
+          }
           return;
         }
         const error = result.reason as unknown;
@@ -206,6 +209,9 @@ export class SendPipeline {
         }
         this.#recordFailure(item, error);
       });
+      for (const message of getMessages(ctx.db, advanceStatuses(ctx.db, sent, 'sent'))) {
+        ctx.events.emit({ type: 'message_updated', message });
+      }
     });
     if (stale) {
       const details = stale;
@@ -269,7 +275,7 @@ export class SendPipeline {
     return this.ctx.stores.session.activeDevices(recipient);
   }
 
-  #setStatus(item: OutboxItem, status: 'sent' | 'failed'): void {
+  #setStatus(item: OutboxItem, status: 'failed'): void {
     if (item.messageId && !item.onlineOnly && advanceStatus(this.ctx.db, item.messageId, status)) {
       const message = getMessage(this.ctx.db, item.messageId);
       if (message) {
