@@ -10,6 +10,8 @@ export interface QueueRead {
   deviceId: number;
   /** Queue positions already on the wire. */
   exclude: number[];
+  /** Only positions above this one (0: the whole queue). */
+  after: number;
   limit: number;
   now: number;
 }
@@ -97,13 +99,14 @@ export class Lookups {
                  q.client_timestamp, q.server_timestamp, q.content
           FROM unnest(${reads.map((r) => r.n)}::bigint[], ${reads.map((r) => r.accountId)}::uuid[],
                       ${reads.map((r) => r.deviceId)}::smallint[], ${reads.map((r) => r.limit)}::int[],
-                      ${reads.map((r) => r.now)}::bigint[], ${reads.map((r) => `{${r.exclude.join(',')}}`)}::text[])
-               AS r(n, account_id, device_id, lim, now, excl)
+                      ${reads.map((r) => r.now)}::bigint[], ${reads.map((r) => `{${r.exclude.join(',')}}`)}::text[],
+                      ${reads.map((r) => r.after)}::bigint[])
+               AS r(n, account_id, device_id, lim, now, excl, aft)
           CROSS JOIN LATERAL (
             SELECT id, guid, type, source_account_id, source_device_id, device_id, client_timestamp, server_timestamp, content
             FROM envelopes e
-            WHERE e.account_id = r.account_id AND e.device_id = r.device_id AND e.expires_at > r.now
-              AND e.id <> ALL(r.excl::bigint[])
+            WHERE e.account_id = r.account_id AND e.device_id = r.device_id AND e.id > r.aft
+              AND e.expires_at > r.now AND e.id <> ALL(r.excl::bigint[])
             ORDER BY e.id LIMIT r.lim) q
           ORDER BY r.n, q.id`;
         const byRead = new Map<string, QueuedEnvelope[]>();
@@ -120,7 +123,11 @@ export class Lookups {
     );
   }
 
-  /** See readQueue in messages.ts: the same rows, read for many sockets in one query under load. */
+  /**
+   * The first `limit` unexpired envelopes of a device's queue above `after`, in order, leaving out `exclude`
+   * (positions already on the wire); reads of many sockets share one query under load. A read from the head
+   * (`after` 0) also finds an envelope whose transaction committed after a later one's.
+   */
   async readQueue(read: QueueRead): Promise<QueuedEnvelope[]> {
     this.reads = (this.reads + 1) % Number.MAX_SAFE_INTEGER;
     return (await this.queues.get({ ...read, n: this.reads })) ?? [];

@@ -79,28 +79,6 @@ export function toEnvelope(r: {
   };
 }
 
-/**
- * The first `limit` unexpired envelopes of a device's queue, in order, leaving out `exclude` (queue positions
- * already on the wire). Reading from the head rather than after a cursor means an envelope whose transaction
- * committed after a later one's is still found.
- */
-export async function readQueue(
-  sql: Sql,
-  accountId: string,
-  deviceId: number,
-  exclude: number[],
-  limit: number,
-  now: number,
-): Promise<QueuedEnvelope[]> {
-  const rows = await sql<RawEnvelope[]>`
-    SELECT id, guid, type, source_account_id, source_device_id, device_id, client_timestamp, server_timestamp, content
-    FROM envelopes
-    WHERE account_id = ${accountId} AND device_id = ${deviceId} AND expires_at > ${now}
-      AND id <> ALL(${exclude}::bigint[])
-    ORDER BY id LIMIT ${limit}`;
-  return rows.map(toQueued);
-}
-
 export const toQueued = (r: RawEnvelope): QueuedEnvelope => ({
   id: r.id,
   envelope: toEnvelope({

@@ -135,6 +135,33 @@ describe('GET /v1/ws', () => {
     socket.close();
   });
 
+  it('reads on from where a full batch ended, but finds a position that committed late before queue_empty', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    const { sql } = fx.relay.relay.services;
+    // A slow sender takes its queue position before the others and commits only after bob read past it.
+    const [{ id: latePosition } = { id: '0' }] = await sql<
+      { id: string }[]
+    >`SELECT nextval('envelopes_id_seq')::text AS id`;
+    for (let i = 0; i < 8; i++) {
+      await sendTo(alice, target(bob));
+    }
+    const socket = await SocketClient.open(fx.relay.wsUrl, { token: bob.accessToken });
+    await socket.waitForEnvelopes(5);
+    const lateGuid = crypto.randomUUID();
+    await sql`INSERT INTO envelopes (id, guid, account_id, device_id, type, client_timestamp, server_timestamp, expires_at, content)
+              VALUES (${latePosition}, ${lateGuid}, ${bob.accountId}, 1, 'whisper', 1, 1, ${Date.now() + 60_000}, ${Buffer.from('late')})`;
+    socket.ack(socket.envelopes().map((e) => e.guid));
+    await socket.waitFor((f) => f.some((x) => x.type === 'queue_empty'));
+    const beforeEmpty = socket.frames.slice(
+      0,
+      socket.frames.findIndex((f) => f.type === 'queue_empty'),
+    );
+    expect(beforeEmpty.filter((f) => f.type === 'envelope')).toHaveLength(9);
+    expect(socket.envelopes().map((e) => e.guid)).toContain(lateGuid);
+    socket.close();
+  });
+
   it("cannot ack another device's envelopes", async () => {
     const alice = await registerDevice(fx.relay.url);
     const bob = await registerDevice(fx.relay.url);

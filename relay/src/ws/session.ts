@@ -51,6 +51,10 @@ export class DeviceSession {
   private pumping = false;
   private pumpRequested = false;
   private mayHaveMore = false;
+  /** The last queue read was full: the next one reads on above `maxSentId`. */
+  private continuing = false;
+  /** Highest queue position sent on this socket. */
+  private maxSentId = 0;
   private closed = false;
   private inbox: Promise<void> = Promise.resolve();
   private readonly maxInFlight: number;
@@ -201,6 +205,7 @@ export class DeviceSession {
     if (this.inFlight.has(item.envelope.guid)) {
       return;
     }
+    this.maxSentId = Math.max(this.maxSentId, item.id);
     this.inFlight.set(item.envelope.guid, item.id);
     this.sendEnvelope(item.envelope);
   }
@@ -371,18 +376,23 @@ export class DeviceSession {
           exclude,
           limit,
           now: clock.now(),
+          // Continuing a catch-up: read on above the last position sent, instead of stepping again over
+          // everything before it (acked rows stay in the index until vacuumed).
+          after: this.continuing ? this.maxSentId : 0,
         });
         if (this.closed) {
           return;
         }
         for (const item of batch) {
-          if (this.inFlight.has(item.envelope.guid)) {
-            continue;
-          }
-          this.inFlight.set(item.envelope.guid, item.id);
-          this.sendEnvelope(item.envelope);
+          this.sendQueued(item);
         }
         if (batch.length === limit) {
+          this.continuing = true;
+          this.pumpRequested = true;
+        } else if (this.continuing) {
+          // Before saying the queue is empty, read it once from the start: a position below the cursor
+          // may have committed after the cursor passed it.
+          this.continuing = false;
           this.pumpRequested = true;
         } else {
           this.mayHaveMore = false;
