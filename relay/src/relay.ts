@@ -28,6 +28,9 @@ import { attachWebSocket, type SocketServer } from './ws/upgrade.js';
 /** Blob files younger than this are never swept as orphans. */
 const ORPHAN_GRACE_MS = 10 * 60 * 1000;
 
+/** Connections waiting to be accepted (see listen). */
+export const LISTEN_BACKLOG = 4096;
+
 export interface RelayOptions {
   env: Env;
   clock?: Clock;
@@ -166,7 +169,9 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        // A deep accept queue: after a restart every client reconnects at once, and with Node's default of 511
+        // the overflow waits for TCP's SYN retries (1, 3, 7 s). The kernel caps it at net.core.somaxconn.
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           resolve((server.address() as AddressInfo).port);
         });

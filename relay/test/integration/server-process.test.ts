@@ -1,9 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LISTEN_BACKLOG } from '../../src/relay.js';
 import { api } from '../support/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { randomRedisPrefix, TEST_REDIS_URL } from '../support/relay.js';
+import { randomRedisPrefix, startTestRelay, TEST_REDIS_URL } from '../support/relay.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 let child: ChildProcess | undefined;
@@ -75,6 +77,21 @@ describe('relay/src/server.ts as a child process', () => {
     expect(code).toBe(2);
     for (const name of ['PORT', 'REGISTRATION_POLICY', 'DATABASE_URL']) {
       expect(stderr).toContain(name);
+    }
+  });
+
+  it('listens with a deep accept queue, so a reconnect storm is not left to TCP SYN retries', async () => {
+    const relay = await startTestRelay();
+    try {
+      const ss = spawnSync('ss', ['-ltnH', `sport = :${relay.port}`], { encoding: 'utf8' });
+      expect(ss.status, ss.stderr).toBe(0);
+      // State, Recv-Q, Send-Q (the backlog of a listening socket), …
+      const backlog = Number(ss.stdout.trim().split(/\s+/)[2]);
+      const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+      expect(backlog).toBe(Math.min(LISTEN_BACKLOG, somaxconn));
+      expect(backlog).toBeGreaterThan(511);
+    } finally {
+      await relay.close();
     }
   });
 });
