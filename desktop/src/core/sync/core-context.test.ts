@@ -108,4 +108,10 @@ describe('CoreContext.tx (group commit)', () => {
     await slow;
     expect(committed()).toEqual(['unit-a', 'unit-slow']);
   });
+
+  it('fails a unit, instead of leaving it pending, when the database cannot even begin', async () => {
+    const { ctx } = setup();
+    ctx.db.close();
+    await expect(ctx.tx(() => 'never runs')).rejects.toThrow();
+  });
 });

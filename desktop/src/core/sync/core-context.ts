@@ -152,40 +152,43 @@ export class CoreContext {
   tx<T>(fn: () => Promise<T> | T, options: { alone?: boolean } = {}): Promise<T> {
     this.#waiting += 1;
     return new Promise<T>((resolve, reject) => {
-      void this.lock.exclusive(async () => {
-        this.#waiting -= 1;
-        if (options.alone) {
-          this.#closeGroup();
-        }
-        const group = this.#openGroup();
-        const mark = this.events.mark();
-        this.db.exec('SAVEPOINT unit');
-        try {
-          const value = await fn();
-          this.db.exec('RELEASE unit');
-          group.units.push(() => resolve(value));
-          group.failures.push(reject);
-        } catch (error) {
-          if (this.db.inTransaction) {
-            this.db.exec('ROLLBACK TO unit');
-            this.db.exec('RELEASE unit');
-            this.events.rollbackTo(mark);
-          } else {
-            // SQLite rolled the whole transaction back (disk full, I/O error): the group is lost.
-            this.#closeGroup(error);
+      this.lock
+        .exclusive(async () => {
+          this.#waiting -= 1;
+          if (options.alone) {
+            this.#closeGroup();
           }
-          reject(error);
-        }
-        if (
-          this.#group &&
-          (options.alone ||
-            this.#waiting === 0 ||
-            group.units.length >= MAX_GROUP_UNITS ||
-            this.now() - group.openedAt > MAX_GROUP_MS)
-        ) {
-          this.#closeGroup();
-        }
-      });
+          const group = this.#openGroup();
+          const mark = this.events.mark();
+          this.db.exec('SAVEPOINT unit');
+          try {
+            const value = await fn();
+            this.db.exec('RELEASE unit');
+            group.units.push(() => resolve(value));
+            group.failures.push(reject);
+          } catch (error) {
+            if (this.db.inTransaction) {
+              this.db.exec('ROLLBACK TO unit');
+              this.db.exec('RELEASE unit');
+              this.events.rollbackTo(mark);
+            } else {
+              // SQLite rolled the whole transaction back (disk full, I/O error): the group is lost.
+              this.#closeGroup(error);
+            }
+            reject(error);
+          }
+          if (
+            this.#group &&
+            (options.alone ||
+              this.#waiting === 0 ||
+              group.units.length >= MAX_GROUP_UNITS ||
+              this.now() - group.openedAt > MAX_GROUP_MS)
+          ) {
+            this.#closeGroup();
+          }
+        })
+        // BEGIN or SAVEPOINT itself failed (a closed database): the unit fails, it never hangs.
+        .catch(reject);
     });
   }
 
