@@ -1,7 +1,7 @@
 import type { SendMessagesRequest, SendMessagesResponse } from '@sotto/shared-types';
-import { v7 as timeOrderedUuid } from 'uuid';
 import type { AuthInfo, Services } from './context.js';
 import { RelayError } from './errors.js';
+import { newGuid } from './guid.js';
 import type { SendBudget } from './rate-limits.js';
 import { findAccountById } from './store/accounts.js';
 import { type NewEnvelope, toEnvelope } from './store/messages.js';
@@ -74,9 +74,7 @@ export async function acceptSend(
   const envelopes: NewEnvelope[] = body.messages.map((m) => {
     const sealed = m.type === 'sealed';
     return {
-      // Time-ordered (UUIDv7): new rows go to the end of the guid index, not to a random page of it. The
-      // time it holds is the serverTimestamp the envelope carries anyway.
-      guid: timeOrderedUuid(),
+      guid: newGuid(),
       accountId: destination,
       deviceId: m.destinationDeviceId,
       type: m.type,
