@@ -49,6 +49,8 @@ export interface LoadResult {
   windowMs: number;
   latenciesMs: number[];
   undelivered: number;
+  /** Envelopes that arrived again on the same socket (the relay must never do that without a reconnect). */
+  duplicates: number;
 }
 
 const config = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as LoadConfig;
@@ -152,8 +154,16 @@ function sendOverHttp(from: DeviceState): Promise<void> {
   });
 }
 
+/** GUIDs delivered in the current phase (to count duplicates). */
+const seen = new Set<string>();
+let duplicates = 0;
+
 function onEnvelope(state: DeviceState, guid: string, contentB64: string): void {
   const now = performance.now();
+  if (seen.has(guid)) {
+    duplicates += 1;
+  }
+  seen.add(guid);
   const sentAt = Buffer.from(contentB64.slice(0, 12), 'base64').readDoubleLE(0);
   deliveredTotal += 1;
   if (now >= windowStart && now < windowEnd) {
@@ -267,7 +277,10 @@ async function run(cmd: RunCommand): Promise<void> {
     windowMs: cmd.durationMs,
     latenciesMs: latencies.splice(0),
     undelivered: sent - deliveredTotal,
+    duplicates,
   };
+  seen.clear();
+  duplicates = 0;
   sent = 0;
   deliveredTotal = 0;
   deliveredInWindow = 0;

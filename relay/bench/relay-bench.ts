@@ -137,6 +137,8 @@ interface PhaseFigures {
   sent: number;
   delivered: number;
   undelivered: number;
+  /** Envelopes delivered twice to the same socket. */
+  duplicates: number;
   sendErrors: Record<string, number>;
   queueLeft: number;
   /** CPU time per delivered message during the measured window, in µs: relays, Postgres, Redis, load generators. */
@@ -242,6 +244,7 @@ async function runPhase(
     sent: results.reduce((a, r) => a + r.sent, 0),
     delivered: results.reduce((a, r) => a + r.deliveredTotal, 0),
     undelivered: results.reduce((a, r) => a + r.undelivered, 0),
+    duplicates: results.reduce((a, r) => a + r.duplicates, 0),
     sendErrors,
     queueLeft,
   };
@@ -258,7 +261,9 @@ const peakCmd = (transport: Transport = 'ws'): Omit<RunCommand, 'type'> => ({
 });
 
 function describePhase(name: string, f: PhaseFigures): void {
-  const errors = Object.keys(f.sendErrors).length > 0 ? ` send errors ${JSON.stringify(f.sendErrors)}` : '';
+  const errors =
+    (Object.keys(f.sendErrors).length > 0 ? ` send errors ${JSON.stringify(f.sendErrors)}` : '') +
+    (f.duplicates > 0 ? ` DUPLICATES ${f.duplicates}` : '');
   out(
     `${name.padEnd(34)} ${round(f.messagesPerS, 0).toString().padStart(7)} msgs/s   p50 ${round(f.p50, 2)} ms   p99 ${round(f.p99, 2)} ms   ` +
       `(sent ${f.sent}, delivered ${f.delivered}, undelivered ${f.undelivered}, left in queues ${f.queueLeft})${errors}`,
@@ -363,6 +368,7 @@ async function main(): Promise<void> {
     sent: 0,
     delivered: 0,
     undelivered: 0,
+    duplicates: 0,
     sendErrors: {},
     queueLeft: 0,
     cpuUs: { relay: Number.NaN, postgres: Number.NaN, redis: Number.NaN, load: Number.NaN },
@@ -430,7 +436,9 @@ async function main(): Promise<void> {
   }
 
   const best = Math.max(peak1.messagesPerS || 0, peak2.messagesPerS || 0);
-  const everyDelivered = [peak1, quarter, half, peakHttp, peak2].every((f) => f.undelivered === 0 && f.queueLeft === 0);
+  const everyDelivered = [peak1, quarter, half, peakHttp, peak2].every(
+    (f) => f.undelivered === 0 && f.queueLeft === 0 && f.duplicates === 0,
+  );
   out();
   out('compared with /work/shared/BASELINES.md (same class of machine):');
   out(

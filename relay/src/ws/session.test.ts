@@ -162,6 +162,30 @@ describe('GET /v1/ws', () => {
     socket.close();
   });
 
+  it('never sends an envelope twice when its copy arrives after a queue read delivered it and it was acked', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    const socket = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    const { sql, fanout } = fx.relay.relay.services;
+    await sendTo(alice, target(bob));
+    await socket.waitForEnvelopes(1);
+    const envelope = socket.envelopes()[0];
+    const [row] = await sql<{ id: string }[]>`SELECT id::text FROM envelopes WHERE guid = ${envelope?.guid ?? ''}`;
+    socket.ack([envelope?.guid as string]);
+    socket.sendFrame({ type: 'ping', id: 7 });
+    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    // The doorbell's copy comes in late (from another instance, through a busy Redis).
+    fanout.deliverLocal(
+      { accountId: bob.accountId, deviceId: 1 },
+      { kind: 'mail', queued: { id: Number(row?.id), envelope: envelope as NonNullable<typeof envelope> } },
+    );
+    socket.sendFrame({ type: 'ping', id: 8 });
+    await socket.waitFor((f) => f.some((x) => x.type === 'pong' && x.id === 8));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(socket.envelopes()).toHaveLength(1);
+    socket.close();
+  });
+
   it("cannot ack another device's envelopes", async () => {
     const alice = await registerDevice(fx.relay.url);
     const bob = await registerDevice(fx.relay.url);

@@ -157,7 +157,9 @@ export class DeviceSession {
     }
     switch (event.kind) {
       case 'mail':
-        if (event.queued && this.caughtUp()) {
+        // A copy at or below the highest position sent may be of an envelope a queue read already delivered
+        // (and that was acked since: a copy can arrive late); the queue knows, so read it instead.
+        if (event.queued && event.queued.id > this.maxSentId && this.caughtUp()) {
           this.sendQueued(event.queued);
         } else {
           this.requestPump();
