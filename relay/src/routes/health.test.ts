@@ -29,8 +29,7 @@ describe('operability routes', () => {
     await sendTo(alice, target(bob));
     const socket = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
     socket.ack(socket.envelopes().map((e) => e.guid));
-    socket.sendFrame({ type: 'ping' });
-    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await socket.sync();
     const res = await fetch(`${fx.relay.url}/metrics`);
     const text = await res.text();
     expect(res.status).toBe(200);

@@ -101,8 +101,7 @@ describe('GET /v1/ws', () => {
         .slice(5)
         .map((e) => e.guid),
     );
-    socket.sendFrame({ type: 'ping', id: 1 });
-    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await socket.sync();
     socket.close();
     await socket.closed;
     const again = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
@@ -172,15 +171,13 @@ describe('GET /v1/ws', () => {
     const envelope = socket.envelopes()[0];
     const [row] = await sql<{ id: string }[]>`SELECT id::text FROM envelopes WHERE guid = ${envelope?.guid ?? ''}`;
     socket.ack([envelope?.guid as string]);
-    socket.sendFrame({ type: 'ping', id: 7 });
-    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await socket.sync();
     // The doorbell's copy comes in late (from another instance, through a busy Redis).
     fanout.deliverLocal(
       { accountId: bob.accountId, deviceId: 1 },
       { kind: 'mail', queued: { id: Number(row?.id), envelope: envelope as NonNullable<typeof envelope> } },
     );
-    socket.sendFrame({ type: 'ping', id: 8 });
-    await socket.waitFor((f) => f.some((x) => x.type === 'pong' && x.id === 8));
+    await socket.sync();
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(socket.envelopes()).toHaveLength(1);
     socket.close();
@@ -193,8 +190,7 @@ describe('GET /v1/ws', () => {
     const guid = (await sendTo(alice, target(bob))).body.messages[0]?.guid as string;
     const eveSocket = await SocketClient.connect(fx.relay.wsUrl, eve.accessToken);
     eveSocket.ack([guid]);
-    eveSocket.sendFrame({ type: 'ping' });
-    await eveSocket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await eveSocket.sync();
     eveSocket.close();
     const bobSocket = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
     expect(bobSocket.envelopes().map((e) => e.guid)).toEqual([guid]);

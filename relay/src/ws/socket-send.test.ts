@@ -31,8 +31,7 @@ describe('send frames on the socket', () => {
     });
     expect(await queued(bob.accountId)).toBe(1);
     bobSocket.ack([guid as string]);
-    bobSocket.sendFrame({ type: 'ping', id: 1 });
-    await bobSocket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await bobSocket.sync();
     expect(await queued(bob.accountId)).toBe(0);
     aliceSocket.close();
     bobSocket.close();
@@ -77,8 +76,7 @@ describe('send frames on the socket', () => {
     for (const status of ['400', '404', '409', '410']) {
       expect(metrics).toMatch(new RegExp(`sotto_socket_sends_total\\{status="${status}"\\} [1-9]`));
     }
-    socket.sendFrame({ type: 'ping', id: 2 });
-    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await socket.sync();
     expect(socket.closeCode).toBeUndefined();
     socket.close();
   });

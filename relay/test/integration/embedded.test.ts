@@ -25,8 +25,7 @@ describe('embedded mode (PGlite + in-process fan-out)', () => {
     const liveGuid = live.body.messages[0]?.guid as string;
     expect(socket.envelopes()[1]?.guid).toBe(liveGuid);
     socket.ack([queued]);
-    socket.sendFrame({ type: 'ping' });
-    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await socket.sync();
     socket.close();
     await socket.closed;
 

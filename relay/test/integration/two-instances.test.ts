@@ -41,8 +41,7 @@ describe('two relay instances on one Postgres and one Redis', () => {
     await socket.waitForEnvelopes(1);
     expect(socket.envelopes()[0]?.guid).toBe(sent.body.messages[0]?.guid);
     socket.ack([sent.body.messages[0]?.guid as string]);
-    socket.sendFrame({ type: 'ping' });
-    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await socket.sync();
     socket.close();
     const again = await SocketClient.connect(one.wsUrl, bob.accessToken);
     expect(again.envelopes()).toEqual([]);
@@ -62,8 +61,7 @@ describe('two relay instances on one Postgres and one Redis', () => {
     const back = await SocketClient.connect(two.wsUrl, bob.accessToken);
     expect(back.envelopes().map((e) => e.guid)).toEqual(guids);
     back.ack([guids[0] as string]);
-    back.sendFrame({ type: 'ping' });
-    await back.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await back.sync();
     back.close();
     await back.closed;
     const later = await SocketClient.connect(one.wsUrl, bob.accessToken);

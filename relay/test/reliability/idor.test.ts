@@ -44,8 +44,7 @@ describe('another account\u2019s ids (IDOR)', () => {
     // 1. Acking the victim's GUIDs on the attacker's own socket deletes nothing.
     const socket = await SocketClient.connect(fx.relay.wsUrl, attacker.accessToken);
     socket.ack(guids);
-    socket.sendFrame({ type: 'ping', id: 1 });
-    await socket.waitFor((f) => f.some((x) => x.type === 'pong'));
+    await socket.sync();
     check('ack another device\u2019s GUIDs', socket.envelopes().length === 0 && socket.closeCode === undefined);
     socket.close();
     // 2. Socket URL parameters do not select another device.

@@ -217,6 +217,15 @@ export class SocketClient {
     this.sendFrame({ type: 'ack', guids });
   }
 
+  private pingIds = 1000;
+
+  /** Pings and waits for that pong: the relay handles a socket's frames in order, so every earlier one (an ack: committed) is done. */
+  async sync(): Promise<void> {
+    const id = this.pingIds++;
+    this.sendFrame({ type: 'ping', id });
+    await this.waitFor((frames) => frames.some((f) => f.type === 'pong' && f.id === id));
+  }
+
   private sendIds = 0;
 
   /** A `send` frame to every listed device of `to` (like sendTo); resolves with its send_result or send_error. */

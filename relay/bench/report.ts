@@ -1,0 +1,105 @@
+import { cpus } from 'node:os';
+import { out, round } from './bench-support.js';
+
+/** One load phase's figures, as the load workers and the CPU snapshots give them. */
+export interface PhaseFigures {
+  messagesPerS: number;
+  p50: number;
+  p99: number;
+  sent: number;
+  delivered: number;
+  undelivered: number;
+  /** Envelopes delivered twice to the same socket. */
+  duplicates: number;
+  sendErrors: Record<string, number>;
+  queueLeft: number;
+  /** CPU time per delivered message during the measured window, in µs: relays, Postgres, Redis, load generators. */
+  cpuUs: { relay: number; postgres: number; redis: number; load: number };
+}
+
+/** Two lines per phase: rate, latency, counts (and any send errors or duplicates), then CPU per message. */
+export function describePhase(name: string, f: PhaseFigures): void {
+  const errors =
+    (Object.keys(f.sendErrors).length > 0 ? ` send errors ${JSON.stringify(f.sendErrors)}` : '') +
+    (f.duplicates > 0 ? ` DUPLICATES ${f.duplicates}` : '');
+  out(
+    `${name.padEnd(34)} ${round(f.messagesPerS, 0).toString().padStart(7)} msgs/s   p50 ${round(f.p50, 2)} ms   p99 ${round(f.p99, 2)} ms   ` +
+      `(sent ${f.sent}, delivered ${f.delivered}, undelivered ${f.undelivered}, left in queues ${f.queueLeft})${errors}`,
+  );
+  const cpu = f.cpuUs;
+  out(
+    `${''.padEnd(34)} CPU per message: relay ${round(cpu.relay, 0)} µs, Postgres ${round(cpu.postgres, 0)} µs, ` +
+      `Redis ${round(cpu.redis, 0)} µs, load generator ${round(cpu.load, 0)} µs`,
+  );
+}
+
+export interface BenchSummary {
+  devices: number;
+  peak1: PhaseFigures;
+  quarter: PhaseFigures;
+  half: PhaseFigures;
+  peakHttp: PhaseFigures;
+  peak2: PhaseFigures;
+  insertRuns: number[];
+  ceilingInsert: number;
+  ceilingPubsub: number;
+  idle: { perSocketKib: number; perSocketTotalKib: number; open: number };
+}
+
+/** The comparison with BASELINES.md and the goals, then one line holding every figure as JSON. */
+export function report(r: BenchSummary): void {
+  const { peak1, quarter, half, peakHttp, peak2, insertRuns, ceilingInsert, ceilingPubsub, idle: idleFigures } = r;
+  const cpu = cpus();
+  const best = Math.max(peak1.messagesPerS || 0, peak2.messagesPerS || 0);
+  const everyDelivered = [peak1, quarter, half, peakHttp, peak2].every(
+    (f) => f.undelivered === 0 && f.queueLeft === 0 && f.duplicates === 0,
+  );
+  out();
+  out('compared with /work/shared/BASELINES.md (same class of machine):');
+  out(
+    `  relay / raw INSERT ceiling: ${round((100 * best) / ceilingInsert)} % (goal ≥ 50 %; baseline ceiling ~70,700 rows/s)`,
+  );
+  out(
+    `  pub/sub ceiling here ${round(ceilingPubsub, 0)} msgs/s (baseline ~67,500); Prosody 0.12: ~5,000–6,000 msgs/s, p99 12–44 ms`,
+  );
+  out(`  p99 at half load: ${round(half.p99, 2)} ms (goal < 50 ms); at a quarter of peak: ${round(quarter.p99, 2)} ms`);
+  out(
+    `  2 instances: ${round(peak2.messagesPerS, 0)} msgs/s vs 1 instance ${round(peak1.messagesPerS, 0)} msgs/s ` +
+      '(every process on the same 2 cores)',
+  );
+  out(`  idle socket: ${round(idleFigures.perSocketKib, 2)} KiB RSS each (goal ≤ 20 KiB; raw ws ~3.9 KiB)`);
+  out(`  every envelope delivered and acked: ${everyDelivered}`);
+  const figures = {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    devices: r.devices,
+    messages_per_s: round(peak1.messagesPerS, 0),
+    p50_ms: round(peak1.p50, 2),
+    p99_ms: round(peak1.p99, 2),
+    messages_per_s_2_instances: round(peak2.messagesPerS, 0),
+    p50_ms_2_instances: round(peak2.p50, 2),
+    p99_ms_2_instances: round(peak2.p99, 2),
+    ceiling_insert_per_s: round(ceilingInsert, 0),
+    ceiling_insert_runs: insertRuns.map((r) => round(r, 0)),
+    ceiling_pubsub_per_s: round(ceilingPubsub, 0),
+    ratio: round(best / ceilingInsert, 3),
+    ratio_1_instance: round(peak1.messagesPerS / ceilingInsert, 3),
+    relay_cpu_us_per_msg: round(peak1.cpuUs.relay, 0),
+    postgres_cpu_us_per_msg: round(peak1.cpuUs.postgres, 0),
+    redis_cpu_us_per_msg: round(peak1.cpuUs.redis, 0),
+    load_cpu_us_per_msg: round(peak1.cpuUs.load, 0),
+    messages_per_s_http_put: round(peakHttp.messagesPerS, 0),
+    p99_ms_http_put: round(peakHttp.p99, 2),
+    relay_cpu_us_per_msg_http_put: round(peakHttp.cpuUs.relay, 0),
+    quarter_load_per_s: round(quarter.messagesPerS, 0),
+    p99_quarter_load_ms: round(quarter.p99, 2),
+    half_load_per_s: round(half.messagesPerS, 0),
+    p50_half_load_ms: round(half.p50, 2),
+    p99_half_load_ms: round(half.p99, 2),
+    idle_sockets: idleFigures.open,
+    idle_socket_kib: round(idleFigures.perSocketKib, 2),
+    idle_socket_kib_incl_first_1000: round(idleFigures.perSocketTotalKib, 2),
+    all_delivered: everyDelivered,
+  };
+  out(JSON.stringify(figures));
+}
