@@ -2,13 +2,17 @@
  * `npm run bench:core`: throughput of the messenger core (not a test). Prints one line per figure
  * and ends with one JSON line holding all of them. Sizes can be lowered with BENCH_* variables.
  */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { Messenger } from '../src/core/messenger.js';
 import { Profile } from '../src/core/profile.js';
 import { MemorySecretStore } from '../src/core/secrets/secret-store.js';
-import { startRelay } from '../test/integration/support/relay-process.js';
+import { REPO_ROOT, startRelay } from '../test/integration/support/relay-process.js';
 import { pureTsPairsPerSecond } from './pure-ts-signal.js';
 import { rawLibsignalPairsPerSecond } from './raw-libsignal.js';
 import { coldOpenMs, fillMessages, percentile, searchP95, sessionSetupsPerSecond } from './store-bench.js';
@@ -19,6 +23,8 @@ const CATCHUP = size('BENCH_CATCHUP', 10_000);
 const ROWS = size('BENCH_ROWS', 1_000_000);
 const SESSIONS = size('BENCH_SESSIONS', 100);
 const SEND_WINDOW = size('BENCH_SEND_WINDOW', 64);
+/** BENCH_CPU_PROF=DIR: the receiving process writes a V8 CPU profile there. */
+const PROF_DIR = process.env.BENCH_CPU_PROF;
 
 const figures: Record<string, number> = {};
 const report = (key: string, value: number, label: string) => {
@@ -36,6 +42,86 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
   }
 }
 
+async function sendWindowed(messenger: Messenger, conversationId: string, body: string): Promise<void> {
+  const outstanding = new Set<Promise<unknown>>();
+  for (let i = 0; i < E2E; i++) {
+    const send: Promise<unknown> = messenger.sendText(conversationId, body).finally(() => outstanding.delete(send));
+    outstanding.add(send);
+    if (outstanding.size >= SEND_WINDOW) {
+      await Promise.race(outstanding);
+    }
+  }
+  await Promise.all(outstanding);
+}
+
+/** The receiving user in a child process (e2e-receiver.ts). */
+class ReceiverProcess {
+  readonly #lines: AsyncIterator<string>;
+
+  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>) {
+    this.#lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  static async start(dir: string, secrets: MemorySecretStore, marks: number[]): Promise<ReceiverProcess> {
+    const child = spawn(
+      process.execPath,
+      [
+        ...(PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : []),
+        '--import',
+        'tsx',
+        '--conditions',
+        'source',
+        'desktop/bench/e2e-receiver.ts',
+      ],
+      { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const values: Record<string, string> = {};
+    for (const account of secrets.accounts()) {
+      values[account] = (await secrets.get(account)) ?? '';
+    }
+    child.stdin.write(`${JSON.stringify({ dir, secrets: values, marks })}\n`);
+    const receiver = new ReceiverProcess(child);
+    await receiver.#next('ready');
+    return receiver;
+  }
+
+  /** Epoch ms at which the receiver had `count` messages. */
+  async reached(count: number): Promise<number> {
+    const line = await this.#next('received');
+    if (line.received !== count) {
+      throw new Error(`receiver reported ${String(line.received)} messages, expected ${count}`);
+    }
+    return Number(line.at);
+  }
+
+  /** Closes the receiver, takes back its secrets (its refresh token rotated) and returns its CPU ms. */
+  async close(secrets: MemorySecretStore): Promise<number> {
+    this.child.stdin.write('close\n');
+    const line = await this.#next('closed');
+    for (const [account, secret] of Object.entries(line.secrets as Record<string, string>)) {
+      await secrets.set(account, secret);
+    }
+    return Number(line.cpuMs);
+  }
+
+  async #next(key: string): Promise<Record<string, unknown>> {
+    const timer = setTimeout(() => this.child.kill(), 300_000);
+    try {
+      const { value, done } = await this.#lines.next();
+      if (done) {
+        throw new Error('the receiver process exited early');
+      }
+      const line = JSON.parse(String(value)) as Record<string, unknown>;
+      if (!(key in line)) {
+        throw new Error(`unexpected line from the receiver: ${String(value)}`);
+      }
+      return line;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
 async function relayFigures(dir: string): Promise<void> {
   let relay: Awaited<ReturnType<typeof startRelay>>;
   try {
@@ -46,9 +132,10 @@ async function relayFigures(dir: string): Promise<void> {
   }
   try {
     const suffix = randomBytes(3).toString('hex');
+    const secretStores = { alice: new MemorySecretStore(), bob: new MemorySecretStore() };
     const profiles = {
-      alice: new Profile(join(dir, 'alice'), { secretStore: new MemorySecretStore() }),
-      bob: new Profile(join(dir, 'bob'), { secretStore: new MemorySecretStore() }),
+      alice: new Profile(join(dir, 'alice'), { secretStore: secretStores.alice }),
+      bob: new Profile(join(dir, 'bob'), { secretStore: secretStores.bob }),
     };
     const alice = (await profiles.alice.registerMessenger({ relayUrl: relay.url, username: `alice_${suffix}` }))
       .messenger;
@@ -64,40 +151,64 @@ async function relayFigures(dir: string): Promise<void> {
       }
     });
     await until(() => bob.listConversations().length === 1, 30_000);
-    received = 0;
     const body = 'x'.repeat(200);
-    // As a person typing: each send awaited before the next.
+    // Both users in this one process (one core's worth of JavaScript for both ends).
+    received = 0;
     let start = performance.now();
+    await sendWindowed(alice, conv.id, body);
+    await until(() => received >= E2E, 300_000);
+    report(
+      'e2eOneProcessMessagesPerSecond',
+      E2E / ((performance.now() - start) / 1000),
+      `1:1 encrypt → relay → decrypt → committed, sender and receiver in one process (${E2E} msgs, ${SEND_WINDOW} sends outstanding), msgs/s`,
+    );
+
+    // The receiver in its own process, as on its own machine (it still shares this machine's cores with
+    // the sender, the relay, Postgres and Redis).
+    await bob.close();
+    const receiver = await ReceiverProcess.start(join(dir, 'bob'), secretStores.bob, [E2E, 2 * E2E]);
+    const senderCpu = process.cpuUsage();
+    // As a person typing: each send awaited before the next.
+    start = performance.now();
     for (let i = 0; i < E2E; i++) {
       await alice.sendText(conv.id, body);
     }
-    await until(() => received >= E2E, 300_000);
+    let arrived = await receiver.reached(E2E);
     report(
       'e2eSequentialMessagesPerSecond',
-      E2E / ((performance.now() - start) / 1000),
-      `1:1 encrypt → relay → decrypt → committed (${E2E} msgs, one send at a time), msgs/s`,
+      E2E / ((arrived - (performance.timeOrigin + start)) / 1000),
+      `1:1 encrypt → relay → decrypt → committed, receiver in its own process (${E2E} msgs, one send at a time), msgs/s`,
     );
     // As a bot or a paste of many messages: up to SEND_WINDOW sends outstanding (each still awaited).
-    received = 0;
     start = performance.now();
-    const outstanding = new Set<Promise<unknown>>();
-    for (let i = 0; i < E2E; i++) {
-      const send: Promise<unknown> = alice.sendText(conv.id, body).finally(() => outstanding.delete(send));
-      outstanding.add(send);
-      if (outstanding.size >= SEND_WINDOW) {
-        await Promise.race(outstanding);
-      }
-    }
-    await Promise.all(outstanding);
-    await until(() => received >= E2E, 300_000);
+    const windowCpu = process.cpuUsage();
+    await sendWindowed(alice, conv.id, body);
+    arrived = await receiver.reached(2 * E2E);
+    const windowCpuUsed = process.cpuUsage(windowCpu);
     report(
       'e2eMessagesPerSecond',
-      E2E / ((performance.now() - start) / 1000),
-      `1:1 encrypt → relay → decrypt → committed (${E2E} msgs, ${SEND_WINDOW} sends outstanding), msgs/s`,
+      E2E / ((arrived - (performance.timeOrigin + start)) / 1000),
+      `same, ${SEND_WINDOW} sends outstanding, msgs/s`,
+    );
+    report(
+      'e2eSenderCpuUsPerMessage',
+      (windowCpuUsed.user + windowCpuUsed.system) / E2E,
+      'same, sender CPU per message, µs',
+    );
+    const receiverCpuMs = await receiver.close(secretStores.bob);
+    const totalSenderCpu = process.cpuUsage(senderCpu);
+    report(
+      'e2eReceiverCpuUsPerMessage',
+      (receiverCpuMs * 1000) / (2 * E2E),
+      'receiver CPU per message (both runs), µs',
+    );
+    report(
+      'e2eSenderCpuUsPerMessageBothRuns',
+      (totalSenderCpu.user + totalSenderCpu.system) / (2 * E2E),
+      'sender CPU per message (both runs), µs',
     );
 
     // Catch-up: bob is offline while the messages queue up on the relay, then reconnects.
-    await bob.close();
     const sendStart = performance.now();
     for (let i = 0; i < CATCHUP; i++) {
       await alice.sendText(conv.id, `queued ${i} ${body}`);
@@ -151,6 +262,8 @@ async function main(): Promise<void> {
     report('pureTsPairsPerSecond', pure.pairsPerSecond, '@privacyresearch/libsignal-protocol-typescript, pairs/s');
     report('pureTsSessionMs', pure.sessionMs, '@privacyresearch session setup, ms');
     await relayFigures(dir);
+    const rawAfter = await rawLibsignalPairsPerSecond(3000);
+    report('rawLibsignalPairsPerSecondAfter', rawAfter, 'raw libsignal again, after the end-to-end runs, pairs/s');
     const key = randomBytes(32);
     const path = join(dir, 'big.db');
     const start = performance.now();
@@ -166,10 +279,14 @@ async function main(): Promise<void> {
     report('coldOpenFirstMs', opens[0] ?? 0, `open profile with ${ROWS} messages → first page, first open, ms`);
     report('coldOpenMedianMs', percentile(opens, 50), 'same, median of 5, ms');
     if (figures.e2eMessagesPerSecond && figures.rawLibsignalPairsPerSecond) {
+      // The machine's speed drifts within a run: compare with the mean of the ceiling before and after.
+      const ceiling = (figures.rawLibsignalPairsPerSecond + rawAfter) / 2;
+      report('rawLibsignalCeilingMean', ceiling, 'raw libsignal pairs/s, mean of before and after the end-to-end runs');
+      report('e2eVsRawLibsignal', figures.e2eMessagesPerSecond / ceiling, 'end to end ÷ raw libsignal');
       report(
-        'e2eVsRawLibsignal',
-        figures.e2eMessagesPerSecond / figures.rawLibsignalPairsPerSecond,
-        'end to end ÷ raw libsignal',
+        'e2eOneProcessVsRawLibsignal',
+        (figures.e2eOneProcessMessagesPerSecond ?? 0) / ceiling,
+        'same, sender and receiver in one process',
       );
     }
     if (figures.e2eMessagesPerSecond && figures.pureTsPairsPerSecond) {

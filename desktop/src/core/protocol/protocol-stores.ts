@@ -32,19 +32,33 @@ export function createProtocolStores(
 }
 
 /**
- * One receive batch inside one transaction: session records stay in memory (written once, by `end(true)`
- * before COMMIT) and identity reads are cached. `end(false)` when the transaction rolls back.
+ * One batch of decrypts or encrypts inside one transaction: session records stay in memory (written
+ * once, by `end(true)` before COMMIT) and identity reads are cached. `end(false)` when the transaction
+ * rolls back.
  */
-export function beginReceiveBatch(stores: ProtocolStores): void {
+export function beginStoreBatch(stores: ProtocolStores): void {
   stores.session.deferWrites();
   stores.identity.cacheReads();
 }
 
-export function endReceiveBatch(stores: ProtocolStores, commit: boolean): void {
+export function endStoreBatch(stores: ProtocolStores, commit: boolean): void {
   if (commit) {
     stores.session.flushWrites();
   } else {
     stores.session.discardWrites();
   }
   stores.identity.dropCache();
+}
+
+/** Runs `fn` as one store batch: its session writes land once at the end, or not at all if it throws. */
+export async function inStoreBatch<T>(stores: ProtocolStores, fn: () => Promise<T>): Promise<T> {
+  beginStoreBatch(stores);
+  try {
+    const value = await fn();
+    endStoreBatch(stores, true);
+    return value;
+  } catch (error) {
+    endStoreBatch(stores, false);
+    throw error;
+  }
 }

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import {
   type ClientFrame,
   CloseCode,
@@ -49,6 +50,9 @@ export interface ReconnectingSocketOptions {
  */
 export class ReconnectingSocket implements RelaySocket {
   #ws: WebSocket | undefined;
+  /** The TCP socket under #ws (from its upgrade response), corked while a burst of frames is written. */
+  #tcp: Duplex | undefined;
+  #corked = false;
   /** The current connection is authenticated: the relay sent `ready` and it has not closed since. */
   #ready = false;
   #closed = false;
@@ -67,6 +71,7 @@ export class ReconnectingSocket implements RelaySocket {
     if (!ws || ws.readyState !== WebSocket.OPEN || guids.length === 0) {
       return; // unacked envelopes are redelivered after reconnecting; their GUIDs are already recorded
     }
+    this.#corkForThisTick();
     for (let i = 0; i < guids.length; i += 256) {
       const frame: ClientFrame = { type: 'ack', guids: guids.slice(i, i + 256) };
       const last = i + 256 >= guids.length;
@@ -102,6 +107,7 @@ export class ReconnectingSocket implements RelaySocket {
       }, SEND_TIMEOUT_MS);
       timer.unref();
       this.#sends.set(id, { ws, timer, resolve, reject });
+      this.#corkForThisTick();
       ws.send(text, (error) => {
         if (error) {
           this.#settle(id)?.reject(
@@ -109,6 +115,23 @@ export class ReconnectingSocket implements RelaySocket {
           );
         }
       });
+    });
+  }
+
+  /**
+   * The frames written in this tick (a run of sends, acks) leave in one system call instead of one each:
+   * the sending client spent more time in `writev` than in encryption.
+   */
+  #corkForThisTick(): void {
+    const tcp = this.#tcp;
+    if (this.#corked || !tcp) {
+      return;
+    }
+    this.#corked = true;
+    tcp.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      tcp.uncork();
     });
   }
 
@@ -150,6 +173,12 @@ export class ReconnectingSocket implements RelaySocket {
       handshakeTimeout: 10_000,
     });
     this.#ws = ws;
+    this.#tcp = undefined;
+    ws.on('upgrade', (response) => {
+      if (this.#ws === ws) {
+        this.#tcp = response.socket;
+      }
+    });
     ws.on('message', (data) => this.#onMessage(data.toString()));
     ws.on('open', () => {
       this.#ping = setInterval(() => {

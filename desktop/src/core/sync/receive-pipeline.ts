@@ -1,7 +1,7 @@
 import type { Envelope } from '@sotto/shared-types';
 import { SottoError, toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { beginReceiveBatch, endReceiveBatch } from '../protocol/protocol-stores.js';
+import { inStoreBatch } from '../protocol/protocol-stores.js';
 import {
   buildDecryptionError,
   type DecryptInput,
@@ -79,24 +79,14 @@ export class ReceivePipeline {
   async #decryptGroup(envelopes: Envelope[]): Promise<EnvelopeOutcome[]> {
     const ctx = this.ctx;
     const resends: { envelope: Envelope; input: DecryptInput; registrationId: number }[] = [];
-    const outcomes = await ctx.tx(async () => {
-      beginReceiveBatch(ctx.stores);
-      try {
-        const results = await this.#decryptInTransaction(envelopes, resends);
-        endReceiveBatch(ctx.stores, true);
-        return results;
-      } catch (error) {
-        endReceiveBatch(ctx.stores, false);
-        throw error;
-      }
-    });
+    const outcomes = await ctx.tx(() => inStoreBatch(ctx.stores, () => this.#decryptInTransaction(envelopes, resends)));
     for (const resend of resends) {
       void this.#askForResend(resend.envelope, resend.input, resend.registrationId);
     }
     return outcomes;
   }
 
-  /** The body of one group transaction (session writes deferred to its end: see beginReceiveBatch). */
+  /** The body of one group transaction (session writes deferred to its end: see beginStoreBatch). */
   async #decryptInTransaction(
     envelopes: Envelope[],
     resends: { envelope: Envelope; input: DecryptInput; registrationId: number }[],

@@ -1,6 +1,7 @@
 import type { Content, OutgoingMessage } from '@sotto/shared-types';
 import { SottoError, toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { inStoreBatch } from '../protocol/protocol-stores.js';
 import { encryptForDevice, startSession } from '../protocol/session-cipher.js';
 import {
   deferOutbox,
@@ -235,17 +236,28 @@ export class SendPipeline {
     if (devices.length === 0) {
       throw new SottoError('not_found', 'the recipient has no devices');
     }
+    // One store batch: each session is read and parsed once and written once for the whole run.
+    const prepared = await inStoreBatch(ctx.stores, async () => {
+      const encrypted = new Map<number, OutgoingMessage[]>();
+      for (const item of items) {
+        if (item.prepared) {
+          continue;
+        }
+        const plaintext = encodeContent(item.content);
+        const messages: OutgoingMessage[] = [];
+        for (const deviceId of devices) {
+          messages.push(await encryptForDevice(ctx.stores, ctx.local, recipient, deviceId, plaintext));
+        }
+        encrypted.set(item.seq, messages);
+      }
+      return encrypted;
+    });
     for (const item of items) {
-      if (item.prepared) {
-        continue;
+      const messages = prepared.get(item.seq);
+      if (messages) {
+        item.prepared = messages;
+        setPrepared(ctx.db, item.seq, messages);
       }
-      const plaintext = encodeContent(item.content);
-      const messages: OutgoingMessage[] = [];
-      for (const deviceId of devices) {
-        messages.push(await encryptForDevice(ctx.stores, ctx.local, recipient, deviceId, plaintext));
-      }
-      item.prepared = messages;
-      setPrepared(ctx.db, item.seq, messages);
     }
     return items;
   }
