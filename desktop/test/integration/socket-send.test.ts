@@ -187,4 +187,28 @@ describe('sending over the relay socket', () => {
     expect(texts(bob.messenger, alice.accountId)).toEqual(['before the drop', 'answer lost']);
     await until(() => queued(bob.accountId, 1) === 0, 15_000, 'bob acks all three envelopes');
   });
+
+  it('a burst goes out two runs at a time: the next run is sent before the first is answered, never a third', async () => {
+    const alice = await makeUser('alice', proxy.url);
+    const bob = await makeUser('bob'); // offline: his queue shows what the relay committed
+    await alice.messenger.connect();
+    const conv = await alice.messenger.startConversation(bob.username);
+    await alice.messenger.sendText(conv.id, 'warm-up');
+    await alice.messenger.flushOutgoing();
+
+    proxy.dropReplies(); // the relay commits each send, but alice never hears back
+    const bodies = Array.from({ length: 70 }, (_, i) => `burst ${i}`);
+    // All 70 are composed before the outbox runs: its first two runs are full (32 each).
+    const composed = Promise.all(bodies.map((body) => alice.messenger.sendText(conv.id, body)));
+    await composed;
+    await until(() => queued(bob.accountId, 1) === 1 + 64, 15_000, 'two runs committed while unanswered');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(queued(bob.accountId, 1)).toBe(1 + 64); // no third run before the first is answered
+
+    proxy.cut(); // the unanswered sends fail as unreachable: the outbox retries them, in order
+    await until(() => alice.messenger.pendingOutgoing() === 0, 30_000, 'every send accepted');
+    await bob.messenger.connect();
+    expect(texts(bob.messenger, alice.accountId)).toEqual(['warm-up', ...bodies]);
+    expect(alice.messenger.history(conv.id, { limit: 100 }).messages.map((m) => m.status)).not.toContain('failed');
+  });
 });

@@ -90,10 +90,10 @@ export function dueRecipients(db: ReadableDB, now: number, limit = 64): string[]
 }
 
 /** The due run at the front of one recipient's queue (FIFO: stops at the first item still backing off). */
-export function dueRun(db: ReadableDB, recipient: string, now: number, limit: number): OutboxItem[] {
+export function dueRun(db: ReadableDB, recipient: string, now: number, limit: number, afterSeq = 0): OutboxItem[] {
   const rows = all<RawOutbox>(
     db,
-    sql`SELECT * FROM outbox WHERE recipient_account_id = ${recipient} ORDER BY seq LIMIT ${limit}`,
+    sql`SELECT * FROM outbox WHERE recipient_account_id = ${recipient} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`,
   );
   const due: OutboxItem[] = [];
   for (const r of rows) {

@@ -154,28 +154,55 @@ export class SendPipeline {
       if (recipients.length === 0) {
         return;
       }
-      await Promise.all(recipients.map((recipient) => this.#sendRun(recipient)));
+      await Promise.all(recipients.map((recipient) => this.#sendRecipient(recipient)));
     }
   }
 
-  async #sendRun(recipient: string): Promise<void> {
+  /**
+   * Sends a recipient's due items in runs of PIPELINE_DEPTH, two runs at a time: the next run is
+   * encrypted while the relay answers the previous one, so neither side waits on the other. Stops at
+   * the first run with a refusal or a failure (the outbox keeps its order: the next drain round
+   * starts again from the head once it is due).
+   */
+  async #sendRecipient(recipient: string): Promise<void> {
+    let previous: Promise<boolean> | undefined;
+    let afterSeq = 0;
+    for (let run = 0; run < 100_000 && !this.#stopped; run++) {
+      const items = await this.#prepareRun(recipient, afterSeq);
+      if (items.length === 0 || this.#stopped) {
+        break;
+      }
+      afterSeq = (items[items.length - 1] as OutboxItem).seq;
+      const sending = this.#sendPrepared(recipient, items);
+      if (previous && !(await previous)) {
+        await sending;
+        return;
+      }
+      previous = sending;
+    }
+    await previous;
+  }
+
+  /** Encrypts the next due run (after `afterSeq`); on failure backs its head off and returns none. */
+  async #prepareRun(recipient: string, afterSeq: number): Promise<OutboxItem[]> {
     const ctx = this.ctx;
-    let items: OutboxItem[];
     try {
-      items = await ctx.tx(() => this.#prepare(recipient));
+      return await ctx.tx(() => this.#prepare(recipient, afterSeq));
     } catch (error) {
       // Could not even encrypt (no bundle, relay unreachable while fetching one…): back the head off.
       await ctx.tx(() => {
-        const head = dueRun(ctx.db, recipient, ctx.now(), 1)[0];
+        const head = dueRun(ctx.db, recipient, ctx.now(), 1, afterSeq)[0];
         if (head) {
           this.#recordFailure(head, error);
         }
       });
-      return;
+      return [];
     }
-    if (items.length === 0 || this.#stopped) {
-      return;
-    }
+  }
+
+  /** PUTs a prepared run concurrently and records each outcome. True if the relay accepted every item. */
+  async #sendPrepared(recipient: string, items: OutboxItem[]): Promise<boolean> {
+    const ctx = this.ctx;
     const results = await Promise.allSettled(
       items.map((item) =>
         ctx.relay.sendMessages(recipient, {
@@ -219,13 +246,15 @@ export class SendPipeline {
       await ctx
         .tx(() => this.#repair(recipient, details), { alone: true })
         .catch((error: unknown) => log.warn('session repair failed', { error: toLogFormat(error) }));
+      return false;
     }
+    return results.every((result) => result.status === 'fulfilled');
   }
 
   /** Inside a transaction: encrypts the due run (items without stored ciphertexts) and stores the result. */
-  async #prepare(recipient: string): Promise<OutboxItem[]> {
+  async #prepare(recipient: string, afterSeq: number): Promise<OutboxItem[]> {
     const ctx = this.ctx;
-    const items = dueRun(ctx.db, recipient, ctx.now(), PIPELINE_DEPTH);
+    const items = dueRun(ctx.db, recipient, ctx.now(), PIPELINE_DEPTH, afterSeq);
     if (items.every((item) => item.prepared)) {
       return items;
     }
