@@ -98,7 +98,9 @@ async function startRelay(databaseUrl: string): Promise<RelayProcess> {
     },
     [
       ...(process.env.BENCH_RELAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RELAY_CPU_PROF}`] : []),
-      // Node flags for the relay processes only (e.g. GC settings), space-separated.
+      // As `npm run relay`, `npm start -w @sotto/relay` and the container run it.
+      '--max-semi-space-size=32',
+      // More Node flags for the relay processes only (e.g. other GC settings), space-separated.
       ...(process.env.BENCH_RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
   );
