@@ -211,4 +211,21 @@ describe('sending over the relay socket', () => {
     expect(texts(bob.messenger, alice.accountId)).toEqual(['warm-up', ...bodies]);
     expect(alice.messenger.history(conv.id, { limit: 100 }).messages.map((m) => m.status)).not.toContain('failed');
   });
+
+  it('a long burst to one person does not hold back a message to another', async () => {
+    const alice = await makeUser('alice');
+    const bob = await makeUser('bob'); // both offline: their queues show what the relay committed
+    const carol = await makeUser('carol');
+    await alice.messenger.connect();
+    const toBob = await alice.messenger.startConversation(bob.username);
+    const toCarol = await alice.messenger.startConversation(carol.username);
+    await Promise.all(Array.from({ length: 600 }, (_, i) => alice.messenger.sendText(toBob.id, `bob ${i}`)));
+    await until(() => queued(bob.accountId, 1) > 0, 15_000, 'the burst to bob has started');
+    await alice.messenger.sendText(toCarol.id, 'hi carol');
+    await until(() => queued(carol.accountId, 1) === 1, 30_000, 'carol has her message');
+    // Served in the next drain round, not after the whole burst (at most 8 runs of 32 per round).
+    expect(queued(bob.accountId, 1)).toBeLessThan(450);
+    await until(() => alice.messenger.pendingOutgoing() === 0, 60_000, 'the burst is sent');
+    expect(queued(bob.accountId, 1)).toBe(600);
+  });
 });

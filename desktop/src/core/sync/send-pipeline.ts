@@ -25,6 +25,11 @@ const BASE_BACKOFF_MS = 500;
 const MAX_RECEIPT_IDS = 500;
 /** Items to one recipient encrypted together and PUT concurrently. */
 const PIPELINE_DEPTH = 32;
+/**
+ * Runs to one recipient per drain round: then the round ends and the next one serves every recipient
+ * that became due meanwhile, so a long burst to one person never holds back a message to another.
+ */
+const MAX_RUNS_PER_ROUND = 8;
 /** 409/410 repairs in a row before an item is backed off like any other failure. */
 const MAX_REPAIRS = 3;
 
@@ -162,12 +167,12 @@ export class SendPipeline {
    * Sends a recipient's due items in runs of PIPELINE_DEPTH, two runs at a time: the next run is
    * encrypted while the relay answers the previous one, so neither side waits on the other. Stops at
    * the first run with a refusal or a failure (the outbox keeps its order: the next drain round
-   * starts again from the head once it is due).
+   * starts again from the head once it is due), and after MAX_RUNS_PER_ROUND runs.
    */
   async #sendRecipient(recipient: string): Promise<void> {
     let previous: Promise<boolean> | undefined;
     let afterSeq = 0;
-    for (let run = 0; run < 100_000 && !this.#stopped; run++) {
+    for (let run = 0; run < MAX_RUNS_PER_ROUND && !this.#stopped; run++) {
       const items = await this.#prepareRun(recipient, afterSeq);
       if (items.length === 0 || this.#stopped) {
         break;
