@@ -75,11 +75,7 @@ class ReceiverProcess {
       ],
       { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
     );
-    const values: Record<string, string> = {};
-    for (const account of secrets.accounts()) {
-      values[account] = (await secrets.get(account)) ?? '';
-    }
-    child.stdin.write(`${JSON.stringify({ dir, secrets: values, marks })}\n`);
+    child.stdin.write(`${JSON.stringify({ dir, secrets: secrets.entries(), marks })}\n`);
     const receiver = new ReceiverProcess(child);
     await receiver.#next('ready');
     return receiver;
@@ -98,9 +94,7 @@ class ReceiverProcess {
   async close(secrets: MemorySecretStore): Promise<number> {
     this.child.stdin.write('close\n');
     const line = await this.#next('closed');
-    for (const [account, secret] of Object.entries(line.secrets as Record<string, string>)) {
-      await secrets.set(account, secret);
-    }
+    secrets.assign(line.secrets as Record<string, string>);
     return Number(line.cpuMs);
   }
 

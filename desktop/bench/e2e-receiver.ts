@@ -19,9 +19,7 @@ const say = (value: object) => process.stdout.write(`${JSON.stringify(value)}\n`
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const setup = JSON.parse(String((await lines.next()).value)) as Setup;
 const store = new MemorySecretStore();
-for (const [account, secret] of Object.entries(setup.secrets)) {
-  await store.set(account, secret);
-}
+store.assign(setup.secrets);
 const messenger = await new Profile(setup.dir, { secretStore: store }).openMessenger();
 const marks = new Set(setup.marks);
 let received = 0;
@@ -41,9 +39,5 @@ for (let line = await lines.next(); !line.done && line.value !== 'close'; line =
 }
 const cpu = process.cpuUsage(cpuStart);
 await messenger.close();
-const secrets: Record<string, string> = {};
-for (const account of store.accounts()) {
-  secrets[account] = (await store.get(account)) ?? '';
-}
-say({ closed: true, secrets, cpuMs: (cpu.user + cpu.system) / 1000 });
+say({ closed: true, secrets: store.entries(), cpuMs: (cpu.user + cpu.system) / 1000 });
 process.exit(0);

@@ -19,7 +19,15 @@ export class RateLimits {
   readonly points: Record<LimitName, number>;
 
   constructor(env: Env, redis: Redis | undefined) {
-    const make = (name: LimitName, points: number, duration: number): Limiter => {
+    this.points = {
+      register: env.RATE_REGISTER_POINTS,
+      token: env.RATE_TOKEN_POINTS,
+      prekey: env.RATE_PREKEY_POINTS,
+      send: env.RATE_SEND_POINTS,
+      upload: env.RATE_UPLOAD_POINTS,
+    };
+    const make = (name: LimitName, duration: number): Limiter => {
+      const points = this.points[name];
       const memory = new RateLimiterMemory({ keyPrefix: name, points, duration });
       if (!redis) {
         return memory;
@@ -32,19 +40,12 @@ export class RateLimits {
         insuranceLimiter: memory,
       });
     };
-    this.points = {
-      register: env.RATE_REGISTER_POINTS,
-      token: env.RATE_TOKEN_POINTS,
-      prekey: env.RATE_PREKEY_POINTS,
-      send: env.RATE_SEND_POINTS,
-      upload: env.RATE_UPLOAD_POINTS,
-    };
     this.limiters = {
-      register: make('register', env.RATE_REGISTER_POINTS, env.RATE_REGISTER_WINDOW),
-      token: make('token', env.RATE_TOKEN_POINTS, env.RATE_TOKEN_WINDOW),
-      prekey: make('prekey', env.RATE_PREKEY_POINTS, env.RATE_PREKEY_WINDOW),
-      send: make('send', env.RATE_SEND_POINTS, env.RATE_SEND_WINDOW),
-      upload: make('upload', env.RATE_UPLOAD_POINTS, env.RATE_UPLOAD_WINDOW),
+      register: make('register', env.RATE_REGISTER_WINDOW),
+      token: make('token', env.RATE_TOKEN_WINDOW),
+      prekey: make('prekey', env.RATE_PREKEY_WINDOW),
+      send: make('send', env.RATE_SEND_WINDOW),
+      upload: make('upload', env.RATE_UPLOAD_WINDOW),
     };
   }
 

@@ -110,8 +110,7 @@ export async function countEnvelopes(sql: Sql): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** Devices with envelopes newer than queue position `afterId`, and the newest position (fallback doorbell). */
-/** Devices with queued envelopes whose id is above `afterId` (and at most `upToId`), and the highest such id. */
+/** Devices with queued envelopes whose id is above `afterId` (and at most `upToId`), and the highest such id (fallback doorbell). */
 export async function devicesWithMailSince(
   sql: Sql,
   afterId: number,

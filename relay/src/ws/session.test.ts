@@ -3,6 +3,16 @@ import { CloseCode, MAX_CLIENT_FRAME_BYTES } from '@sotto/shared-types';
 import { describe, expect, it } from 'vitest';
 import { registerDevice, SocketClient, sendTo, target } from '../../test/support/client.js';
 import { useRelay } from '../../test/support/fixture.js';
+import type { Sql } from '../store/db.js';
+
+/** Puts an envelope into a device's queue as a sender's INSERT would (at `position`, if one was taken earlier). */
+async function insertEnvelope(q: Sql, accountId: string, content: string, position?: string): Promise<string> {
+  const guid = crypto.randomUUID();
+  await q`INSERT INTO envelopes (id, guid, account_id, device_id, type, client_timestamp, server_timestamp, expires_at, content)
+          VALUES (COALESCE(${position ?? null}::bigint, nextval('envelopes_id_seq')), ${guid}, ${accountId}, 1, 'whisper',
+                  1, 1, ${Date.now() + 60_000}, ${Buffer.from(content)})`;
+  return guid;
+}
 
 const fx = useRelay({
   env: {
@@ -115,12 +125,11 @@ describe('GET /v1/ws', () => {
     const socket = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
     const { sql, fanout } = fx.relay.relay.services;
     const slow = await sql.reserve();
-    const slowGuid = crypto.randomUUID();
+    let slowGuid = '';
     try {
       // A slow sender's INSERT takes its queue position first but commits last.
       await slow`BEGIN`;
-      await slow`INSERT INTO envelopes (guid, account_id, device_id, type, client_timestamp, server_timestamp, expires_at, content)
-                 VALUES (${slowGuid}, ${bob.accountId}, 1, 'whisper', 1, 1, ${Date.now() + 60_000}, ${Buffer.from('slow')})`;
+      slowGuid = await insertEnvelope(slow, bob.accountId, 'slow');
       const fast = await sendTo(alice, target(bob));
       await socket.waitForEnvelopes(1);
       expect(socket.envelopes()[0]?.guid).toBe(fast.body.messages[0]?.guid);
@@ -147,9 +156,7 @@ describe('GET /v1/ws', () => {
     }
     const socket = await SocketClient.open(fx.relay.wsUrl, { token: bob.accessToken });
     await socket.waitForEnvelopes(5);
-    const lateGuid = crypto.randomUUID();
-    await sql`INSERT INTO envelopes (id, guid, account_id, device_id, type, client_timestamp, server_timestamp, expires_at, content)
-              VALUES (${latePosition}, ${lateGuid}, ${bob.accountId}, 1, 'whisper', 1, 1, ${Date.now() + 60_000}, ${Buffer.from('late')})`;
+    const lateGuid = await insertEnvelope(sql, bob.accountId, 'late', latePosition);
     socket.ack(socket.envelopes().map((e) => e.guid));
     await socket.waitFor((f) => f.some((x) => x.type === 'queue_empty'));
     const beforeEmpty = socket.frames.slice(

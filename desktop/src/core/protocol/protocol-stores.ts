@@ -32,33 +32,21 @@ export function createProtocolStores(
 }
 
 /**
- * One batch of decrypts or encrypts inside one transaction: session records stay in memory (written
- * once, by `end(true)` before COMMIT) and identity reads are cached. `end(false)` when the transaction
- * rolls back.
+ * Runs `fn` as one batch of decrypts or encrypts inside the caller's transaction: session records stay in
+ * memory and are written once at the end (before COMMIT), or not at all if `fn` throws (the transaction
+ * rolls back); identity reads are cached meanwhile.
  */
-export function beginStoreBatch(stores: ProtocolStores): void {
+export async function inStoreBatch<T>(stores: ProtocolStores, fn: () => Promise<T>): Promise<T> {
   stores.session.deferWrites();
   stores.identity.cacheReads();
-}
-
-export function endStoreBatch(stores: ProtocolStores, commit: boolean): void {
-  if (commit) {
-    stores.session.flushWrites();
-  } else {
-    stores.session.discardWrites();
-  }
-  stores.identity.dropCache();
-}
-
-/** Runs `fn` as one store batch: its session writes land once at the end, or not at all if it throws. */
-export async function inStoreBatch<T>(stores: ProtocolStores, fn: () => Promise<T>): Promise<T> {
-  beginStoreBatch(stores);
   try {
     const value = await fn();
-    endStoreBatch(stores, true);
+    stores.session.flushWrites();
     return value;
   } catch (error) {
-    endStoreBatch(stores, false);
+    stores.session.discardWrites();
     throw error;
+  } finally {
+    stores.identity.dropCache();
   }
 }

@@ -8,7 +8,7 @@ import { migrate } from '../store/migrate.js';
 import { saveProfile } from '../store/profile-queries.js';
 import { asWritable, one, run, sql, type WritableDB } from '../store/sql.js';
 import { KeyManager } from './key-manager.js';
-import { beginStoreBatch, createProtocolStores, endStoreBatch, type ProtocolStores } from './protocol-stores.js';
+import { createProtocolStores, inStoreBatch, type ProtocolStores } from './protocol-stores.js';
 import { decryptEnvelope, encryptForDevice, startSession } from './session-cipher.js';
 
 function party(username: string) {
@@ -84,14 +84,11 @@ const storedSession = (db: WritableDB) => one<{ record: Uint8Array }>(db, sql`SE
 
 async function inBatch<T>(db: WritableDB, stores: ProtocolStores, fn: () => Promise<T>): Promise<T> {
   db.exec('BEGIN');
-  beginStoreBatch(stores);
   try {
-    const value = await fn();
-    endStoreBatch(stores, true);
+    const value = await inStoreBatch(stores, fn);
     db.exec('COMMIT');
     return value;
   } catch (error) {
-    endStoreBatch(stores, false);
     db.exec('ROLLBACK');
     throw error;
   }

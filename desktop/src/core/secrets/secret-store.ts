@@ -36,6 +36,18 @@ export class MemorySecretStore implements SecretStore {
     return [...this.#values.keys()];
   }
 
+  /** Every secret, by account (to hand a profile to another process: tests and benchmarks). */
+  entries(): Record<string, string> {
+    return Object.fromEntries(this.#values);
+  }
+
+  /** Stores every given secret (the other side of `entries`). */
+  assign(entries: Record<string, string>): void {
+    for (const [account, secret] of Object.entries(entries)) {
+      this.#values.set(account, secret);
+    }
+  }
+
   async get(account: string): Promise<string | null> {
     return this.#values.get(account) ?? null;
   }

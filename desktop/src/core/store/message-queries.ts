@@ -234,14 +234,9 @@ export function advanceStatuses(
   ).map((r) => r.id);
 }
 
-/** Moves an outgoing message's status forward only (a late "sent" never undoes "read"). Returns true on change. */
-export function advanceStatus(db: WritableDB, id: string, status: MessageStatus): boolean {
-  const row = one<{ status: MessageStatus }>(db, sql`SELECT status FROM messages WHERE id = ${id} AND from_me = 1`);
-  if (!row || (STATUS_RANK[status] <= STATUS_RANK[row.status] && status !== 'failed')) {
-    return false;
-  }
-  run(db, sql`UPDATE messages SET status = ${status} WHERE id = ${id}`);
-  return true;
+/** An outgoing message could not be sent (a permanent refusal). Returns true if there was such a message. */
+export function markFailed(db: WritableDB, id: string): boolean {
+  return run(db, sql`UPDATE messages SET status = 'failed' WHERE id = ${id} AND from_me = 1`).changes > 0;
 }
 
 export function editMessage(db: WritableDB, id: string, authorAccountId: string, body: string, at: number): boolean {

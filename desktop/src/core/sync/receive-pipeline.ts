@@ -86,7 +86,7 @@ export class ReceivePipeline {
     return outcomes;
   }
 
-  /** The body of one group transaction (session writes deferred to its end: see beginStoreBatch). */
+  /** The body of one group transaction (session writes deferred to its end: see inStoreBatch). */
   async #decryptInTransaction(
     envelopes: Envelope[],
     resends: { envelope: Envelope; input: DecryptInput; registrationId: number }[],

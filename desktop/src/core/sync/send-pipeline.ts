@@ -13,7 +13,7 @@ import {
   removeOutbox,
   setPrepared,
 } from '../store/delivery-queries.js';
-import { advanceStatus, advanceStatuses, getMessage, getMessages } from '../store/message-queries.js';
+import { advanceStatuses, getMessage, getMessages, markFailed } from '../store/message-queries.js';
 import { one, run, sql } from '../store/sql.js';
 import { contentTimestamp, encodeContent } from './content-codec.js';
 import type { CoreContext } from './core-context.js';
@@ -321,8 +321,8 @@ export class SendPipeline {
     return this.ctx.stores.session.activeDevices(recipient);
   }
 
-  #setStatus(item: OutboxItem, status: 'failed'): void {
-    if (item.messageId && !item.onlineOnly && advanceStatus(this.ctx.db, item.messageId, status)) {
+  #markFailed(item: OutboxItem): void {
+    if (item.messageId && !item.onlineOnly && markFailed(this.ctx.db, item.messageId)) {
       const message = getMessage(this.ctx.db, item.messageId);
       if (message) {
         this.ctx.events.emit({ type: 'message_updated', message });
@@ -337,7 +337,7 @@ export class SendPipeline {
     log.debug('send failed', { error: toLogFormat(error), permanent, attempts: item.attempts });
     if (permanent) {
       removeOutbox(ctx.db, item.seq);
-      this.#setStatus(item, 'failed');
+      this.#markFailed(item);
       return;
     }
     deferOutbox(ctx.db, item.seq, Math.round(ctx.now() + backoffMs(item.attempts) * (0.75 + Math.random() * 0.5)));
