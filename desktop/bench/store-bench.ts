@@ -6,7 +6,7 @@ import { createProtocolStores } from '../src/core/protocol/protocol-stores.js';
 import { decryptEnvelope, encryptForDevice, startSession } from '../src/core/protocol/session-cipher.js';
 import { listConversations } from '../src/core/store/conversation-queries.js';
 import { DatabaseLock, openDatabase } from '../src/core/store/database.js';
-import { historyPage, searchMessages } from '../src/core/store/message-queries.js';
+import { historyPage, indexNewMessages, searchMessages } from '../src/core/store/message-queries.js';
 import { saveProfile } from '../src/core/store/profile-queries.js';
 import type { WritableDB } from '../src/core/store/sql.js';
 
@@ -104,6 +104,8 @@ export function fillMessages(path: string, key: Buffer, rows: number): void {
       }
       insert.run(randomUUID(), i % 2, words.join(' '), now + i * 1000, now + i * 1000);
     }
+    // As the app does before each COMMIT.
+    indexNewMessages(db);
   });
   for (let i = 0; i < rows; i += 10_000) {
     batch(i, Math.min(rows, i + 10_000));

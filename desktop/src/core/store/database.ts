@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { SottoError } from '../errors.js';
+import { indexNewMessages } from './message-queries.js';
 import { migrate } from './migrate.js';
 import { asWritable, type WritableDB } from './sql.js';
 
@@ -39,6 +40,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Writab
     const db = asWritable(raw);
     if (options.migrate !== false) {
       migrate(db);
+      // Every commit indexes the messages it stored; this only catches rows written by other means.
+      indexNewMessages(db);
     }
     return db;
   } catch (error) {

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { describe, expect, it } from 'vitest';
+import { indexNewMessages } from './message-queries.js';
 import { loadMigrations, migrate, schemaVersion } from './migrate.js';
 import { all, asWritable, one, run, sql, type WritableDB } from './sql.js';
 
@@ -73,6 +74,40 @@ describe('desktop migrations', () => {
     expect(columns).toEqual(
       expect.arrayContaining(['recipient_account_id', 'content', 'prepared', 'attempts', 'next_attempt_at']),
     );
+  });
+
+  it('0008 indexes at commit: earlier rows stay searchable, edits and deletes keep the index exact', () => {
+    const db = fresh();
+    migrate(db, migrations, 7);
+    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'bob', 1, 1)`);
+    const insert = (id: string, body: string) =>
+      run(
+        db,
+        sql`INSERT INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at, received_at, status)
+          VALUES (${id}, 'c', 'text', 0, 'c', ${body}, 1, 1, 'delivered')`,
+      );
+    const match = (word: string) =>
+      one<{ n: number }>(db, sql`SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH ${word}`)?.n;
+    insert('old', 'zebra crossing'); // indexed by 0003's trigger
+    migrate(db, migrations, 8);
+    expect(match('zebra')).toBe(1);
+
+    insert('edited', 'lion');
+    insert('gone', 'wolf');
+    expect(match('lion')).toBe(0); // not indexed until indexNewMessages (before COMMIT)
+    run(db, sql`UPDATE messages SET body = 'tiger' WHERE id = 'edited'`);
+    run(db, sql`DELETE FROM messages WHERE id = 'gone'`);
+    indexNewMessages(db);
+    expect([match('lion'), match('tiger'), match('wolf')]).toEqual([0, 1, 0]);
+
+    run(db, sql`UPDATE messages SET body = 'giraffe' WHERE id = 'old'`);
+    run(db, sql`DELETE FROM messages WHERE id = 'edited'`);
+    expect([match('zebra'), match('giraffe'), match('tiger')]).toEqual([0, 1, 0]);
+    insert('new', 'okapi');
+    indexNewMessages(db);
+    expect(match('okapi')).toBe(1);
+    // FTS5 compares its index with the messages table: a stray or missing entry fails here.
+    expect(() => run(db, sql`INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')`)).not.toThrow();
   });
 
   it('a failing migration leaves the database exactly as it was', () => {

@@ -8,6 +8,7 @@ const MAX_GROUP_MS = 50;
 import type { ProtocolStores } from '../protocol/protocol-stores.js';
 import type { RelayApi } from '../relay-client/relay-api.js';
 import type { DatabaseLock } from '../store/database.js';
+import { indexNewMessages } from '../store/message-queries.js';
 import type { WritableDB } from '../store/sql.js';
 
 export interface LocalProfile {
@@ -211,6 +212,7 @@ export class CoreContext {
     let error = failure;
     if (error === undefined) {
       try {
+        indexNewMessages(this.db);
         this.db.exec('COMMIT');
       } catch (commitError) {
         error = commitError;
