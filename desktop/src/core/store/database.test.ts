@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SottoError } from '../errors.js';
-import { openDatabase } from './database.js';
+import { openDatabase, WAL_CHECKPOINT_PAGES } from './database.js';
 import { one, run, sql } from './sql.js';
 
 const dirs: string[] = [];
@@ -32,6 +32,30 @@ describe('encrypted database', () => {
       'plain words here',
     );
     again.close();
+  });
+
+  it('keeps the WAL bounded: it is checkpointed once it holds WAL_CHECKPOINT_PAGES pages', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sotto-db-'));
+    dirs.push(dir);
+    const path = join(dir, 'test.db');
+    const db = openDatabase(path, { key: randomBytes(32) });
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const limit = WAL_CHECKPOINT_PAGES * (pageSize + 24); // a frame is a page and its 24-byte header
+    db.exec('CREATE TABLE scratch (b BLOB)');
+    const blob = randomBytes(2 * pageSize);
+    let largestWal = 0;
+    // Twice the window, in commits of 100 blobs (about 300 pages each).
+    for (let i = 0; i < (2 * WAL_CHECKPOINT_PAGES) / 300; i++) {
+      db.transaction(() => {
+        for (let k = 0; k < 100; k++) {
+          run(db, sql`INSERT INTO scratch (b) VALUES (${blob})`);
+        }
+      })();
+      largestWal = Math.max(largestWal, statSync(`${path}-wal`).size);
+    }
+    expect(largestWal).toBeGreaterThan(limit / 2); // not checkpointed at SQLite's default of 1,000 pages
+    expect(largestWal).toBeLessThan(limit + 400 * (pageSize + 24)); // but within one commit of the window
+    db.close();
   });
 
   it('refuses a wrong key with wrong_key and leaves the file untouched', () => {

@@ -6,6 +6,15 @@ import { asWritable, type WritableDB } from './sql.js';
 
 export const DB_KEY_BYTES = 32;
 
+/**
+ * The WAL is copied into the database (a checkpoint, with two fsyncs) once it holds this many pages
+ * (40 MiB), instead of SQLite's default 1,000. The same hot pages (the newest message and index leaves,
+ * the session, the outbox) are rewritten by almost every commit, and a checkpoint copies each page once
+ * however often it is in the WAL: ten times the window costs about three times one checkpoint. Measured
+ * here sending 5,000 messages one at a time: 77 commits over 5 ms summing 568 ms, against 9 summing 247 ms.
+ */
+export const WAL_CHECKPOINT_PAGES = 10_000;
+
 export interface OpenDatabaseOptions {
   /** Raw 256-bit key. */
   key: Uint8Array;
@@ -35,6 +44,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Writab
     }
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
+    raw.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     raw.pragma('foreign_keys = ON');
     raw.pragma('secure_delete = ON');
     const db = asWritable(raw);
