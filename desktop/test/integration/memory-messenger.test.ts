@@ -177,7 +177,9 @@ describe('two cores over an in-memory relay', () => {
     const hits = bob.messenger.search('red');
     expect(hits).toHaveLength(1);
     expect(hits[0]?.snippet).toContain('\u0002red\u0003');
-    await bob.messenger.sendText(aliceId, 'quoting', { quoteMessageId: m1.id });
+    const reply = await bob.messenger.sendText(aliceId, 'quoting', { quoteMessageId: m1.id });
+    // What sendText returns (built, not read back) is exactly what history shows.
+    expect(bob.messenger.history(aliceId).messages.find((m) => m.id === reply.id)).toEqual(reply);
     await until(() => texts(alice.messenger, conv.id).length === 2, 5000, 'reply');
     expect(alice.messenger.history(conv.id).messages[1]?.quote?.messageId).toBe(m1.id);
     await alice.messenger.deleteForEveryone(m1.id);

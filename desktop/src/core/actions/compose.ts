@@ -49,24 +49,26 @@ export class Composer {
       ...(expires > 0 ? { expiresInSeconds: expires } : {}),
     };
     const content: Content = quote ? { kind: 'reply', ...base, quote } : { kind: 'text', ...base };
+    const stored: messages.NewMessage = {
+      id,
+      conversationId,
+      kind: 'text',
+      fromMe: true,
+      authorAccountId: ctx.local.accountId,
+      body,
+      sentAt,
+      receivedAt: sentAt,
+      status: 'sending',
+      unread: false,
+      quote,
+      expiresInSeconds: expires,
+      expiresAt: expires > 0 ? sentAt + expires * 1000 : null,
+    };
     const view = await ctx.tx(() => {
-      messages.insertMessage(ctx.db, {
-        id,
-        conversationId,
-        kind: 'text',
-        fromMe: true,
-        authorAccountId: ctx.local.accountId,
-        body,
-        sentAt,
-        receivedAt: sentAt,
-        status: 'sending',
-        unread: false,
-        quote,
-        expiresInSeconds: expires,
-        expiresAt: expires > 0 ? sentAt + expires * 1000 : null,
-      });
+      messages.insertMessage(ctx.db, stored);
       enqueue(ctx, conversationId, content, id);
-      const message = messages.getMessage(ctx.db, id) as MessageView;
+      // A new id: nothing to read back (no reactions, edits or deletion yet).
+      const message = messages.newMessageView(stored);
       ctx.events.emit({ type: 'message', message });
       emitConversation(ctx, conversationId);
       return message;
