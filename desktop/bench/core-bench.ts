@@ -20,6 +20,7 @@ import { coldOpenMs, fillMessages, percentile, searchP95, sessionSetupsPerSecond
 const size = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const E2E = size('BENCH_E2E', 2000);
 const CATCHUP = size('BENCH_CATCHUP', 10_000);
+const CATCHUP_ROUNDS = size('BENCH_CATCHUP_ROUNDS', 3);
 const ROWS = size('BENCH_ROWS', 1_000_000);
 const SESSIONS = size('BENCH_SESSIONS', 100);
 const SEND_WINDOW = size('BENCH_SEND_WINDOW', 64);
@@ -202,35 +203,54 @@ async function relayFigures(dir: string): Promise<void> {
       'sender CPU per message (both runs), µs',
     );
 
-    // Catch-up: bob is offline while the messages queue up on the relay, then reconnects.
-    const sendStart = performance.now();
-    for (let i = 0; i < CATCHUP; i++) {
-      await alice.sendText(conv.id, `queued ${i} ${body}`);
+    // Catch-up: bob is offline while the messages queue up on the relay, then reconnects. This machine's
+    // speed drifts by ±20 % from minute to minute: the figure is the median of CATCHUP_ROUNDS runs.
+    const seconds: number[] = [];
+    const cpuSeconds: number[] = [];
+    let sender = alice;
+    for (let round = 0; round < CATCHUP_ROUNDS; round++) {
+      if (round > 0) {
+        sender = await profiles.alice.openMessenger();
+        await sender.connect();
+      }
+      const sendStart = performance.now();
+      for (let i = 0; i < CATCHUP; i++) {
+        await sender.sendText(conv.id, `queued ${round}.${i} ${body}`);
+      }
+      await until(() => sender.pendingOutgoing() === 0, 900_000);
+      if (round === 0) {
+        report(
+          'sendOnlyMessagesPerSecond',
+          CATCHUP / ((performance.now() - sendStart) / 1000),
+          `encrypt → relay accepted (${CATCHUP} msgs), msgs/s`,
+        );
+      }
+      await sender.close();
+      const catchStart = performance.now();
+      const catchCpu = process.cpuUsage();
+      const reopened = await profiles.bob.openMessenger();
+      let caughtUp = 0;
+      reopened.on((event) => {
+        caughtUp += event.type === 'message' ? 1 : 0;
+      });
+      await reopened.connect({ timeoutMs: 600_000 });
+      await reopened.whenDrained();
+      seconds.push((performance.now() - catchStart) / 1000);
+      const cpu = process.cpuUsage(catchCpu);
+      cpuSeconds.push((cpu.user + cpu.system) / 1e6);
+      await reopened.close();
+      if (caughtUp !== CATCHUP) {
+        throw new Error(`catch-up stored ${caughtUp} of ${CATCHUP} messages`);
+      }
     }
-    await until(() => alice.pendingOutgoing() === 0, 900_000);
-    report(
-      'sendOnlyMessagesPerSecond',
-      CATCHUP / ((performance.now() - sendStart) / 1000),
-      `encrypt → relay accepted (${CATCHUP} msgs), msgs/s`,
-    );
-    await alice.close();
-    const catchStart = performance.now();
-    const catchCpu = process.cpuUsage();
-    const reopened = await profiles.bob.openMessenger();
-    await reopened.connect({ timeoutMs: 600_000 });
-    await reopened.whenDrained();
+    const runs = seconds.map((s) => s.toFixed(2)).join(', ');
     report(
       'catchupSeconds',
-      (performance.now() - catchStart) / 1000,
-      `catch-up of ${CATCHUP} queued messages (open → drained), s`,
+      percentile(seconds, 50),
+      `catch-up of ${CATCHUP} queued messages (open → drained), median of ${seconds.length} runs (${runs}), s`,
     );
-    const cpu = process.cpuUsage(catchCpu);
-    report('catchupClientCpuSeconds', (cpu.user + cpu.system) / 1e6, 'same, CPU time of the client process, s');
-    const count = reopened.history(reopened.listConversations()[0]?.id ?? '', { limit: 1 }).messages.length;
-    if (count === 0) {
-      throw new Error('catch-up stored nothing');
-    }
-    await reopened.close();
+    report('catchupBestSeconds', Math.min(...seconds), 'same, fastest run, s');
+    report('catchupClientCpuSeconds', percentile(cpuSeconds, 50), 'same, CPU time of the client process (median), s');
   } finally {
     await relay.stop();
   }
