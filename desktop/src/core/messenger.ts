@@ -156,7 +156,7 @@ export class Messenger implements MessengerApi {
     await this.#sender.idle();
     this.#sweeper.stop();
     await this.#inbound.close();
-    await this.#ctx.lock.exclusive(() => undefined);
+    await this.#ctx.lock.exclusive(() => this.#ctx.indexWaitingMessages());
     this.#setState('offline');
     this.#events.flushConversations();
     this.#events.summarize = undefined;

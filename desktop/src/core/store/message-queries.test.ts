@@ -6,7 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageStatus } from '../messenger-types.js';
 import { ensureConversation } from './conversation-queries.js';
 import { openDatabase } from './database.js';
-import { advanceStatuses, getMessage, insertMessage, newMessageId } from './message-queries.js';
+import {
+  advanceStatuses,
+  getMessage,
+  indexNewMessages,
+  insertMessage,
+  newMessageId,
+  searchMessages,
+} from './message-queries.js';
 import type { WritableDB } from './sql.js';
 
 const cleanup: (() => void)[] = [];
@@ -67,5 +74,16 @@ describe('advanceStatuses (receipts and sent runs)', () => {
   it('gives new messages ids that sort in creation order (they land at the end of the id index)', () => {
     const ids = Array.from({ length: 1000 }, () => newMessageId());
     expect([...ids].sort()).toEqual(ids);
+  });
+});
+
+describe('searchMessages', () => {
+  it('finds a stored message even before it was added to the full-text index', () => {
+    const db = database();
+    ensureConversation(db, 'alice', 'alice', 1);
+    const id = message(db, 'alice', false, 'delivered'); // body 'hello'; no commit has indexed it
+    expect(indexNewMessages(db, 1000)).toBeGreaterThan(0); // still waiting
+    expect(searchMessages(db, 'hello').map((hit) => hit.message.id)).toEqual([id]);
+    expect(indexNewMessages(db, 1000)).toBe(0); // the search indexed it
   });
 });

@@ -56,17 +56,19 @@ export function insertMessage(db: WritableDB, m: NewMessage): boolean {
 }
 
 /**
- * Adds every message stored since the last call to the full-text index, in one statement (see migration
- * 0008: per-row indexing costs five times as much). Called before each COMMIT that may have stored
- * messages, so committed state is always fully searchable.
+ * Adds the messages stored since the last call to the full-text index, in one statement (see migration
+ * 0008: per-row indexing costs five times as much, and each call writes a new index segment, so fewer
+ * calls over more rows cost less). With `atLeast`, does nothing while fewer rows wait. Returns how many
+ * rows (by seq) are still waiting: 0 once indexed.
  */
-export function indexNewMessages(db: WritableDB): void {
+export function indexNewMessages(db: WritableDB, atLeast = 1): number {
   const { indexed, newest } = one<{ indexed: number; newest: number }>(
     db,
     sql`SELECT indexed_seq AS indexed, (SELECT coalesce(max(seq), 0) FROM messages) AS newest FROM fts_progress`,
   ) ?? { indexed: 0, newest: 0 };
-  if (newest <= indexed) {
-    return;
+  const waiting = newest - indexed;
+  if (waiting <= 0 || waiting < atLeast) {
+    return Math.max(0, waiting);
   }
   run(
     db,
@@ -74,6 +76,7 @@ export function indexNewMessages(db: WritableDB): void {
       SELECT seq, body FROM messages WHERE seq > ${indexed} AND seq <= ${newest} AND kind = 'text' ORDER BY seq`,
   );
   run(db, sql`UPDATE fts_progress SET indexed_seq = ${newest}`);
+  return 0;
 }
 
 /** The view of a message just inserted with `insertMessage` (no reactions, edits or deletion yet): no read back. */
@@ -207,11 +210,13 @@ export function toFtsQuery(text: string): string | null {
   return words.length === 0 ? null : words.map((w) => `"${w}"*`).join(' ');
 }
 
-export function searchMessages(db: ReadableDB, query: string, limit = 50): SearchHit[] {
+/** Full-text search; first indexes the messages still waiting (see CoreContext), so every stored one is found. */
+export function searchMessages(db: WritableDB, query: string, limit = 50): SearchHit[] {
   const match = toFtsQuery(query);
   if (!match) {
     return [];
   }
+  indexNewMessages(db);
   const rows = all<RawMessage & { snippet: string; username: string }>(
     db,
     sql`SELECT m.*, c.username, snippet(messages_fts, 0, char(2), char(3), '…', 12) AS snippet

@@ -4,6 +4,14 @@ const CONVERSATION_DEBOUNCE_MS = 16;
 /** A group commit closes after this many units or this long, even while more units wait. */
 const MAX_GROUP_UNITS = 64;
 const MAX_GROUP_MS = 50;
+/**
+ * A commit adds its messages to the full-text index itself once this many wait; fewer are indexed within
+ * FTS_DELAY_MS by a unit of their own, or at once by a search. Each indexing writes a new FTS5 segment
+ * (and merges): for a commit of four messages that was 184 µs of its 394 µs here. Search never misses a
+ * stored message: searchMessages indexes what waits before it queries.
+ */
+const FTS_BATCH = 128;
+const FTS_DELAY_MS = 1000;
 
 import type { ProtocolStores } from '../protocol/protocol-stores.js';
 import type { RelayApi } from '../relay-client/relay-api.js';
@@ -193,6 +201,26 @@ export class CoreContext {
     });
   }
 
+  #indexTimer: NodeJS.Timeout | undefined;
+
+  /** Indexes, in a unit of its own, what small commits left out of the full-text index. */
+  #scheduleIndexing(): void {
+    this.#indexTimer ??= setTimeout(() => {
+      this.#indexTimer = undefined;
+      this.tx(() => {
+        indexNewMessages(this.db);
+      }).catch(() => undefined); // closed meanwhile: the next open (or search) indexes them
+    }, FTS_DELAY_MS);
+    this.#indexTimer.unref();
+  }
+
+  /** Before the database closes: index what waits now, and cancel the timer. */
+  indexWaitingMessages(): void {
+    clearTimeout(this.#indexTimer);
+    this.#indexTimer = undefined;
+    indexNewMessages(this.db);
+  }
+
   #openGroup(): CommitGroup {
     if (!this.#group) {
       this.db.exec('BEGIN IMMEDIATE');
@@ -212,7 +240,9 @@ export class CoreContext {
     let error = failure;
     if (error === undefined) {
       try {
-        indexNewMessages(this.db);
+        if (indexNewMessages(this.db, FTS_BATCH) > 0) {
+          this.#scheduleIndexing();
+        }
         this.db.exec('COMMIT');
       } catch (commitError) {
         error = commitError;
