@@ -110,6 +110,34 @@ describe('desktop migrations', () => {
     expect(() => run(db, sql`INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')`)).not.toThrow();
   });
 
+  it('0009 checks kind and status in place (no b-tree per row), with the same rules, keeping stored rows', () => {
+    const db = fresh();
+    migrate(db, migrations, 8);
+    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'bob', 1, 1)`);
+    const insert = (id: string, kind: string, status: string) =>
+      run(
+        db,
+        sql`INSERT INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at, received_at, status)
+          VALUES (${id}, 'c', ${kind}, 0, 'c', 'hello', 1, 1, ${status})`,
+      );
+    const ephemeralTables = () =>
+      all<{ opcode: string }>(
+        db,
+        sql`EXPLAIN INSERT INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at,
+          received_at, status) VALUES ('x', 'c', 'text', 0, 'c', '', 1, 1, 'sent')`,
+      ).filter((op) => op.opcode === 'OpenEphemeral').length;
+    insert('before', 'text', 'delivered');
+    expect(ephemeralTables()).toBe(2); // one per IN list, built on every insert
+    migrate(db, migrations, 9);
+    expect(ephemeralTables()).toBe(0);
+    expect(one<{ n: number }>(db, sql`SELECT count(*) AS n FROM messages`)?.n).toBe(1);
+    insert('after', 'timer_change', 'failed');
+    expect(() => insert('bad-kind', 'texts', 'sent')).toThrow(/CHECK/);
+    expect(() => insert('bad-status', 'text', 'lost')).toThrow(/CHECK/);
+    expect(() => run(db, sql`UPDATE messages SET status = 'lost' WHERE id = 'before'`)).toThrow(/CHECK/);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+  });
+
   it('a failing migration leaves the database exactly as it was', () => {
     const db = fresh();
     migrate(db, migrations, 1);

@@ -67,10 +67,43 @@ export function migrate(db: WritableDB, migrations = loadMigrations(), upTo = mi
   }
   db.transaction(() => {
     for (const migration of pending) {
-      db.exec(migration.sql);
+      if (migration.sql.startsWith(EDITS_SCHEMA_TEXT)) {
+        editSchemaText(db, migration);
+      } else {
+        db.exec(migration.sql);
+      }
     }
     // PRAGMA takes no bound parameters; the value is an integer we computed.
     db.pragma(`user_version = ${Math.trunc(pending.at(-1)?.version ?? current)}`);
   })();
   return schemaVersion(db);
+}
+
+/** First line of a migration that rewrites CREATE statements in sqlite_schema (see editSchemaText). */
+const EDITS_SCHEMA_TEXT = '-- sotto:edits-schema-text';
+
+/**
+ * SQLite's documented procedure for changes that leave every stored row valid as it is (such as
+ * rewriting a CHECK constraint into an equivalent one): update the CREATE text in sqlite_schema, then
+ * bump schema_version so that every connection parses it again. better-sqlite3 keeps SQLite's defensive
+ * mode on, which forbids writing sqlite_schema; it is lifted for this migration only. Throws (and the
+ * whole migration rolls back) if the edit changed nothing, e.g. because the text was not the expected one.
+ */
+function editSchemaText(db: WritableDB, migration: Migration): void {
+  const before = db.pragma('schema_version', { simple: true }) as number;
+  const schema = () => db.prepare('SELECT group_concat(sql, char(10)) AS text FROM sqlite_schema').get();
+  const oldText = JSON.stringify(schema());
+  db.unsafeMode(true);
+  try {
+    db.pragma('writable_schema = ON');
+    db.exec(migration.sql);
+    db.pragma('writable_schema = OFF');
+    // PRAGMA takes no bound parameters; the value is an integer SQLite gave us.
+    db.pragma(`schema_version = ${Math.trunc(before) + 1}`);
+  } finally {
+    db.unsafeMode(false);
+  }
+  if (JSON.stringify(schema()) === oldText) {
+    throw new Error(`migration ${migration.name} found nothing to edit in the schema`);
+  }
 }
