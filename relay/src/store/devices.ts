@@ -70,6 +70,14 @@ export async function removeDevice(sql: Sql, accountId: string, deviceId: number
   return rows.length > 0;
 }
 
-export async function touchDevice(sql: Sql, accountId: string, deviceId: number, now: number): Promise<void> {
-  await sql`UPDATE devices SET last_seen_at = ${now} WHERE account_id = ${accountId} AND device_id = ${deviceId}`;
+/** A socket for the device opened: seen now, and `connectionId` is its newest socket. */
+export async function touchDevice(
+  sql: Sql,
+  accountId: string,
+  deviceId: number,
+  now: number,
+  connectionId: string,
+): Promise<void> {
+  await sql`UPDATE devices SET last_seen_at = ${now}, live_connection = ${connectionId}
+            WHERE account_id = ${accountId} AND device_id = ${deviceId}`;
 }

@@ -71,12 +71,24 @@ export async function rotateRefreshToken(
   });
 }
 
-/** True when the family is not revoked and its device still exists. Checked on every authenticated request. */
-export async function isFamilyLive(sql: Sql, familyId: string, accountId: string, deviceId: number): Promise<boolean> {
-  const rows = await sql`
-    SELECT 1 FROM token_families
-    WHERE id = ${familyId} AND account_id = ${accountId} AND device_id = ${deviceId} AND revoked_at IS NULL`;
-  return rows.length > 0;
+/**
+ * What a socket checks at its heartbeat while Redis (which carries revocations and takeovers) is down:
+ * whether its token family is still live, and the device's newest socket (see touchDevice).
+ */
+export async function socketStanding(
+  sql: Sql,
+  familyId: string,
+  accountId: string,
+  deviceId: number,
+): Promise<{ familyLive: boolean; liveConnection: string | null }> {
+  const [row] = await sql<{ family_live: boolean; live_connection: string | null }[]>`
+    SELECT EXISTS (
+             SELECT 1 FROM token_families
+             WHERE id = ${familyId} AND account_id = ${accountId} AND device_id = ${deviceId} AND revoked_at IS NULL
+           ) AS family_live,
+           (SELECT live_connection FROM devices WHERE account_id = ${accountId} AND device_id = ${deviceId})
+             AS live_connection`;
+  return { familyLive: row?.family_live ?? false, liveConnection: row?.live_connection ?? null };
 }
 
 export async function revokeDeviceFamilies(sql: Sql, accountId: string, deviceId: number, now: number): Promise<void> {

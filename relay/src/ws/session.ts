@@ -20,7 +20,7 @@ import { SendBudget } from '../rate-limits.js';
 import { acceptSend, sendLimitKey } from '../send.js';
 import { touchDevice } from '../store/devices.js';
 import type { QueuedEnvelope } from '../store/messages.js';
-import { isFamilyLive } from '../store/tokens.js';
+import { socketStanding } from '../store/tokens.js';
 import { corkUntilTurnEnds } from './turn-cork.js';
 
 const READ_BATCH = 100;
@@ -106,15 +106,23 @@ export class DeviceSession {
       this.ws.ping();
     }
     if (this.auth && !this.services.fanout.healthy()) {
-      // Revocations travel through the fan-out; while it is down, check the family in Postgres instead.
-      void this.checkStillLive(this.auth);
+      // Revocations and takeovers travel through the fan-out; while it is down, ask Postgres instead.
+      void this.checkStanding(this.auth);
     }
   }
 
-  private async checkStillLive(auth: AuthInfo): Promise<void> {
+  private async checkStanding(auth: AuthInfo): Promise<void> {
     try {
-      if (!(await isFamilyLive(this.services.sql, auth.familyId, auth.accountId, auth.deviceId))) {
+      const { familyLive, liveConnection } = await socketStanding(
+        this.services.sql,
+        auth.familyId,
+        auth.accountId,
+        auth.deviceId,
+      );
+      if (!familyLive) {
         this.close(CloseCode.revoked, 'revoked');
+      } else if (liveConnection !== null && liveConnection !== this.connectionId) {
+        this.close(CloseCode.connectedElsewhere, 'connected elsewhere');
       }
     } catch {
       // Postgres unreachable too: keep the socket; the next heartbeat checks again.
@@ -144,7 +152,7 @@ export class DeviceSession {
     // Closes this device's older socket, here or on another instance.
     void fanout.publish(address, { kind: 'takeover', connectionId: this.connectionId });
     metrics.openSockets.inc();
-    touchDevice(sql, auth.accountId, auth.deviceId, clock.now()).catch((err: unknown) =>
+    touchDevice(sql, auth.accountId, auth.deviceId, clock.now(), this.connectionId).catch((err: unknown) =>
       logger.debug({ err: toLogFormat(err) }, 'touch device failed'),
     );
     this.send({ type: 'ready', accountId: auth.accountId, deviceId: auth.deviceId });

@@ -1,3 +1,4 @@
+import { CloseCode } from '@sotto/shared-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, registerDevice, SocketClient, sendTo, target } from '../support/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -12,7 +13,8 @@ let two: TestRelay;
 beforeAll(async () => {
   db = await createTestDatabase();
   redis = await PrivateRedis.start();
-  const env = { FALLBACK_POLL_MS: '500' };
+  // Short heartbeats: while Redis is down, revocations and takeovers are checked at each one.
+  const env = { FALLBACK_POLL_MS: '500', WS_HEARTBEAT_MS: '300' };
   one = await startTestRelay({ databaseUrl: db.url, redisUrl: redis.url, redisPrefix: 'rd:', env });
   two = await startTestRelay({ databaseUrl: db.url, redisUrl: redis.url, redisPrefix: 'rd:', env });
 });
@@ -48,6 +50,25 @@ describe('when Redis goes down', () => {
     expect(socket.envelopes()[1]?.guid).toBe(up.body.messages[0]?.guid);
     expect((await api(one.url, 'GET', '/readyz')).status).toBe(200);
     socket.close();
+  });
+
+  it('closes the older socket of a device on the other instance with connectedElsewhere', async () => {
+    const bob = await registerDevice(one.url);
+    const older = await SocketClient.connect(one.wsUrl, bob.accessToken);
+    await redis.stop();
+    try {
+      const newer = await SocketClient.connect(two.wsUrl, bob.accessToken);
+      // Not through Redis: the older socket learns it from Postgres at a heartbeat.
+      expect(await older.waitClosed(5000)).toBe(CloseCode.connectedElsewhere);
+      const alice = await registerDevice(two.url);
+      const sent = await sendTo(alice, target(bob));
+      await newer.waitForEnvelopes(1, 5000);
+      expect(newer.envelopes().map((e) => e.guid)).toEqual([sent.body.messages[0]?.guid]);
+      expect(newer.closeCode).toBeUndefined();
+      newer.close();
+    } finally {
+      await redis.start();
+    }
   });
 
   it('keeps the order of a sender who alternates between the instances while Redis is down', async () => {
