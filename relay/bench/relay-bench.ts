@@ -15,7 +15,7 @@ import {
   sleep,
   withTimeout,
 } from './bench-support.js';
-import { insertCeiling, pubsubCeiling } from './ceilings.js';
+import { insertCeiling, pubsubCeiling, vacuumEnvelopes } from './ceilings.js';
 import type { LoadConfig, LoadDevice, LoadResult, RunCommand, Transport } from './load-worker.js';
 import { describePhase, type PhaseFigures, report } from './report.js';
 import { type BenchDatabase, type BenchDevice, createBenchDatabase, seedDevices } from './seed.js';
@@ -183,6 +183,7 @@ async function runPhase(
   workers: JsonChild[],
   cmd: Omit<RunCommand, 'type'>,
 ): Promise<PhaseFigures> {
+  await vacuumEnvelopes((db as BenchDatabase).sql);
   for (const w of workers) {
     w.send({ type: 'run', ...cmd });
   }
