@@ -318,11 +318,11 @@ async function main(): Promise<void> {
   const devices = all.slice(0, opts.devices);
   const idle = all.slice(opts.devices);
 
-  // The machine is shared: the ceilings are measured three times, interleaved with the relay phases
-  // (relays stopped), and compared by their median.
+  // This machine's speed drifts (the INSERT ceiling has moved from 52,000 to 28,000 rows/s within one run):
+  // each peak is compared with the INSERT ceilings measured just before and just after it (their mean).
   const insertRuns: number[] = [];
   const pubsubRuns: number[] = [];
-  const measureCeilings = async (when: string) => {
+  const measureCeilings = async (when: string): Promise<number> => {
     const insert = await insertCeiling((db as BenchDatabase).sql, devices, opts.contentBytes, { ms: 3000 });
     const pubsub = await pubsubCeiling(opts.redisUrl, redisPrefix, devices, opts.contentBytes, { ms: 3000 });
     insertRuns.push(insert);
@@ -331,8 +331,10 @@ async function main(): Promise<void> {
       `ceilings ${when.padEnd(25)} raw batched INSERT (100 rows, 4 in flight) ${round(insert, 0)} rows/s, ` +
         `raw Redis pub/sub (64 PUBLISH in flight) ${round(pubsub, 0)} msgs/s`,
     );
+    return insert;
   };
-  await measureCeilings('(before)');
+  const beforePeak1 = await measureCeilings('(before)');
+  let afterPeak1 = Number.NaN;
 
   const phases = new Set(opts.phases.split(',').map((p) => p.trim()));
   const skipped: PhaseFigures = {
@@ -358,6 +360,7 @@ async function main(): Promise<void> {
     if (phases.has('peak')) {
       peak1 = await runPhase([one], workers, peakCmd());
       describePhase('1 instance, peak', peak1);
+      afterPeak1 = await measureCeilings('(after 1-instance peak)');
     }
     for (const [name, share] of [
       ['quarter', 0.25],
@@ -385,7 +388,7 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w) => stop(w)));
     await stop(one.child);
   }
-  await measureCeilings('(between)');
+  const beforePeak2 = await measureCeilings('(before 2 instances)');
   if (phases.has('two')) {
     const pair = [await startRelay((db as BenchDatabase).url), await startRelay((db as BenchDatabase).url)];
     const workers = await startLoad(pair, devices);
@@ -394,7 +397,7 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w) => stop(w)));
     await Promise.all(pair.map((r) => stop(r.child)));
   }
-  await measureCeilings('(after)');
+  const afterPeak2 = await measureCeilings('(after)');
   const median = (runs: number[]) =>
     percentile(
       [...runs].sort((a, b) => a - b),
@@ -418,6 +421,8 @@ async function main(): Promise<void> {
     peak2,
     insertRuns,
     ceilingInsert,
+    ceilingAroundPeak1: (beforePeak1 + afterPeak1) / 2,
+    ceilingAroundPeak2: (beforePeak2 + afterPeak2) / 2,
     ceilingPubsub,
     idle: idleFigures,
   });
