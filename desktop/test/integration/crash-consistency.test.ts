@@ -133,7 +133,10 @@ describe('crash consistency of the receive pipeline', () => {
       before = page.nextCursor;
     }
     const errors = reopened.history(aliceId, { limit: 500 }).messages.filter((m) => m.kind === 'decryption_error');
+    // The full-text index survived the kills too: every message is found once.
+    const found = reopened.search('burst message', { limit: 500 }).map((hit) => hit.message.body);
     await reopened.close();
+    expect(found.sort()).toEqual(expected);
     expect(errors).toEqual([]);
     expect(bodies.length).toBe(COUNT);
     expect(new Set(bodies).size).toBe(COUNT);
