@@ -91,8 +91,8 @@ const EDITS_SCHEMA_TEXT = '-- sotto:edits-schema-text';
  */
 function editSchemaText(db: WritableDB, migration: Migration): void {
   const before = db.pragma('schema_version', { simple: true }) as number;
-  const schema = () => db.prepare('SELECT group_concat(sql, char(10)) AS text FROM sqlite_schema').get();
-  const oldText = JSON.stringify(schema());
+  const schemaText = () => db.prepare('SELECT group_concat(sql, char(10)) FROM sqlite_schema').pluck().get();
+  const oldText = schemaText();
   db.unsafeMode(true);
   try {
     db.pragma('writable_schema = ON');
@@ -103,7 +103,7 @@ function editSchemaText(db: WritableDB, migration: Migration): void {
   } finally {
     db.unsafeMode(false);
   }
-  if (JSON.stringify(schema()) === oldText) {
+  if (schemaText() === oldText) {
     throw new Error(`migration ${migration.name} found nothing to edit in the schema`);
   }
 }
