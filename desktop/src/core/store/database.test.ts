@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -56,6 +56,60 @@ describe('encrypted database', () => {
     expect(largestWal).toBeGreaterThan(limit / 2); // not checkpointed at SQLite's default of 1,000 pages
     expect(largestWal).toBeLessThan(limit + 400 * (pageSize + 24)); // but within one commit of the window
     db.close();
+  });
+
+  it('keeps SQLite temporary files (savepoint journals, sorts) in memory: on disk they would hold plaintext', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sotto-db-'));
+    dirs.push(dir);
+    const path = join(dir, 'test.db');
+    const db = openDatabase(path, { key: randomBytes(32) });
+    // A small cache, so both spill past memory as they would over a long history with the default cache.
+    db.pragma('cache_size = -1000');
+    db.exec('CREATE TABLE scratch (body TEXT, k INTEGER)');
+    const canary = `canary-${randomBytes(8).toString('hex')}`;
+    db.transaction(() => {
+      for (let i = 0; i < 20_000; i++) {
+        run(db, sql`INSERT INTO scratch (body, k) VALUES (${`${canary} ${'x'.repeat(300)}`}, ${(i * 7919) % 20_011})`);
+      }
+    })();
+    /** Every file this process holds open besides the database, its WAL and its SHM (SQLite unlinks temp files at once). */
+    const otherOpenFiles = () =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        let target: string;
+        try {
+          target = readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return [];
+        }
+        if (
+          !target.startsWith('/') ||
+          target.startsWith(path) ||
+          target.startsWith('/dev/') ||
+          target.startsWith('/proc/')
+        ) {
+          return [];
+        }
+        try {
+          return [{ target, hasCanary: readFileSync(`/proc/self/fd/${fd}`).includes(canary) }];
+        } catch {
+          return [];
+        }
+      });
+
+    // A savepoint that touches more pages than its in-memory journal holds (64 KiB).
+    db.exec('BEGIN; SAVEPOINT unit; UPDATE scratch SET k = k + 1');
+    const duringSavepoint = otherOpenFiles();
+    db.exec('RELEASE unit; COMMIT');
+    // A sort bigger than the cache.
+    const sorted = db.prepare('SELECT body FROM scratch ORDER BY k').iterate() as IterableIterator<{ body: string }>;
+    const first = sorted.next().value;
+    const duringSort = otherOpenFiles();
+    sorted.return?.();
+    db.close();
+
+    expect(first?.body).toContain(canary);
+    expect(duringSavepoint.filter((f) => f.hasCanary || f.target.includes('etilqs'))).toEqual([]);
+    expect(duringSort.filter((f) => f.hasCanary || f.target.includes('etilqs'))).toEqual([]);
   });
 
   it('refuses a wrong key with wrong_key and leaves the file untouched', () => {

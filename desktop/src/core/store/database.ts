@@ -42,6 +42,9 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Writab
     } catch (cause) {
       throw new SottoError('wrong_key', 'the database key is wrong (or the file is not a Sotto database)', { cause });
     }
+    // SQLite's temporary files (savepoint journals past 64 KiB, sorts bigger than the cache, temp b-trees)
+    // are NOT encrypted by the cipher: on disk they would hold plaintext messages. Keep them in memory.
+    raw.pragma('temp_store = MEMORY');
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
     raw.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
