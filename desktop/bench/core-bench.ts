@@ -4,7 +4,8 @@
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,7 +25,10 @@ const CATCHUP_ROUNDS = size('BENCH_CATCHUP_ROUNDS', 3);
 const ROWS = size('BENCH_ROWS', 1_000_000);
 const SESSIONS = size('BENCH_SESSIONS', 100);
 const SEND_WINDOW = size('BENCH_SEND_WINDOW', 64);
-/** BENCH_CPU_PROF=DIR: the receiving process writes a V8 CPU profile there. */
+/**
+ * BENCH_CPU_PROF=DIR: the receiving process writes a V8 CPU profile there, and this (sending) process one of
+ * the windowed end-to-end phase alone (`sender-window.cpuprofile`).
+ */
 const PROF_DIR = process.env.BENCH_CPU_PROF;
 
 const figures: Record<string, number> = {};
@@ -40,6 +44,24 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
       throw new Error('bench step timed out');
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Profiles this process while `work` runs, into PROF_DIR/`name` (without PROF_DIR, just runs it). */
+async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  if (!PROF_DIR) {
+    return work();
+  }
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(PROF_DIR, name), JSON.stringify(profile));
+    session.disconnect();
   }
 }
 
@@ -177,8 +199,10 @@ async function relayFigures(dir: string): Promise<void> {
     // As a bot or a paste of many messages: up to SEND_WINDOW sends outstanding (each still awaited).
     start = performance.now();
     const windowCpu = process.cpuUsage();
-    await sendWindowed(alice, conv.id, body);
-    arrived = await receiver.reached(2 * E2E);
+    arrived = await profiled('sender-window.cpuprofile', async () => {
+      await sendWindowed(alice, conv.id, body);
+      return receiver.reached(2 * E2E);
+    });
     const windowCpuUsed = process.cpuUsage(windowCpu);
     report(
       'e2eMessagesPerSecond',
