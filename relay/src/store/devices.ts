@@ -70,7 +70,10 @@ export async function removeDevice(sql: Sql, accountId: string, deviceId: number
   return rows.length > 0;
 }
 
-/** A socket for the device opened: seen now, and `connectionId` is its newest socket. */
+/**
+ * A socket for the device opened at `now`: the device was seen then, and `connectionId` becomes its newest
+ * socket unless a socket that connected later is already recorded (these writes may land out of order).
+ */
 export async function touchDevice(
   sql: Sql,
   accountId: string,
@@ -78,6 +81,12 @@ export async function touchDevice(
   now: number,
   connectionId: string,
 ): Promise<void> {
-  await sql`UPDATE devices SET last_seen_at = ${now}, live_connection = ${connectionId}
-            WHERE account_id = ${accountId} AND device_id = ${deviceId}`;
+  await sql`
+    UPDATE devices SET
+      last_seen_at = greatest(last_seen_at, ${now}),
+      live_connection = CASE WHEN live_since IS NULL OR (live_since, live_connection) < (${now}, ${connectionId}::uuid)
+                        THEN ${connectionId}::uuid ELSE live_connection END,
+      live_since = CASE WHEN live_since IS NULL OR (live_since, live_connection) < (${now}, ${connectionId}::uuid)
+                   THEN ${now} ELSE live_since END
+    WHERE account_id = ${accountId} AND device_id = ${deviceId}`;
 }

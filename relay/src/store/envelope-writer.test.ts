@@ -15,7 +15,12 @@ beforeAll(async () => {
   sql = createSql(db.url, { max: 4 });
   // Several instances starting together: the advisory lock lets exactly one apply each migration.
   const results = await Promise.all([migrate(sql), migrate(sql), migrate(sql)]);
-  expect(results.flat()).toEqual(['00001_init.sql', '00002_attachments.sql', '00003_live_connection.sql']);
+  expect(results.flat()).toEqual([
+    '00001_init.sql',
+    '00002_attachments.sql',
+    '00003_live_connection.sql',
+    '00004_live_since.sql',
+  ]);
   await sql`INSERT INTO accounts (id, username, created_at) VALUES (${account}, 'writer', 0)`;
   await sql`INSERT INTO devices (account_id, device_id, registration_id, secret_hash, created_at)
             VALUES (${account}, 1, 1, 'x', 0)`;

@@ -31,6 +31,16 @@ describe('embedded mode (PGlite + in-process fan-out)', () => {
 
     const again = await SocketClient.connect(relay.wsUrl, bob.accessToken);
     expect(again.envelopes().map((e) => e.guid)).toEqual([liveGuid]);
+    // The takeover register (read at heartbeats while the fan-out is down) is written on PGlite too.
+    const { sql } = relay.relay.services;
+    let register: { live_connection: string | null; live_since: string | null } | undefined;
+    for (let i = 0; i < 50 && !register?.live_since; i++) {
+      [register] = await sql<{ live_connection: string | null; live_since: string | null }[]>`
+        SELECT live_connection, live_since FROM devices WHERE account_id = ${bob.accountId} AND device_id = 1`;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(register?.live_connection).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number(register?.live_since)).toBeGreaterThan(0);
     again.close();
   });
 });

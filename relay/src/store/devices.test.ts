@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
+import { createSql, type Sql } from './db.js';
+import { touchDevice } from './devices.js';
+import { migrate } from './migrate.js';
+import { socketStanding } from './tokens.js';
+
+let db: TestDatabase;
+let sql: Sql;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = createSql(db.url, { max: 2 });
+  await migrate(sql);
+});
+afterAll(async () => {
+  await sql?.end();
+  await db?.drop();
+});
+
+async function newDevice(): Promise<string> {
+  const account = randomUUID();
+  await sql`INSERT INTO accounts (id, username, created_at) VALUES (${account}, ${`u${account.slice(0, 8)}`}, 0)`;
+  await sql`INSERT INTO devices (account_id, device_id, registration_id, secret_hash, created_at)
+            VALUES (${account}, 1, 1, 'x', 0)`;
+  return account;
+}
+
+const liveConnection = async (account: string) => (await socketStanding(sql, randomUUID(), account, 1)).liveConnection;
+
+describe('the live-connection register (takeovers while Redis is down)', () => {
+  it('names the socket that connected last, whatever order the writes land in', async () => {
+    const account = await newDevice();
+    const older = randomUUID();
+    const newer = randomUUID();
+    // The newer socket's write lands first, the older one's after it (both writes are fire-and-forget).
+    await touchDevice(sql, account, 1, 2_000, newer);
+    await touchDevice(sql, account, 1, 1_000, older);
+    expect(await liveConnection(account)).toBe(newer);
+    const [row] = await sql<{ last_seen_at: string }[]>`SELECT last_seen_at FROM devices WHERE account_id = ${account}`;
+    expect(Number(row?.last_seen_at)).toBe(2_000);
+
+    const newest = randomUUID();
+    await touchDevice(sql, account, 1, 3_000, newest);
+    expect(await liveConnection(account)).toBe(newest);
+  });
+
+  it('settles on one socket when two connect in the same millisecond', async () => {
+    const account = await newDevice();
+    const [a, b] = [randomUUID(), randomUUID()].sort();
+    await touchDevice(sql, account, 1, 5_000, b as string);
+    await touchDevice(sql, account, 1, 5_000, a as string);
+    expect(await liveConnection(account)).toBe(b);
+    const other = await newDevice();
+    await touchDevice(sql, other, 1, 5_000, a as string);
+    await touchDevice(sql, other, 1, 5_000, b as string);
+    expect(await liveConnection(other)).toBe(b);
+  });
+});
