@@ -149,4 +149,24 @@ describe('desktop migrations', () => {
     expect(schemaVersion(db)).toBe(1);
     expect(tables(db)).toEqual(['profile', 'settings']);
   });
+
+  it('a schema-text edit that matches nothing fails and leaves the database as it was', () => {
+    const db = fresh();
+    migrate(db, migrations, 8);
+    const schemaBefore = all(db, sql`SELECT name, sql FROM sqlite_schema ORDER BY name`);
+    const stale = [
+      ...migrations.slice(0, 8),
+      {
+        version: 9,
+        name: '0009-stale-edit.sql',
+        // Written against a CREATE text this database does not have: the edit matches no row.
+        sql: "-- sotto:edits-schema-text\nUPDATE sqlite_schema SET sql = replace(sql, 'no such text', 'x') WHERE name = 'messages';",
+      },
+    ];
+    expect(() => migrate(db, stale)).toThrow(/found nothing to edit/);
+    expect(schemaVersion(db)).toBe(8);
+    expect(all(db, sql`SELECT name, sql FROM sqlite_schema ORDER BY name`)).toEqual(schemaBefore);
+    // Defensive mode is back on: the schema cannot be written outside such a migration.
+    expect(() => db.exec("UPDATE sqlite_schema SET sql = sql WHERE name = 'messages'")).toThrow();
+  });
 });
