@@ -44,9 +44,16 @@ interface RawOutbox {
   message_id: string | null;
   content: string;
   online_only: number;
-  prepared: string | null;
   attempts: number;
   next_attempt_at: number;
+}
+
+interface RawCiphertext {
+  seq: number;
+  device_id: number;
+  registration_id: number;
+  type: OutgoingMessage['type'];
+  content: Uint8Array;
 }
 
 export function enqueueOutbox(
@@ -102,11 +109,41 @@ export function dueRun(db: ReadableDB, recipient: string, now: number, limit: nu
     }
     due.push(toItem(r));
   }
+  const first = due[0];
+  const last = due.at(-1);
+  if (!first || !last) {
+    return due;
+  }
+  const bySeq = new Map(due.map((item) => [item.seq, item]));
+  for (const c of all<RawCiphertext>(
+    db,
+    sql`SELECT seq, device_id, registration_id, type, content FROM outbox_ciphertexts
+      WHERE seq BETWEEN ${first.seq} AND ${last.seq} ORDER BY seq, device_id`,
+  )) {
+    const item = bySeq.get(c.seq);
+    if (item) {
+      item.prepared ??= [];
+      item.prepared.push({
+        destinationDeviceId: c.device_id,
+        destinationRegistrationId: c.registration_id,
+        type: c.type,
+        content: Buffer.from(c.content).toString('base64'),
+      });
+    }
+  }
   return due;
 }
 
+/** Stores an item's ciphertexts (one per device), or with null drops them (to encrypt it again). */
 export function setPrepared(db: WritableDB, seq: number, prepared: OutgoingMessage[] | null): void {
-  run(db, sql`UPDATE outbox SET prepared = ${prepared ? JSON.stringify(prepared) : null} WHERE seq = ${seq}`);
+  run(db, sql`DELETE FROM outbox_ciphertexts WHERE seq = ${seq}`);
+  for (const m of prepared ?? []) {
+    run(
+      db,
+      sql`INSERT INTO outbox_ciphertexts (seq, device_id, registration_id, type, content)
+        VALUES (${seq}, ${m.destinationDeviceId}, ${m.destinationRegistrationId}, ${m.type}, ${Buffer.from(m.content, 'base64')})`,
+    );
+  }
 }
 
 function toItem(r: RawOutbox): OutboxItem {
@@ -116,7 +153,7 @@ function toItem(r: RawOutbox): OutboxItem {
     messageId: r.message_id,
     content: JSON.parse(r.content) as Content,
     onlineOnly: r.online_only === 1,
-    prepared: r.prepared ? (JSON.parse(r.prepared) as OutgoingMessage[]) : null,
+    prepared: null,
     attempts: r.attempts,
     nextAttemptAt: r.next_attempt_at,
   };
@@ -132,6 +169,7 @@ export function outboxSize(db: ReadableDB): number {
 
 export function removeOutbox(db: WritableDB, seq: number): void {
   run(db, sql`DELETE FROM outbox WHERE seq = ${seq}`);
+  run(db, sql`DELETE FROM outbox_ciphertexts WHERE seq = ${seq}`);
 }
 
 export function deferOutbox(db: WritableDB, seq: number, nextAttemptAt: number): void {

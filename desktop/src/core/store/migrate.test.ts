@@ -138,6 +138,37 @@ describe('desktop migrations', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
   });
 
+  it('0010 moves ciphertexts out of the outbox rows (prepared ones are dropped, to be encrypted again)', () => {
+    const db = fresh();
+    migrate(db, migrations, 9);
+    const enqueue = (recipient: string, prepared: string | null) =>
+      run(
+        db,
+        sql`INSERT INTO outbox (recipient_account_id, message_id, content, prepared, next_attempt_at, created_at)
+          VALUES (${recipient}, 'm', '{"kind":"text"}', ${prepared}, 1, 1)`,
+      );
+    enqueue('bob', '[{"destinationDeviceId":1,"destinationRegistrationId":7,"type":"whisper","content":"AAAA"}]');
+    enqueue('carol', null);
+    migrate(db, migrations, 10);
+    const columns = all<{ name: string }>(db, sql`SELECT name FROM pragma_table_info('outbox')`).map((c) => c.name);
+    expect(columns).not.toContain('prepared');
+    expect(
+      all<{ recipient_account_id: string; content: string }>(
+        db,
+        sql`SELECT recipient_account_id, content FROM outbox ORDER BY seq`,
+      ),
+    ).toEqual([
+      { recipient_account_id: 'bob', content: '{"kind":"text"}' },
+      { recipient_account_id: 'carol', content: '{"kind":"text"}' },
+    ]);
+    expect(one<{ n: number }>(db, sql`SELECT count(*) AS n FROM outbox_ciphertexts`)?.n).toBe(0);
+    // One row per device, keyed by item and device; STRICT: the bytes stay bytes.
+    run(db, sql`INSERT INTO outbox_ciphertexts VALUES (1, 1, 7, 'whisper', x'0102')`);
+    expect(() => run(db, sql`INSERT INTO outbox_ciphertexts VALUES (1, 1, 7, 'whisper', x'03')`)).toThrow(/UNIQUE/);
+    expect(() => run(db, sql`INSERT INTO outbox_ciphertexts VALUES (1, 2, 'seven', 'whisper', x'03')`)).toThrow();
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+  });
+
   it('a failing migration leaves the database exactly as it was', () => {
     const db = fresh();
     migrate(db, migrations, 1);

@@ -48,7 +48,8 @@ export function enqueue(
   if (content.kind === 'receipt') {
     const last = one<{ seq: number; content: string }>(
       ctx.db,
-      sql`SELECT seq, content FROM outbox WHERE recipient_account_id = ${recipient} AND attempts = 0 AND prepared IS NULL
+      sql`SELECT seq, content FROM outbox o WHERE recipient_account_id = ${recipient} AND attempts = 0
+        AND NOT EXISTS (SELECT 1 FROM outbox_ciphertexts c WHERE c.seq = o.seq)
         AND seq = (SELECT max(seq) FROM outbox WHERE recipient_account_id = ${recipient})`,
     );
     if (last) {
