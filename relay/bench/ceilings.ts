@@ -60,6 +60,55 @@ export async function insertCeiling(
 }
 
 /**
+ * The relay's whole Postgres workload, raw: each batch of envelopes INSERTed as in `insertCeiling`, then
+ * DELETEd by (account, device, guid) in one statement, as acks delete them. Every message the relay
+ * accepts costs Postgres both, so this is the most the relay could reach if it cost nothing itself.
+ */
+export async function insertDeleteCeiling(
+  sql: Sql,
+  devices: BenchDevice[],
+  contentBytes: number,
+  { ms = 5000, batch = 100, inFlight = 4 } = {},
+): Promise<number> {
+  const content = randomBytes(contentBytes);
+  let rows = 0;
+  let n = 0;
+  const started = performance.now();
+  const stopAt = started + ms;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < stopAt) {
+        const now = Date.now();
+        const values = Array.from({ length: batch }, () => {
+          const i = n++;
+          return {
+            guid: randomUUID(),
+            account_id: (devices[i % devices.length] as BenchDevice).accountId,
+            device_id: 1,
+            type: 'whisper',
+            source_account_id: (devices[(i + 1) % devices.length] as BenchDevice).accountId,
+            source_device_id: 1,
+            client_timestamp: now,
+            server_timestamp: now,
+            expires_at: now + 30 * 24 * 3600 * 1000,
+            content,
+          };
+        });
+        await sql`INSERT INTO envelopes ${sql(values)}`;
+        await sql`
+          DELETE FROM envelopes e
+          USING unnest(${values.map((v) => v.account_id)}::uuid[], ${values.map((v) => v.guid)}::uuid[]) AS a(account_id, guid)
+          WHERE e.guid = a.guid AND e.account_id = a.account_id AND e.device_id = 1`;
+        rows += batch;
+      }
+    }),
+  );
+  const rate = rows / ((performance.now() - started) / 1000);
+  await vacuumEnvelopes(sql);
+  return rate;
+}
+
+/**
  * Raw Redis pub/sub through ioredis of the same payloads the bench sends (a 1:1 envelope as JSON), to one
  * channel per device, `inFlight` PUBLISH outstanding, counted at a subscriber. Messages per second.
  */

@@ -15,7 +15,7 @@ import {
   sleep,
   withTimeout,
 } from './bench-support.js';
-import { insertCeiling, pubsubCeiling, vacuumEnvelopes } from './ceilings.js';
+import { insertCeiling, insertDeleteCeiling, pubsubCeiling, vacuumEnvelopes } from './ceilings.js';
 import type { LoadConfig, LoadDevice, LoadResult, RunCommand, Transport } from './load-worker.js';
 import { describePhase, type PhaseFigures, report } from './report.js';
 import { type BenchDatabase, type BenchDevice, createBenchDatabase, seedDevices } from './seed.js';
@@ -324,14 +324,19 @@ async function main(): Promise<void> {
   // This machine's speed drifts (the INSERT ceiling has moved from 52,000 to 28,000 rows/s within one run):
   // each peak is compared with the INSERT ceilings measured just before and just after it (their mean).
   const insertRuns: number[] = [];
+  const insertDeleteRuns: number[] = [];
   const pubsubRuns: number[] = [];
   const measureCeilings = async (when: string): Promise<number> => {
-    const insert = await insertCeiling((db as BenchDatabase).sql, ceilingDevices, opts.contentBytes, { ms: 3000 });
+    const sql = (db as BenchDatabase).sql;
+    const insert = await insertCeiling(sql, ceilingDevices, opts.contentBytes, { ms: 3000 });
+    const insertDelete = await insertDeleteCeiling(sql, ceilingDevices, opts.contentBytes, { ms: 3000 });
     const pubsub = await pubsubCeiling(opts.redisUrl, redisPrefix, ceilingDevices, opts.contentBytes, { ms: 3000 });
     insertRuns.push(insert);
+    insertDeleteRuns.push(insertDelete);
     pubsubRuns.push(pubsub);
     out(
       `ceilings ${when.padEnd(25)} raw batched INSERT (100 rows, 4 in flight) ${round(insert, 0)} rows/s, ` +
+        `INSERT then ack DELETE ${round(insertDelete, 0)} rows/s, ` +
         `raw Redis pub/sub (64 PUBLISH in flight) ${round(pubsub, 0)} msgs/s`,
     );
     return insert;
@@ -407,8 +412,12 @@ async function main(): Promise<void> {
       50,
     );
   const ceilingInsert = median(insertRuns);
+  const ceilingInsertDelete = median(insertDeleteRuns);
   const ceilingPubsub = median(pubsubRuns);
-  out(`ceilings, median: INSERT ${round(ceilingInsert, 0)} rows/s, pub/sub ${round(ceilingPubsub, 0)} msgs/s`);
+  out(
+    `ceilings, median: INSERT ${round(ceilingInsert, 0)} rows/s, INSERT then ack DELETE ${round(ceilingInsertDelete, 0)} rows/s, ` +
+      `pub/sub ${round(ceilingPubsub, 0)} msgs/s`,
+  );
 
   let idleFigures = { perSocketKib: Number.NaN, perSocketTotalKib: Number.NaN, open: 0 };
   if (idle.length > 0) {
@@ -424,6 +433,7 @@ async function main(): Promise<void> {
     peak2,
     insertRuns,
     ceilingInsert,
+    ceilingInsertDelete,
     ceilingAroundPeak1: (beforePeak1 + afterPeak1) / 2,
     ceilingAroundPeak2: (beforePeak2 + afterPeak2) / 2,
     ceilingPubsub,

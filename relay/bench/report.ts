@@ -42,6 +42,8 @@ export interface BenchSummary {
   peak2: PhaseFigures;
   insertRuns: number[];
   ceilingInsert: number;
+  /** Median of the raw INSERT-then-DELETE ceilings: Postgres doing the relay's whole work for each message. */
+  ceilingInsertDelete: number;
   /** Mean of the INSERT ceilings measured just before and just after each peak (NaN when skipped). */
   ceilingAroundPeak1: number;
   ceilingAroundPeak2: number;
@@ -64,6 +66,20 @@ export function report(r: BenchSummary): void {
   out(
     `  relay / raw INSERT ceiling measured around it: 1 instance ${round(100 * ratio1)} % of ${round(r.ceilingAroundPeak1, 0)} rows/s, ` +
       `2 instances ${round(100 * ratio2)} % of ${round(r.ceilingAroundPeak2, 0)} rows/s (goal ≥ 50 %; baseline ceiling ~70,700 rows/s)`,
+  );
+  // What the goal asks of these 2 cores, at the CPU each message cost at peak (relay, Postgres, Redis and
+  // the load generator all run here): how many cores, and what the relay's own share would have to fall to.
+  const goalRate = 0.5 * r.ceilingAroundPeak1;
+  const others = peak1.cpuUs.postgres + peak1.cpuUs.redis + peak1.cpuUs.load;
+  const coresAtGoal = (goalRate * (peak1.cpuUs.relay + others)) / 1e6;
+  const relayBudget = (cpu.length * 1e6) / goalRate - others;
+  out(
+    `  the goal (${round(goalRate, 0)} msgs/s) at peak's CPU per message would need ${round(coresAtGoal, 2)} of ${cpu.length} cores; ` +
+      `the relay's ${round(peak1.cpuUs.relay, 0)} µs would have to fall to ${round(relayBudget, 0)} µs with the rest unchanged`,
+  );
+  out(
+    `  Postgres alone doing each message's INSERT and ack DELETE: ${round(r.ceilingInsertDelete, 0)} rows/s ` +
+      `(${round((100 * r.ceilingInsertDelete) / ceilingInsert)} % of the INSERT ceiling); relay at peak ${round((100 * peak1.messagesPerS) / r.ceilingInsertDelete)} % of it`,
   );
   out(
     `  pub/sub ceiling here ${round(ceilingPubsub, 0)} msgs/s (baseline ~67,500); Prosody 0.12: ~5,000–6,000 msgs/s, p99 12–44 ms`,
@@ -88,6 +104,9 @@ export function report(r: BenchSummary): void {
     ceiling_insert_per_s: round(ceilingInsert, 0),
     ceiling_insert_runs: insertRuns.map((r) => round(r, 0)),
     ceiling_pubsub_per_s: round(ceilingPubsub, 0),
+    ceiling_insert_delete_per_s: round(r.ceilingInsertDelete, 0),
+    cores_needed_at_goal: round(coresAtGoal, 2),
+    relay_cpu_us_budget_at_goal: round(relayBudget, 0),
     ceiling_insert_around_peak_per_s: round(r.ceilingAroundPeak1, 0),
     ceiling_insert_around_peak_2_instances_per_s: round(r.ceilingAroundPeak2, 0),
     ratio: round(ratio, 3),
