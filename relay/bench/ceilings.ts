@@ -12,27 +12,36 @@ export async function vacuumEnvelopes(sql: Sql): Promise<void> {
   await sql`VACUUM envelopes`;
 }
 
+export interface CeilingOptions {
+  ms?: number;
+  /** Rows per statement. */
+  batch?: number;
+  /** Statements in flight. */
+  inFlight?: number;
+}
+
 /**
- * Raw batched INSERT of the relay's own envelope rows (same table, columns and 300-byte content) with
- * `postgres`: `batch`-row multi-row INSERTs, `inFlight` at a time, for `ms`. Rows per second.
+ * Runs `write` on batches of the relay's own envelope rows (same table, columns and content size, for
+ * `devices`), `inFlight` at a time, for `ms`; then empties and vacuums the table. Rows per second.
  */
-export async function insertCeiling(
+async function envelopeCeiling(
   sql: Sql,
   devices: BenchDevice[],
   contentBytes: number,
-  { ms = 5000, batch = 100, inFlight = 4 } = {},
+  { ms = 5000, batch = 100, inFlight = 4 }: CeilingOptions,
+  write: (rows: EnvelopeRow[]) => Promise<unknown>,
 ): Promise<number> {
   const content = randomBytes(contentBytes);
-  const row = (i: number) => {
-    const to = devices[i % devices.length] as BenchDevice;
-    const from = devices[(i + 1) % devices.length] as BenchDevice;
+  let n = 0;
+  const row = (): EnvelopeRow => {
+    const i = n++;
     const now = Date.now();
     return {
       guid: randomUUID(),
-      account_id: to.accountId,
+      account_id: (devices[i % devices.length] as BenchDevice).accountId,
       device_id: 1,
       type: 'whisper',
-      source_account_id: from.accountId,
+      source_account_id: (devices[(i + 1) % devices.length] as BenchDevice).accountId,
       source_device_id: 1,
       client_timestamp: now,
       server_timestamp: now,
@@ -41,14 +50,12 @@ export async function insertCeiling(
     };
   };
   let rows = 0;
-  let n = 0;
   const started = performance.now();
   const stopAt = started + ms;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       while (performance.now() < stopAt) {
-        const values = Array.from({ length: batch }, () => row(n++));
-        await sql`INSERT INTO envelopes ${sql(values)}`;
+        await write(Array.from({ length: batch }, row));
         rows += batch;
       }
     }),
@@ -59,53 +66,47 @@ export async function insertCeiling(
   return rate;
 }
 
-/**
- * The relay's whole Postgres workload, raw: each batch of envelopes INSERTed as in `insertCeiling`, then
- * DELETEd by (account, device, guid) in one statement, as acks delete them. Every message the relay
- * accepts costs Postgres both, so this is the most the relay could reach if it cost nothing itself.
- */
-export async function insertDeleteCeiling(
+interface EnvelopeRow {
+  guid: string;
+  account_id: string;
+  device_id: number;
+  type: string;
+  source_account_id: string;
+  source_device_id: number;
+  client_timestamp: number;
+  server_timestamp: number;
+  expires_at: number;
+  content: Buffer;
+}
+
+/** Raw batched INSERT with `postgres`: `batch`-row multi-row INSERTs, `inFlight` at a time. Rows per second. */
+export function insertCeiling(
   sql: Sql,
   devices: BenchDevice[],
   contentBytes: number,
-  { ms = 5000, batch = 100, inFlight = 4 } = {},
+  options: CeilingOptions = {},
 ): Promise<number> {
-  const content = randomBytes(contentBytes);
-  let rows = 0;
-  let n = 0;
-  const started = performance.now();
-  const stopAt = started + ms;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (performance.now() < stopAt) {
-        const now = Date.now();
-        const values = Array.from({ length: batch }, () => {
-          const i = n++;
-          return {
-            guid: randomUUID(),
-            account_id: (devices[i % devices.length] as BenchDevice).accountId,
-            device_id: 1,
-            type: 'whisper',
-            source_account_id: (devices[(i + 1) % devices.length] as BenchDevice).accountId,
-            source_device_id: 1,
-            client_timestamp: now,
-            server_timestamp: now,
-            expires_at: now + 30 * 24 * 3600 * 1000,
-            content,
-          };
-        });
-        await sql`INSERT INTO envelopes ${sql(values)}`;
-        await sql`
-          DELETE FROM envelopes e
-          USING unnest(${values.map((v) => v.account_id)}::uuid[], ${values.map((v) => v.guid)}::uuid[]) AS a(account_id, guid)
-          WHERE e.guid = a.guid AND e.account_id = a.account_id AND e.device_id = 1`;
-        rows += batch;
-      }
-    }),
-  );
-  const rate = rows / ((performance.now() - started) / 1000);
-  await vacuumEnvelopes(sql);
-  return rate;
+  return envelopeCeiling(sql, devices, contentBytes, options, (rows) => sql`INSERT INTO envelopes ${sql(rows)}`);
+}
+
+/**
+ * The relay's whole Postgres workload, raw: each batch INSERTed as in `insertCeiling`, then DELETEd by
+ * (account, device, guid) in one statement, as acks delete them. Every message the relay accepts costs
+ * Postgres both, so this is the most the relay could reach if it cost nothing itself.
+ */
+export function insertDeleteCeiling(
+  sql: Sql,
+  devices: BenchDevice[],
+  contentBytes: number,
+  options: CeilingOptions = {},
+): Promise<number> {
+  return envelopeCeiling(sql, devices, contentBytes, options, async (rows) => {
+    await sql`INSERT INTO envelopes ${sql(rows)}`;
+    await sql`
+      DELETE FROM envelopes e
+      USING unnest(${rows.map((r) => r.account_id)}::uuid[], ${rows.map((r) => r.guid)}::uuid[]) AS a(account_id, guid)
+      WHERE e.guid = a.guid AND e.account_id = a.account_id AND e.device_id = 1`;
+  });
 }
 
 /**

@@ -1,24 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
-import { createSql, type Sql } from './db.js';
+import { describe, expect, it } from 'vitest';
+import { useMigratedSql } from '../../test/support/fixture.js';
 import { touchDevice } from './devices.js';
-import { migrate } from './migrate.js';
 import { socketStanding } from './tokens.js';
 
-let db: TestDatabase;
-let sql: Sql;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = createSql(db.url, { max: 2 });
-  await migrate(sql);
-});
-afterAll(async () => {
-  await sql?.end();
-  await db?.drop();
-});
+const fx = useMigratedSql();
 
 async function newDevice(): Promise<string> {
+  const { sql } = fx;
   const account = randomUUID();
   await sql`INSERT INTO accounts (id, username, created_at) VALUES (${account}, ${`u${account.slice(0, 8)}`}, 0)`;
   await sql`INSERT INTO devices (account_id, device_id, registration_id, secret_hash, created_at)
@@ -26,10 +15,12 @@ async function newDevice(): Promise<string> {
   return account;
 }
 
-const liveConnection = async (account: string) => (await socketStanding(sql, randomUUID(), account, 1)).liveConnection;
+const liveConnection = async (account: string) =>
+  (await socketStanding(fx.sql, randomUUID(), account, 1)).liveConnection;
 
 describe('the live-connection register (takeovers while Redis is down)', () => {
   it('names the socket that connected last, whatever order the writes land in', async () => {
+    const { sql } = fx;
     const account = await newDevice();
     const older = randomUUID();
     const newer = randomUUID();
@@ -46,6 +37,7 @@ describe('the live-connection register (takeovers while Redis is down)', () => {
   });
 
   it('settles on one socket when two connect in the same millisecond', async () => {
+    const { sql } = fx;
     const account = await newDevice();
     const [a, b] = [randomUUID(), randomUUID()].sort();
     await touchDevice(sql, account, 1, 5_000, b as string);

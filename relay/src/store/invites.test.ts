@@ -1,24 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
-import { createSql, type Sql } from './db.js';
+import { describe, expect, it } from 'vitest';
+import { useMigratedSql } from '../../test/support/fixture.js';
 import { consumeInvite, createInvite, listInvites, newInviteCode, revokeInvite } from './invites.js';
-import { migrate } from './migrate.js';
 
-let db: TestDatabase;
-let sql: Sql;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = createSql(db.url, { max: 2 });
-  await migrate(sql);
-});
-afterAll(async () => {
-  await sql?.end();
-  await db?.drop();
-});
+const fx = useMigratedSql();
 
 describe('invites', () => {
   it('are single use, expire, can be revoked, and are stored only as hashes', async () => {
+    const { sql } = fx;
     const now = Date.now();
     const code = await createInvite(sql, now);
     const expiring = await createInvite(sql, now, 1000);
