@@ -18,8 +18,7 @@ interface RawConversation {
 const PREVIEW_LENGTH = 120;
 
 const SELECT_SUMMARY = `
-  SELECT c.id, c.username, c.expires_in_seconds, c.verified, c.identity_changed,
-    (SELECT count(*) FROM messages u WHERE u.conversation_id = c.id AND u.unread = 1) AS unread_count,
+  SELECT c.id, c.username, c.expires_in_seconds, c.verified, c.identity_changed, c.unread_count,
     l.body AS last_body, l.sent_at AS last_at, l.from_me AS last_from_me, l.kind AS last_kind, l.deleted AS last_deleted
   FROM conversations c
   LEFT JOIN messages l ON l.seq = (

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3-multiple-ciphers';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { indexNewMessages } from './message-queries.js';
+import { indexNewMessages, markConversationRead } from './message-queries.js';
 import { loadMigrations, migrate, schemaVersion } from './migrate.js';
 import { all, asWritable, one, run, sql, type WritableDB } from './sql.js';
 
@@ -167,6 +168,73 @@ describe('desktop migrations', () => {
     expect(() => run(db, sql`INSERT INTO outbox_ciphertexts VALUES (1, 1, 7, 'whisper', x'03')`)).toThrow(/UNIQUE/);
     expect(() => run(db, sql`INSERT INTO outbox_ciphertexts VALUES (1, 2, 'seven', 'whisper', x'03')`)).toThrow();
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+  });
+
+  it('0011 keeps each unread count in the conversation row, equal to the unread messages, whatever happens', () => {
+    const db = fresh();
+    migrate(db, migrations, 10);
+    for (const c of ['a', 'b']) {
+      run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES (${c}, ${c}, 1, 1)`);
+    }
+    let n = 0;
+    const insert = (conversation: string, unread: boolean, id = `m${n++}`) =>
+      run(
+        db,
+        sql`INSERT OR IGNORE INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at,
+          received_at, status, unread) VALUES (${id}, ${conversation}, 'text', 0, ${conversation}, 'hi', 1, 1, 'delivered', ${unread ? 1 : 0})`,
+      );
+    insert('a', true);
+    insert('a', true);
+    insert('a', false);
+    migrate(db, migrations, 11);
+    const stored = () =>
+      Object.fromEntries(
+        all<{ id: string; n: number }>(db, sql`SELECT id, unread_count AS n FROM conversations ORDER BY id`).map(
+          (r) => [r.id, r.n],
+        ),
+      );
+    const counted = () =>
+      Object.fromEntries(
+        all<{ id: string; n: number }>(
+          db,
+          sql`SELECT c.id, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.unread = 1) AS n
+            FROM conversations c ORDER BY c.id`,
+        ).map((r) => [r.id, r.n]),
+      );
+    expect(stored()).toEqual({ a: 2, b: 0 }); // carried over from before the migration
+
+    const conversation = fc.constantFrom('a', 'b');
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('insert' as const), conversation, unread: fc.boolean() }),
+      fc.record({ op: fc.constant('again' as const), conversation }), // a redelivered message id
+      fc.record({ op: fc.constant('read' as const), conversation }),
+      fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
+      fc.record({ op: fc.constant('unread-again' as const), pick: fc.nat() }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        for (const s of steps) {
+          const ids = all<{ id: string }>(db, sql`SELECT id FROM messages ORDER BY seq`).map((r) => r.id);
+          if (s.op === 'insert') {
+            insert(s.conversation, s.unread);
+          } else if (s.op === 'again') {
+            insert(s.conversation, true, ids[0] ?? 'm0');
+          } else if (s.op === 'read') {
+            markConversationRead(db, s.conversation, 1);
+          } else if (ids.length > 0) {
+            const id = ids[s.pick % ids.length] as string;
+            run(
+              db,
+              s.op === 'delete'
+                ? sql`DELETE FROM messages WHERE id = ${id}`
+                : sql`UPDATE messages SET unread = 1 WHERE id = ${id}`,
+            );
+          }
+          expect(stored()).toEqual(counted());
+        }
+      }),
+      { numRuns: 50 },
+    );
   });
 
   it('a failing migration leaves the database exactly as it was', () => {
