@@ -117,8 +117,10 @@ export function dueRun(db: ReadableDB, recipient: string, now: number, limit: nu
   const bySeq = new Map(due.map((item) => [item.seq, item]));
   for (const c of all<RawCiphertext>(
     db,
-    sql`SELECT seq, device_id, registration_id, type, content FROM outbox_ciphertexts
-      WHERE seq BETWEEN ${first.seq} AND ${last.seq} ORDER BY seq, device_id`,
+    sql`SELECT c.seq, c.device_id, c.registration_id, c.type, c.content
+      FROM outbox_ciphertexts c JOIN outbox o ON o.seq = c.seq
+      WHERE o.recipient_account_id = ${recipient} AND c.seq BETWEEN ${first.seq} AND ${last.seq}
+      ORDER BY c.seq, c.device_id`,
   )) {
     const item = bySeq.get(c.seq);
     if (item) {
