@@ -199,6 +199,16 @@ describe('two cores over an in-memory relay', () => {
     );
   });
 
+  it('refuses to send or type to a conversation that does not exist, and stores nothing', async () => {
+    const relay = new MemoryRelay();
+    const alice = await makeUser(relay, 'alice');
+    const nobody = '00000000-0000-4000-8000-000000000000';
+    await expect(alice.messenger.sendText(nobody, 'hello?')).rejects.toMatchObject({ code: 'not_found' });
+    await expect(alice.messenger.setTyping(nobody, true)).rejects.toMatchObject({ code: 'not_found' });
+    expect(alice.messenger.listConversations()).toEqual([]);
+    expect(alice.messenger.search('hello')).toEqual([]);
+  });
+
   it('pages history with a cursor, oldest first', async () => {
     const relay = new MemoryRelay();
     const alice = await makeUser(relay, 'alice');

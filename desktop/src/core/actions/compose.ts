@@ -6,7 +6,13 @@ import * as messages from '../store/message-queries.js';
 import { emitConversation } from '../sync/content-handler.js';
 import type { CoreContext } from '../sync/core-context.js';
 import { enqueue, type SendPipeline } from '../sync/send-pipeline.js';
-import { emitStored, requireConversation, requireMessage, requireOwnMessage } from './lookups.js';
+import {
+  emitStored,
+  requireConversation,
+  requireConversationTimer,
+  requireMessage,
+  requireOwnMessage,
+} from './lookups.js';
 
 /**
  * What the local user does to a conversation: each action changes the history and queues the content
@@ -25,7 +31,7 @@ export class Composer {
 
   async sendText(conversationId: ConversationId, body: string, quoteMessageId?: string): Promise<MessageView> {
     const ctx = this.ctx;
-    const conversation = requireConversation(ctx, conversationId);
+    const expires = requireConversationTimer(ctx, conversationId);
     if (body.length === 0) {
       throw new SottoError('invalid_argument', 'message is empty');
     }
@@ -40,7 +46,6 @@ export class Composer {
     const quote = quoted
       ? { messageId: quoted.id, authorAccountId: quoted.authorAccountId, text: quoted.body.slice(0, 512) }
       : undefined;
-    const expires = conversation.expiresInSeconds;
     const base = {
       id,
       body,
@@ -158,7 +163,7 @@ export class Composer {
 
   async setTyping(conversationId: ConversationId, typing: boolean): Promise<void> {
     const ctx = this.ctx;
-    requireConversation(ctx, conversationId);
+    requireConversationTimer(ctx, conversationId);
     await ctx.tx(() =>
       enqueue(
         ctx,

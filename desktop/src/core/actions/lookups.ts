@@ -1,6 +1,6 @@
 import { SottoError } from '../errors.js';
 import type { ConversationId, ConversationSummary, MessageView } from '../messenger-types.js';
-import { getConversation } from '../store/conversation-queries.js';
+import { conversationTimer, getConversation } from '../store/conversation-queries.js';
 import { getMessage } from '../store/message-queries.js';
 import type { CoreContext } from '../sync/core-context.js';
 
@@ -11,6 +11,18 @@ export function requireConversation(ctx: CoreContext, id: ConversationId): Conve
     throw new SottoError('not_found', 'no such conversation');
   }
   return conversation;
+}
+
+/**
+ * The conversation's disappearing-messages timer in seconds (0: off), or `not_found`. For every send: one
+ * row read, where the summary also looks up the last message.
+ */
+export function requireConversationTimer(ctx: CoreContext, id: ConversationId): number {
+  const seconds = conversationTimer(ctx.db, id);
+  if (seconds === undefined) {
+    throw new SottoError('not_found', 'no such conversation');
+  }
+  return seconds;
 }
 
 /** A text message, or `not_found`. */

@@ -66,6 +66,11 @@ export function ensureConversation(db: WritableDB, id: string, username: string,
   );
 }
 
+/** A conversation's disappearing-messages timer in seconds (0: off); undefined when there is no such conversation. */
+export function conversationTimer(db: ReadableDB, id: string): number | undefined {
+  return one<{ s: number }>(db, sql`SELECT expires_in_seconds AS s FROM conversations WHERE id = ${id}`)?.s;
+}
+
 export function conversationExists(db: ReadableDB, id: string): boolean {
   return one(db, sql`SELECT 1 FROM conversations WHERE id = ${id}`) !== undefined;
 }
