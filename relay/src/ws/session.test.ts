@@ -119,58 +119,6 @@ describe('GET /v1/ws', () => {
     again.close();
   });
 
-  /** Bob's socket with one envelope from alice, whose row another transaction holds: an ack of it cannot commit. */
-  async function socketWithHeldEnvelope() {
-    const alice = await registerDevice(fx.relay.url);
-    const bob = await registerDevice(fx.relay.url);
-    const guid = (await sendTo(alice, target(bob))).body.messages[0]?.guid as string;
-    const socket = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
-    expect(socket.envelopes().map((e) => e.guid)).toEqual([guid]);
-    const holder = await fx.relay.relay.services.sql.reserve();
-    await holder`BEGIN`;
-    await holder`SELECT 1 FROM envelopes WHERE guid = ${guid} FOR UPDATE`;
-    const release = async () => {
-      await holder`COMMIT`;
-      holder.release();
-    };
-    return { alice, guid, socket, release };
-  }
-
-  it('answers a send that follows an ack without waiting for the ack to commit; a pong waits for it', async () => {
-    const { alice, guid, socket, release } = await socketWithHeldEnvelope();
-    try {
-      socket.ack([guid]);
-      socket.sendFrame({ type: 'ping', id: 1 });
-      const reply = await socket.send(target(alice));
-      expect(reply.type).toBe('send_result');
-      await new Promise((r) => setTimeout(r, 100));
-      expect(socket.frames.some((f) => f.type === 'pong')).toBe(false);
-    } finally {
-      await release();
-    }
-    await socket.waitFor((f) => f.some((x) => x.type === 'pong' && x.id === 1));
-    expect(await fx.relay.relay.services.sql`SELECT 1 FROM envelopes WHERE guid = ${guid}`).toHaveLength(0);
-    socket.close();
-  });
-
-  it('stops reading a socket whose acks cannot commit, and reads on once they do', async () => {
-    const { alice, guid, socket, release } = await socketWithHeldEnvelope();
-    let reply: ReturnType<SocketClient['send']>;
-    try {
-      // Acks beyond the per-socket limit (8 being deleted) are not read, nor anything after them.
-      for (let i = 0; i < 12; i++) {
-        socket.ack([guid]);
-      }
-      reply = socket.send(target(alice));
-      await new Promise((r) => setTimeout(r, 300));
-      expect(socket.frames.some((f) => f.type === 'send_result')).toBe(false);
-    } finally {
-      await release();
-    }
-    expect((await reply).type).toBe('send_result');
-    socket.close();
-  });
-
   it('still delivers an envelope whose transaction committed after a later one', async () => {
     const alice = await registerDevice(fx.relay.url);
     const bob = await registerDevice(fx.relay.url);
@@ -282,5 +230,62 @@ describe('GET /v1/ws', () => {
       });
     });
     expect(closed).toBe(true);
+  });
+});
+
+// A paused socket cannot read the pongs of the heartbeat: these sockets are held longer than the file's 200 ms.
+describe('GET /v1/ws, acks that cannot commit yet', () => {
+  const held = useRelay({ env: { WS_HEARTBEAT_MS: '60000' } });
+
+  /** Bob's socket with one envelope from alice, whose row another transaction holds: an ack of it cannot commit. */
+  async function socketWithHeldEnvelope() {
+    const alice = await registerDevice(held.relay.url);
+    const bob = await registerDevice(held.relay.url);
+    const guid = (await sendTo(alice, target(bob))).body.messages[0]?.guid as string;
+    const socket = await SocketClient.connect(held.relay.wsUrl, bob.accessToken);
+    expect(socket.envelopes().map((e) => e.guid)).toEqual([guid]);
+    const holder = await held.relay.relay.services.sql.reserve();
+    await holder`BEGIN`;
+    await holder`SELECT 1 FROM envelopes WHERE guid = ${guid} FOR UPDATE`;
+    const release = async () => {
+      await holder`COMMIT`;
+      holder.release();
+    };
+    return { alice, guid, socket, release };
+  }
+
+  it('answers a send that follows an ack without waiting for the ack to commit; a pong waits for it', async () => {
+    const { alice, guid, socket, release } = await socketWithHeldEnvelope();
+    try {
+      socket.ack([guid]);
+      socket.sendFrame({ type: 'ping', id: 1 });
+      const reply = await socket.send(target(alice));
+      expect(reply.type).toBe('send_result');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(socket.frames.some((f) => f.type === 'pong')).toBe(false);
+    } finally {
+      await release();
+    }
+    await socket.waitFor((f) => f.some((x) => x.type === 'pong' && x.id === 1));
+    expect(await held.relay.relay.services.sql`SELECT 1 FROM envelopes WHERE guid = ${guid}`).toHaveLength(0);
+    socket.close();
+  });
+
+  it('stops reading a socket whose acks cannot commit, and reads on once they do', async () => {
+    const { alice, guid, socket, release } = await socketWithHeldEnvelope();
+    let reply: ReturnType<SocketClient['send']>;
+    try {
+      // Acks beyond the per-socket limit (8 being deleted) are not read, nor anything after them.
+      for (let i = 0; i < 12; i++) {
+        socket.ack([guid]);
+      }
+      reply = socket.send(target(alice));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(socket.frames.some((f) => f.type === 'send_result')).toBe(false);
+    } finally {
+      await release();
+    }
+    expect((await reply).type).toBe('send_result');
+    socket.close();
   });
 });

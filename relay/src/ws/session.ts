@@ -136,6 +136,11 @@ export class DeviceSession {
   }
 
   close(code: number, reason: string): void {
+    if (this.ws.isPaused) {
+      // Paused for backpressure: the peer's close frame must still be read, or the closing handshake waits
+      // out ws's 30 s timeout.
+      this.ws.resume();
+    }
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       this.ws.close(code, reason);
     }
@@ -324,10 +329,13 @@ export class DeviceSession {
 
   /** Stops reading the socket while too many of its sends or acks are being committed. */
   private applyBackpressure(): void {
+    if (this.closed) {
+      return;
+    }
     const full = this.sendsInFlight >= MAX_SENDS_IN_FLIGHT || this.acksInFlight >= MAX_ACKS_IN_FLIGHT;
     if (full && !this.ws.isPaused) {
       this.ws.pause();
-    } else if (!full && this.ws.isPaused && !this.closed) {
+    } else if (!full && this.ws.isPaused) {
       this.ws.resume();
     }
   }
