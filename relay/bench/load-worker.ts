@@ -64,20 +64,21 @@ interface DeviceState {
   ackScheduled: boolean;
   /** Unanswered `send` frames: id → settle. */
   sends: Map<number, (ok: boolean, status: string) => void>;
-  /** Set while the socket is corked until the end of this pass of the event loop. */
+  /** Set while the socket is corked until the end of this tick. */
   corked: boolean;
 }
 
 /**
- * Writes a frame; the frames one device writes in a pass of the event loop (its next sends, its acks) leave
- * in one system call, as the desktop client's socket does (it corks per tick).
+ * Writes a frame; the frames one device writes in a tick (its next sends after a read of results, its acks)
+ * leave in one system call, as the desktop client's socket does. Uncorked at the end of the tick, not of the
+ * loop pass: a send must not wait for the rest of the pass, since its send time is already stamped.
  */
 function write(state: DeviceState, frame: string): void {
   const tcp = (state.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
   if (!state.corked && tcp) {
     state.corked = true;
     tcp.cork();
-    setImmediate(() => {
+    process.nextTick(() => {
       state.corked = false;
       tcp.uncork();
     });
