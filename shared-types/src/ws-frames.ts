@@ -24,6 +24,7 @@ export const SendIdSchema = z
 export const ClientFrameSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('auth'), token: z.string().min(1).max(4096) }),
   z.strictObject({ type: z.literal('ack'), guids: z.array(z.uuid()).min(1).max(MAX_ACKS_PER_FRAME) }),
+  /** Answered by a `pong` (with the same id) once every ack sent before it is committed. */
   z.strictObject({ type: z.literal('ping'), id: SendIdSchema.optional() }),
   /**
    * The same request as `PUT /v1/messages/:destination`, on the socket: no HTTP request per message.
