@@ -11,13 +11,18 @@ afterAll(() => redis.disconnect());
 const envWithSendLimit = (points: number): Env =>
   loadEnv({ RATE_SEND_POINTS: String(points), REDIS_PREFIX: randomRedisPrefix() });
 
-/** Redis calls of a budget, each held until the test lets it through. */
+/** Redis calls of a budget, each held until the test lets it through (and resolved once it has gone through). */
 class GatedLimits extends RateLimits {
-  readonly calls: (() => void)[] = [];
+  readonly calls: (() => Promise<void>)[] = [];
 
-  override async consume(name: LimitName, key: string, points = 1): Promise<number> {
-    await new Promise<void>((release) => this.calls.push(release));
-    return super.consume(name, key, points);
+  override consume(name: LimitName, key: string, points = 1): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.calls.push(async () => {
+        await super.consume(name, key, points).then(resolve, reject);
+        // The budget stores the points in the continuation of this call.
+        await new Promise((r) => setImmediate(r));
+      });
+    });
   }
 }
 
@@ -41,15 +46,14 @@ describe('SendBudget', () => {
     const budget = new SendBudget(gated, 'device', Date.now);
     const first = budget.take();
     expect(await settledNow(first)).toBe(false);
-    gated.calls.shift()?.();
+    await gated.calls.shift()?.();
     await first;
     // 16 points prepaid: the next sends spend them; once fewer than half are left the next chunk is asked for.
     for (let i = 2; i <= 16; i++) {
       expect(await settledNow(budget.take())).toBe(true);
     }
     expect(gated.calls).toHaveLength(1);
-    gated.calls.shift()?.();
-    await new Promise((r) => setTimeout(r, 50));
+    await gated.calls.shift()?.();
     for (let i = 17; i <= 24; i++) {
       expect(await settledNow(budget.take())).toBe(true);
     }
