@@ -9,6 +9,7 @@ import { enqueue, type SendPipeline } from '../sync/send-pipeline.js';
 import {
   emitStored,
   requireConversation,
+  requireConversationExists,
   requireConversationTimer,
   requireMessage,
   requireOwnMessage,
@@ -163,7 +164,7 @@ export class Composer {
 
   async setTyping(conversationId: ConversationId, typing: boolean): Promise<void> {
     const ctx = this.ctx;
-    requireConversationTimer(ctx, conversationId);
+    requireConversationExists(ctx, conversationId);
     await ctx.tx(() =>
       enqueue(
         ctx,

@@ -1,6 +1,6 @@
 import { SottoError } from '../errors.js';
 import type { ConversationId, ConversationSummary, MessageView } from '../messenger-types.js';
-import { conversationTimer, getConversation } from '../store/conversation-queries.js';
+import { conversationExists, conversationTimer, getConversation } from '../store/conversation-queries.js';
 import { getMessage } from '../store/message-queries.js';
 import type { CoreContext } from '../sync/core-context.js';
 
@@ -11,6 +11,13 @@ export function requireConversation(ctx: CoreContext, id: ConversationId): Conve
     throw new SottoError('not_found', 'no such conversation');
   }
   return conversation;
+}
+
+/** `not_found` unless the conversation exists (one indexed lookup, for actions that need nothing of it). */
+export function requireConversationExists(ctx: CoreContext, id: ConversationId): void {
+  if (!conversationExists(ctx.db, id)) {
+    throw new SottoError('not_found', 'no such conversation');
+  }
 }
 
 /**
