@@ -41,10 +41,11 @@ describe('soak', () => {
       );
       const started = Date.now();
       const deadline = started + DURATION_MS;
-      const samples: { at: number; rss: number; fds: number }[] = [];
+      const samples: { at: number; rss: number; sockets: number; otherFds: number }[] = [];
       const sampler = setInterval(() => {
         if (fx.relay.alive) {
-          samples.push({ at: Date.now() - started, rss: fx.relay.rss(), fds: fx.relay.fds() });
+          const fds = fx.relay.fds();
+          samples.push({ at: Date.now() - started, rss: fx.relay.rss(), sockets: fds.sockets, otherFds: fds.other });
         }
       }, SAMPLE_MS);
       // Staggered starts, then one message per interval per client until the deadline.
@@ -72,8 +73,10 @@ describe('soak', () => {
       const tail = warm.slice(-3);
       const rssWarm = median(head.map((s) => s.rss));
       const rssEnd = median(tail.map((s) => s.rss));
-      const fdsWarm = median(head.map((s) => s.fds));
-      const fdsEnd = median(tail.map((s) => s.fds));
+      const socketsWarm = median(head.map((s) => s.sockets));
+      const socketsEnd = median(tail.map((s) => s.sockets));
+      const otherFdsWarm = median(head.map((s) => s.otherFds));
+      const otherFdsEnd = median(tail.map((s) => s.otherFds));
       const growth = rssWarm > 0 ? (rssEnd - rssWarm) / rssWarm : 0;
       recordFigures('soak', {
         clients: CLIENTS,
@@ -86,8 +89,10 @@ describe('soak', () => {
         rss_mib_after_warm_up: mib(rssWarm),
         rss_mib_end: mib(rssEnd),
         rss_growth_pct: Math.round(growth * 1000) / 10,
-        fds_after_warm_up: fdsWarm,
-        fds_end: fdsEnd,
+        sockets_after_warm_up: socketsWarm,
+        sockets_end: socketsEnd,
+        other_fds_after_warm_up: otherFdsWarm,
+        other_fds_end: otherFdsEnd,
         reconnects: receivers.reduce((n, r) => n + Math.max(0, r.connects - 1), 0),
       });
       expect(caughtUp).toBe(true);
@@ -98,7 +103,12 @@ describe('soak', () => {
       expect(senders.every((s) => s.stats.serverErrors === 0 && s.stats.rejected === 0)).toBe(true);
       expect(fx.relay.alive).toBe(true);
       expect(warm.length).toBeGreaterThanOrEqual(3);
-      expect(fdsEnd - fdsWarm).toBeLessThanOrEqual(pick(20, 10));
+      // Files, pipes and event fds do not move under steady load. Sockets do: each sender's HTTP keep-alive
+      // connection closes when idle and reopens with its next send (full runs saw 276 → 257 and 252 → 264
+      // descriptors in all). A leak grows with the work done (60,000 messages in a full run), so 10 % is room
+      // for that churn and still catches one socket left open per 1,000 messages.
+      expect(otherFdsEnd - otherFdsWarm).toBeLessThanOrEqual(5);
+      expect(socketsEnd - socketsWarm).toBeLessThanOrEqual(Math.max(pick(20, 10), Math.ceil(socketsWarm * 0.1)));
       if (isFull) {
         // Memory is judged on the 10-minute run only: a 20-second run is still warming up.
         expect(growth).toBeLessThan(0.1);

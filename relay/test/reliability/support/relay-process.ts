@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,9 +135,29 @@ export class RelayProcess {
     return Number(kb ?? 0) * 1024;
   }
 
-  /** Open file descriptors (Linux /proc). */
-  fds(): number {
-    return readdirSync(`/proc/${this.pid}/fd`).length;
+  /**
+   * Open file descriptors (Linux /proc): sockets (clients' connections, which come and go with their
+   * keep-alive timing, and the pools') and the rest (files, pipes, event and timer fds), which a relay
+   * under steady load holds at a constant count.
+   */
+  fds(): { sockets: number; other: number } {
+    const dir = `/proc/${this.pid}/fd`;
+    let sockets = 0;
+    let other = 0;
+    for (const fd of readdirSync(dir)) {
+      let target = '';
+      try {
+        target = readlinkSync(`${dir}/${fd}`);
+      } catch {
+        continue; // closed since the listing
+      }
+      if (target.startsWith('socket:')) {
+        sockets += 1;
+      } else {
+        other += 1;
+      }
+    }
+    return { sockets, other };
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
