@@ -14,6 +14,7 @@ import {
   rssKib,
   sleep,
   withTimeout,
+  wsMasking,
 } from './bench-support.js';
 import { insertCeiling, insertDeleteCeiling, pubsubCeiling, vacuumEnvelopes } from './ceilings.js';
 import type { LoadConfig, LoadDevice, LoadResult, RunCommand, Transport } from './load-worker.js';
@@ -307,7 +308,7 @@ async function main(): Promise<void> {
   workDir = await mkdtemp(join(tmpdir(), 'sotto-relay-bench-'));
   const cpu = cpus();
   out(
-    `machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    `machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ws masking ${wsMasking()}`,
   );
   out(
     `devices ${opts.devices} (${opts.devices / 2} pairs, ${opts.inflight} send(s) in flight each, as socket send frames unless noted), ${opts.contentBytes}-byte envelopes, ` +
