@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -10,6 +9,7 @@ export const TSX_ARGS = ['--import', 'tsx', '--conditions', 'source'];
 
 /** A free TCP port on 127.0.0.1 (the tests' helper). */
 export { freePort } from '../test/support/private-redis.js';
+export { wsMasking } from '../test/support/ws-masking.js';
 
 export const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -19,24 +19,6 @@ export function percentile(sorted: number[], p: number): number {
   }
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i] as number;
-}
-
-/**
- * How `ws` masks and unmasks frames in this install: with bufferutil's native code, or in JavaScript (bufferutil
- * missing, or `WS_NO_BUFFER_UTIL` set), which costs the relay about a fifth more CPU per message.
- */
-export function wsMasking(): string {
-  if (process.env.WS_NO_BUFFER_UTIL) {
-    return 'JavaScript (WS_NO_BUFFER_UTIL is set)';
-  }
-  try {
-    const { mask } = createRequire(`${ROOT}relay/package.json`)('bufferutil') as { mask: () => void };
-    return String(mask).includes('[native code]')
-      ? 'native (bufferutil)'
-      : 'JavaScript (no bufferutil build for this platform)';
-  } catch {
-    return 'JavaScript (bufferutil not installed)';
-  }
 }
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
