@@ -30,15 +30,42 @@ export function rssKib(pid: number): number {
   return match ? Number(match[1]) : Number.NaN;
 }
 
-/** CPU time (user + system) a process has used, in ms (Linux /proc; clock ticks of 10 ms). */
-export function cpuMs(pid: number): number {
+/** CPU time a process has used so far, in ms (Linux /proc; clock ticks of 10 ms): user, and system (the kernel's work for it). */
+function cpuSplitMs(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
   } catch {
-    return 0; // exited
+    return { user: 0, system: 0 }; // exited
   }
+}
+
+/** CPU time (user + system) a process has used, in ms. */
+export function cpuMs(pid: number): number {
+  const { user, system } = cpuSplitMs(pid);
+  return user + system;
+}
+
+/** CPU time the kernel spent on a process's behalf (system calls: socket reads and writes), in ms. */
+export const systemCpuMs = (pid: number) => cpuSplitMs(pid).system;
+
+/** Read and write system calls a process has made so far (Linux /proc/PID/io: syscr + syscw). */
+export function readWriteCalls(pid: number): number {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** The whole machine's CPU time so far, in clock ticks (/proc/stat): busy, and in all (busy + idle + I/O wait). */
+export function machineTicks(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number); // guest time is already in user
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
 }
 
 /** Processes whose command line starts with `prefix` (e.g. every Postgres backend and helper). */

@@ -7,12 +7,15 @@ import {
   cpuMs,
   freePort,
   JsonChild,
+  machineTicks,
   out,
   percentile,
   pidsByCommand,
+  readWriteCalls,
   round,
   rssKib,
   sleep,
+  systemCpuMs,
   withTimeout,
   wsMasking,
 } from './bench-support.js';
@@ -134,14 +137,18 @@ async function stop(child: JsonChild): Promise<void> {
   children.delete(child);
 }
 
-/** CPU used so far by each group of processes, in ms. */
-function cpuSnapshot(relays: JsonChild[], workers: JsonChild[]): Record<keyof PhaseFigures['cpuUs'], number> {
-  const sum = (pids: number[]) => pids.reduce((a, pid) => a + cpuMs(pid), 0);
+/** CPU used so far by each group of processes, in ms; and the relays' kernel time and read/write calls, the machine's ticks. */
+function cpuSnapshot(relays: JsonChild[], workers: JsonChild[]) {
+  const sum = (pids: number[], of: (pid: number) => number = cpuMs) => pids.reduce((a, pid) => a + of(pid), 0);
+  const relayPids = relays.map((r) => r.child.pid as number);
   return {
-    relay: sum(relays.map((r) => r.child.pid as number)),
+    relay: sum(relayPids),
     postgres: sum(pidsByCommand('postgres')),
     redis: sum(pidsByCommand('redis-server')),
     load: sum(workers.map((w) => w.child.pid as number)),
+    relayKernel: sum(relayPids, systemCpuMs),
+    relayCalls: sum(relayPids, readWriteCalls),
+    machine: machineTicks(),
   };
 }
 
@@ -219,8 +226,8 @@ async function runPhase(
     }
     await sleep(100);
   }
-  const perMessage = (key: keyof PhaseFigures['cpuUs']) =>
-    ((cpuAfter[key] - cpuBefore[key]) * 1000) / Math.max(1, deliveredInWindow);
+  const perMessage = (key: 'relay' | 'postgres' | 'redis' | 'load' | 'relayKernel' | 'relayCalls', scale = 1000) =>
+    ((cpuAfter[key] - cpuBefore[key]) * scale) / Math.max(1, deliveredInWindow);
   return {
     cpuUs: {
       relay: perMessage('relay'),
@@ -228,6 +235,11 @@ async function runPhase(
       redis: perMessage('redis'),
       load: perMessage('load'),
     },
+    relayKernelUs: perMessage('relayKernel'),
+    relayCalls: perMessage('relayCalls', 1),
+    machineBusyPct:
+      (100 * (cpuAfter.machine.busy - cpuBefore.machine.busy)) /
+      Math.max(1, cpuAfter.machine.total - cpuBefore.machine.total),
     messagesPerS: deliveredInWindow / (cmd.durationMs / 1000),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -357,6 +369,9 @@ async function main(): Promise<void> {
     sendErrors: {},
     queueLeft: 0,
     cpuUs: { relay: Number.NaN, postgres: Number.NaN, redis: Number.NaN, load: Number.NaN },
+    relayKernelUs: Number.NaN,
+    relayCalls: Number.NaN,
+    machineBusyPct: Number.NaN,
   };
   let peak1 = skipped;
   let quarter = skipped;

@@ -15,6 +15,12 @@ export interface PhaseFigures {
   queueLeft: number;
   /** CPU time per delivered message during the measured window, in µs: relays, Postgres, Redis, load generators. */
   cpuUs: { relay: number; postgres: number; redis: number; load: number };
+  /** Of cpuUs.relay, the kernel's part (system time: mostly socket reads and writes), µs per message. */
+  relayKernelUs: number;
+  /** Read and write system calls the relays made per delivered message (Linux /proc/PID/io). */
+  relayCalls: number;
+  /** How busy the whole machine (every core) was during the measured window, %. */
+  machineBusyPct: number;
 }
 
 /** Two lines per phase: rate, latency, counts (and any send errors or duplicates), then CPU per message. */
@@ -28,8 +34,9 @@ export function describePhase(name: string, f: PhaseFigures): void {
   );
   const cpu = f.cpuUs;
   out(
-    `${''.padEnd(34)} CPU per message: relay ${round(cpu.relay, 0)} µs, Postgres ${round(cpu.postgres, 0)} µs, ` +
-      `Redis ${round(cpu.redis, 0)} µs, load generator ${round(cpu.load, 0)} µs`,
+    `${''.padEnd(34)} CPU per message: relay ${round(cpu.relay, 0)} µs (kernel ${round(f.relayKernelUs, 0)} µs, ` +
+      `${round(f.relayCalls, 2)} read/write calls), Postgres ${round(cpu.postgres, 0)} µs, ` +
+      `Redis ${round(cpu.redis, 0)} µs, load generator ${round(cpu.load, 0)} µs; machine ${round(f.machineBusyPct, 0)} % busy`,
   );
 }
 
@@ -85,6 +92,14 @@ export function report(r: BenchSummary): void {
     `  pub/sub ceiling here ${round(ceilingPubsub, 0)} msgs/s (baseline ~67,500); Prosody 0.12: ~5,000–6,000 msgs/s, p99 12–44 ms`,
   );
   out(`  p99 at half load: ${round(half.p99, 2)} ms (goal < 50 ms); at a quarter of peak: ${round(quarter.p99, 2)} ms`);
+  // Half of peak's messages is not half of peak's work: with fewer messages per read, write and commit, each
+  // costs more, and the relay, Postgres and the load generator share these cores with the messages waiting.
+  const totalUs = (f: PhaseFigures) => f.cpuUs.relay + f.cpuUs.postgres + f.cpuUs.redis + f.cpuUs.load;
+  out(
+    `  at half load the machine was ${round(half.machineBusyPct, 0)} % busy (${round(peak1.machineBusyPct, 0)} % at peak): ` +
+      `each message cost ${round(totalUs(half), 0)} µs of CPU in all against ${round(totalUs(peak1), 0)} µs at peak; ` +
+      `the relay made ${round(half.relayCalls, 2)} read/write calls per message against ${round(peak1.relayCalls, 2)}`,
+  );
   out(
     `  2 instances: ${round(peak2.messagesPerS, 0)} msgs/s vs 1 instance ${round(peak1.messagesPerS, 0)} msgs/s ` +
       '(every process on the same 2 cores)',
@@ -124,6 +139,14 @@ export function report(r: BenchSummary): void {
     half_load_per_s: round(half.messagesPerS, 0),
     p50_half_load_ms: round(half.p50, 2),
     p99_half_load_ms: round(half.p99, 2),
+    relay_kernel_cpu_us_per_msg: round(peak1.relayKernelUs, 0),
+    relay_rw_calls_per_msg: round(peak1.relayCalls, 2),
+    machine_busy_pct: round(peak1.machineBusyPct, 0),
+    cpu_us_per_msg_all_half_load: round(totalUs(half), 0),
+    relay_cpu_us_per_msg_half_load: round(half.cpuUs.relay, 0),
+    relay_kernel_cpu_us_per_msg_half_load: round(half.relayKernelUs, 0),
+    relay_rw_calls_per_msg_half_load: round(half.relayCalls, 2),
+    machine_busy_pct_half_load: round(half.machineBusyPct, 0),
     idle_sockets: idleFigures.open,
     idle_socket_kib: round(idleFigures.perSocketKib, 2),
     idle_socket_kib_incl_first_1000: round(idleFigures.perSocketTotalKib, 2),
