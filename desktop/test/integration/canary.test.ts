@@ -86,6 +86,8 @@ describe('canary', () => {
     }
     check('relay database', dumpDatabase(relay.databaseUrl ?? ''));
     check('relay logs', Buffer.from(relay.logs()));
+    // The logs really were collected, past start-up: the requests of the conversation are in them.
+    expect(relay.logs()).toMatch(/"route":"\/v1\/keys[^\n]*"msg":"request"/);
     check('redis traffic', Buffer.from(redisTraffic, 'latin1'));
     expect(redisTraffic.length).toBeGreaterThan(0); // MONITOR really saw the relay's traffic
     expect(leaks).toEqual([]);
