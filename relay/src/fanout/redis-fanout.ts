@@ -15,7 +15,8 @@ import {
 } from './fanout.js';
 
 /**
- * On the wire: the publishing instance's id, a dot, its connection epoch, a space, then the payload. The
+ * On the wire: the publishing instance's id, a dot, its connection epoch, a space, then the payload (on a
+ * device's channel, one event as JSON or a JSON array of the events of one pass of the event loop). The
  * publisher already delivered locally, so it skips its own messages (by the prefix, without parsing them).
  * The epoch changes whenever the publisher's Redis connection dropped: its doorbells published meanwhile
  * failed, so a subscriber that sees a new epoch must stop trusting copies until its sockets re-read.
@@ -66,6 +67,8 @@ export class RedisFanout implements Fanout {
   /** The barrier of this turn, not raised yet. */
   private collecting: Barrier | undefined;
   private stamps = 0;
+  /** Events for other instances' devices waiting for the end of this pass of the event loop, by channel. */
+  private readonly outgoing = new Map<string, { events: string[]; sent: Promise<void> }>();
   /** When the subscriber connection was last (re)subscribed to every channel; undefined while it is not. */
   private settledAt: number | undefined;
   /** When each device's channel subscription was confirmed by Redis. */
@@ -159,13 +162,15 @@ export class RedisFanout implements Fanout {
     const key = channel.slice(`${this.prefix}dev:`.length);
     const sep = key.lastIndexOf(':');
     const to = { accountId: key.slice(0, sep), deviceId: Number(key.slice(sep + 1)) };
-    let event: FanoutEvent;
+    let events: FanoutEvent | FanoutEvent[];
     try {
-      event = JSON.parse(payload) as FanoutEvent;
+      events = JSON.parse(payload) as FanoutEvent | FanoutEvent[];
     } catch {
       return;
     }
-    this.hub.deliver(to, event);
+    for (const event of Array.isArray(events) ? events : [events]) {
+      this.hub.deliver(to, event);
+    }
   }
 
   /**
@@ -211,7 +216,28 @@ export class RedisFanout implements Fanout {
       return;
     }
     queueMicrotask(() => this.hub.deliver(to, event));
-    await this.send(this.channel(to), JSON.stringify(forOtherInstances(event)));
+    await this.sendToDevice(this.channel(to), JSON.stringify(forOtherInstances(event)));
+  }
+
+  /**
+   * The events for one device's channel from one pass of the event loop go out as one PUBLISH (a JSON array
+   * when there are several), in the order they were published. A busy sender's envelopes to one device
+   * commit together, and a PUBLISH each, with its message to decode on the other side, was the largest cost
+   * of delivering across instances. Each caller still resolves only once its event is in Redis.
+   */
+  private sendToDevice(channel: string, payload: string): Promise<void> {
+    let batch = this.outgoing.get(channel);
+    if (!batch) {
+      const events: string[] = [];
+      const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.outgoing.delete(channel);
+        return this.send(channel, events.length === 1 ? (events[0] as string) : `[${events.join(',')}]`);
+      });
+      batch = { events, sent };
+      this.outgoing.set(channel, batch);
+    }
+    batch.events.push(payload);
+    return batch.sent;
   }
 
   /**

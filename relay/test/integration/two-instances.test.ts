@@ -114,6 +114,32 @@ describe('two relay instances on one Postgres and one Redis', () => {
     bobSocket.close();
   });
 
+  it('sends a burst for one device on the other instance through Redis in fewer messages than envelopes', async () => {
+    const alice = await registerDevice(one.url);
+    const bob = await registerDevice(two.url);
+    const bobSocket = await SocketClient.connect(two.wsUrl, bob.accessToken);
+    const aliceSocket = await SocketClient.connect(one.wsUrl, alice.accessToken);
+    // What crosses Redis on bob's channel: each message is "<instance>.<epoch> <one event or an array>".
+    const listener = new Redis(TEST_REDIS_URL);
+    const published: string[] = [];
+    listener.on('message', (_channel: string, message: string) => published.push(message));
+    await listener.subscribe(`${redisPrefix}dev:${bob.accountId}:${bob.deviceId}`);
+    const results = await Promise.all(Array.from({ length: 20 }, () => aliceSocket.send(target(bob))));
+    await bobSocket.waitForEnvelopes(20);
+    expect(new Set(bobSocket.envelopes().map((e) => e.guid))).toEqual(
+      new Set(results.map((r) => (r.type === 'send_result' ? r.body.messages[0]?.guid : r.type))),
+    );
+    const events = published.flatMap((message) => {
+      const parsed = JSON.parse(message.slice(message.indexOf(' ') + 1)) as unknown;
+      return Array.isArray(parsed) ? parsed : [parsed];
+    });
+    expect(events).toHaveLength(20);
+    expect(published.length).toBeLessThan(20);
+    listener.disconnect();
+    aliceSocket.close();
+    bobSocket.close();
+  });
+
   it('keeps the order of a sender who alternates between the instances, live to the receiver', async () => {
     const alice = await registerDevice(one.url);
     const bob = await registerDevice(two.url);
