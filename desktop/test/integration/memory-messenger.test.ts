@@ -114,11 +114,17 @@ describe('two cores over an in-memory relay', () => {
     const bob2 = await makeUser(relay, 'bob');
     expect(bob2.messenger.profile().accountId).toBe(conv.id);
     await bob2.messenger.connect();
-    const changed = new Promise<void>((resolve) =>
-      alice.messenger.on((e) => e.type === 'identity_changed' && resolve()),
-    );
-    await alice.messenger.sendText(conv.id, 'second');
-    await changed;
+    let changed = false;
+    alice.messenger.on((e) => {
+      changed ||= e.type === 'identity_changed';
+    });
+    const second = await alice.messenger.sendText(conv.id, 'second');
+    // Bounded, and saying what it saw: once in CI this test ran into its 30 s timeout without saying where,
+    // and this was its only wait for an event without a bound.
+    await until(() => changed, 10_000, 'the identity_changed event').catch((error: unknown) => {
+      const status = alice.messenger.history(conv.id).messages.find((m) => m.id === second.id)?.status;
+      throw new Error(`${(error as Error).message}; the message "second" is ${status}`);
+    });
     await until(
       () => texts(bob2.messenger, alice.messenger.profile().accountId).includes('second'),
       5000,
