@@ -103,7 +103,7 @@ async function startRelay(databaseUrl: string): Promise<RelayProcess> {
     [
       ...(process.env.BENCH_RELAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RELAY_CPU_PROF}`] : []),
       // As `npm run relay`, `npm start -w @sotto/relay` and the container run it.
-      '--max-semi-space-size=32',
+      '--max-semi-space-size=64',
       // More Node flags for the relay processes only (e.g. other GC settings), space-separated.
       ...(process.env.BENCH_RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],

@@ -96,7 +96,7 @@ export async function startRelay(
   }
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--max-semi-space-size=32', '--import', 'tsx', '--conditions', 'source', 'relay/src/server.ts'],
+    ['--max-semi-space-size=64', '--import', 'tsx', '--conditions', 'source', 'relay/src/server.ts'],
     {
       cwd: REPO_ROOT,
       env,
