@@ -35,7 +35,8 @@ const E2E_ROUNDS = size('BENCH_E2E_ROUNDS', 3);
 const RAW_PAIRS = 3000;
 /**
  * BENCH_CPU_PROF=DIR: the receiving process writes a V8 CPU profile there, and this (sending) process one of
- * the windowed end-to-end phase alone (`sender-window.cpuprofile`).
+ * the windowed end-to-end phase alone (`sender-window.cpuprofile`) and one of each catch-up run, from opening
+ * the profile to drained (`catchup-N.cpuprofile`).
  */
 const PROF_DIR = process.env.BENCH_CPU_PROF;
 
@@ -284,13 +285,16 @@ async function relayFigures(dir: string): Promise<void> {
       await sender.close();
       const catchStart = performance.now();
       const catchCpu = process.cpuUsage();
-      const reopened = await profiles.bob.openMessenger();
       let caughtUp = 0;
-      reopened.on((event) => {
-        caughtUp += event.type === 'message' ? 1 : 0;
+      const reopened = await profiled(`catchup-${round}.cpuprofile`, async () => {
+        const messenger = await profiles.bob.openMessenger();
+        messenger.on((event) => {
+          caughtUp += event.type === 'message' ? 1 : 0;
+        });
+        await messenger.connect({ timeoutMs: 600_000 });
+        await messenger.whenDrained();
+        return messenger;
       });
-      await reopened.connect({ timeoutMs: 600_000 });
-      await reopened.whenDrained();
       seconds.push((performance.now() - catchStart) / 1000);
       const cpu = process.cpuUsage(catchCpu);
       cpuSeconds.push((cpu.user + cpu.system) / 1e6);
