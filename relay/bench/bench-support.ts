@@ -31,7 +31,7 @@ export function rssKib(pid: number): number {
 }
 
 /** CPU time a process has used so far, in ms (Linux /proc; clock ticks of 10 ms): user, and system (the kernel's work for it). */
-function cpuSplitMs(pid: number): { user: number; system: number } {
+export function cpuSplitMs(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -46,9 +46,6 @@ export function cpuMs(pid: number): number {
   const { user, system } = cpuSplitMs(pid);
   return user + system;
 }
-
-/** CPU time the kernel spent on a process's behalf (system calls: socket reads and writes), in ms. */
-export const systemCpuMs = (pid: number) => cpuSplitMs(pid).system;
 
 /** Read and write system calls a process has made so far (Linux /proc/PID/io: syscr + syscw). */
 export function readWriteCalls(pid: number): number {

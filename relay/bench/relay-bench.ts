@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import {
   cpuMs,
+  cpuSplitMs,
   freePort,
   JsonChild,
   machineTicks,
@@ -15,7 +16,6 @@ import {
   round,
   rssKib,
   sleep,
-  systemCpuMs,
   withTimeout,
   wsMasking,
 } from './bench-support.js';
@@ -141,12 +141,14 @@ async function stop(child: JsonChild): Promise<void> {
 function cpuSnapshot(relays: JsonChild[], workers: JsonChild[]) {
   const sum = (pids: number[], of: (pid: number) => number = cpuMs) => pids.reduce((a, pid) => a + of(pid), 0);
   const relayPids = relays.map((r) => r.child.pid as number);
+  // Each relay's /proc/PID/stat read once: its total and its kernel part from the same moment.
+  const relayCpu = relayPids.map(cpuSplitMs);
   return {
-    relay: sum(relayPids),
+    relay: relayCpu.reduce((a, c) => a + c.user + c.system, 0),
     postgres: sum(pidsByCommand('postgres')),
     redis: sum(pidsByCommand('redis-server')),
     load: sum(workers.map((w) => w.child.pid as number)),
-    relayKernel: sum(relayPids, systemCpuMs),
+    relayKernel: relayCpu.reduce((a, c) => a + c.system, 0),
     relayCalls: sum(relayPids, readWriteCalls),
     machine: machineTicks(),
   };
@@ -226,7 +228,7 @@ async function runPhase(
     }
     await sleep(100);
   }
-  const perMessage = (key: 'relay' | 'postgres' | 'redis' | 'load' | 'relayKernel' | 'relayCalls', scale = 1000) =>
+  const perMessage = (key: Exclude<keyof typeof cpuAfter, 'machine'>, scale = 1000) =>
     ((cpuAfter[key] - cpuBefore[key]) * scale) / Math.max(1, deliveredInWindow);
   return {
     cpuUs: {
