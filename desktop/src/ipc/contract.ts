@@ -35,7 +35,8 @@ const none = z.void();
 const noInput = z.undefined();
 const conversation = z.strictObject({ conversationId: ConversationIdSchema });
 const message = z.strictObject({ messageId: MessageIdSchema });
-const body = z.string().min(1).max(65_536);
+/** MAX_TEXT_LENGTH of the wire contract (shared-types, which this renderer-side module does not import). */
+const body = z.string().min(1, 'message is empty').max(65_536, 'message is too long: at most 65,536 characters');
 
 export const invokeChannels = {
   'app:info': { input: noInput, output: z.object({ version: z.string(), platform: z.string() }) },

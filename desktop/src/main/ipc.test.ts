@@ -73,6 +73,16 @@ describe('registerIpcHandlers', () => {
     expect(calls).toEqual([]);
   });
 
+  it('says what is wrong with a message text it refuses', async () => {
+    const send = (body: string) => handles.get('messages:send')?.(ourEvent, { conversationId: 'c1', body });
+    expect(await send('')).toEqual({ ok: false, error: { code: 'bad_request', message: 'message is empty' } });
+    expect(await send('x'.repeat(65_537))).toEqual({
+      ok: false,
+      error: { code: 'bad_request', message: 'message is too long: at most 65,536 characters' },
+    });
+    expect(calls).toEqual([]);
+  });
+
   it('refuses a sender that is not one of our windows', async () => {
     const foreign = { sender: { id: 99, mainFrame }, senderFrame: mainFrame };
     const result = await handles.get('conversations:list')?.(foreign, undefined);

@@ -1,4 +1,4 @@
-import type { Content } from '@sotto/shared-types';
+import { type Content, MAX_TEXT_LENGTH } from '@sotto/shared-types';
 import { SottoError } from '../errors.js';
 import type { ConversationId, MessageView } from '../messenger-types.js';
 import { setExpiresIn } from '../store/conversation-queries.js';
@@ -14,6 +14,19 @@ import {
   requireMessage,
   requireOwnMessage,
 } from './lookups.js';
+
+/** A message text the contract accepts (the check `enqueue` makes too, here with a message for people). */
+function requireSendableBody(body: string): void {
+  if (body.length === 0) {
+    throw new SottoError('invalid_argument', 'message is empty');
+  }
+  if (body.length > MAX_TEXT_LENGTH) {
+    throw new SottoError(
+      'invalid_argument',
+      `message is too long: ${body.length.toLocaleString('en')} characters, at most ${MAX_TEXT_LENGTH.toLocaleString('en')}`,
+    );
+  }
+}
 
 /**
  * What the local user does to a conversation: each action changes the history and queues the content
@@ -33,9 +46,7 @@ export class Composer {
   async sendText(conversationId: ConversationId, body: string, quoteMessageId?: string): Promise<MessageView> {
     const ctx = this.ctx;
     const expires = requireConversationTimer(ctx, conversationId);
-    if (body.length === 0) {
-      throw new SottoError('invalid_argument', 'message is empty');
-    }
+    requireSendableBody(body);
     const id = messages.newMessageId();
     // Strictly increasing per sender: recipients order by it even when a pipelined run arrives out of order.
     const sentAt = Math.max(ctx.now(), this.#lastSentAt + 1);
@@ -111,6 +122,7 @@ export class Composer {
   async edit(messageId: string, body: string): Promise<void> {
     const ctx = this.ctx;
     const target = requireOwnMessage(ctx, messageId);
+    requireSendableBody(body);
     const sentAt = ctx.now();
     await ctx.tx(() => {
       messages.editMessage(ctx.db, messageId, ctx.local.accountId, body, sentAt);

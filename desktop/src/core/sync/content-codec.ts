@@ -1,13 +1,43 @@
-import { type Content, ContentSchema } from '@sotto/shared-types';
+import { type Content, ContentSchema, MAX_ENVELOPE_BYTES } from '@sotto/shared-types';
 import { SottoError } from '../errors.js';
-import { pad, unpad } from '../protocol/padding.js';
+import { PADDING_BLOCK, pad, unpad } from '../protocol/padding.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Content → JSON → padded bytes, ready for libsignal. */
+/**
+ * The largest padded plaintext sent in one envelope: the relay takes MAX_ENVELOPE_BYTES of ciphertext,
+ * and libsignal adds its header, MAC and, on a prekey message, the PQXDH keys (about 1.7 KiB).
+ */
+export const MAX_PLAINTEXT_BYTES = MAX_ENVELOPE_BYTES - 4 * 1024;
+
+/**
+ * Content as JSON, or why it cannot be sent: it must match the contract and, padded, fit one envelope (a
+ * text within MAX_TEXT_LENGTH characters can still exceed it when it is mostly escaped characters).
+ */
+function serialize(content: Content): { json: string } | { reason: string } {
+  const parsed = ContentSchema.safeParse(content);
+  if (!parsed.success) {
+    return { reason: 'it does not match the message contract' };
+  }
+  const json = JSON.stringify(parsed.data);
+  const padded = Math.ceil((Buffer.byteLength(json) + 1) / PADDING_BLOCK) * PADDING_BLOCK;
+  return padded > MAX_PLAINTEXT_BYTES ? { reason: 'it is too large for one message' } : { json };
+}
+
+/** Why `content` cannot be sent, or undefined: checked before it is queued, so the outbox holds no poison. */
+export function unsendable(content: Content): string | undefined {
+  const result = serialize(content);
+  return 'reason' in result ? result.reason : undefined;
+}
+
+/** Content → JSON → padded bytes, ready for libsignal. Unsendable content is `invalid_content`. */
 export function encodeContent(content: Content): Uint8Array<ArrayBuffer> {
-  return pad(encoder.encode(JSON.stringify(ContentSchema.parse(content))));
+  const result = serialize(content);
+  if ('reason' in result) {
+    throw new SottoError('invalid_content', `cannot send this content: ${result.reason}`);
+  }
+  return pad(encoder.encode(result.json));
 }
 
 /** Decrypted bytes → validated Content. */

@@ -15,7 +15,7 @@ import {
 } from '../store/delivery-queries.js';
 import { advanceStatuses, getMessage, getMessages, markFailed } from '../store/message-queries.js';
 import { one, run, sql } from '../store/sql.js';
-import { contentTimestamp, encodeContent } from './content-codec.js';
+import { contentTimestamp, encodeContent, unsendable } from './content-codec.js';
 import type { CoreContext } from './core-context.js';
 
 const log = createLogger('send');
@@ -45,6 +45,11 @@ export function enqueue(
   messageId: string | null,
   onlineOnly = false,
 ): void {
+  const reason = unsendable(content);
+  if (reason) {
+    // Refused here, before anything is stored: queued, it would be retried forever ahead of later messages.
+    throw new SottoError('invalid_argument', `cannot send this: ${reason}`);
+  }
   if (content.kind === 'receipt') {
     const last = one<{ seq: number; content: string }>(
       ctx.db,
@@ -271,6 +276,7 @@ export class SendPipeline {
     if (devices.length === 0) {
       throw new SottoError('not_found', 'the recipient has no devices');
     }
+    const unsendableItems = new Set<number>();
     // One store batch: each session is read and parsed once and written once for the whole run.
     const prepared = await inStoreBatch(ctx.stores, async () => {
       const encrypted = new Map<number, OutgoingMessage[]>();
@@ -278,7 +284,15 @@ export class SendPipeline {
         if (item.prepared) {
           continue;
         }
-        const plaintext = encodeContent(item.content);
+        let plaintext: Uint8Array<ArrayBuffer>;
+        try {
+          plaintext = encodeContent(item.content);
+        } catch (error) {
+          // Content that cannot be sent (queued by an older version?) fails alone instead of blocking the queue.
+          this.#recordFailure(item, error);
+          unsendableItems.add(item.seq);
+          continue;
+        }
         const messages: OutgoingMessage[] = [];
         for (const deviceId of devices) {
           messages.push(await encryptForDevice(ctx.stores, ctx.local, recipient, deviceId, plaintext));
@@ -294,7 +308,7 @@ export class SendPipeline {
         setPrepared(ctx.db, item.seq, messages);
       }
     }
-    return items;
+    return items.filter((item) => !unsendableItems.has(item.seq));
   }
 
   /** 409: drop sessions of removed devices, set up sessions with new ones. 410: re-registered devices start over. */
