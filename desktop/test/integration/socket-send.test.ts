@@ -5,6 +5,8 @@ import type { Messenger } from '../../src/core/messenger.js';
 import { Profile } from '../../src/core/profile.js';
 import { secretAccounts } from '../../src/core/profile-credentials.js';
 import { RelayClient } from '../../src/core/relay-client/http-client.js';
+import type { SocketHandlers } from '../../src/core/relay-client/relay-api.js';
+import { ReconnectingSocket } from '../../src/core/relay-client/relay-socket.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
 import { profileIdOf } from './support/credentials.js';
 import { tempDir, until } from './support/helpers.js';
@@ -233,5 +235,39 @@ describe('sending over the relay socket', () => {
     );
     // Served in the next drain round (at most 8 runs of 32 per round), not after the whole burst.
     expect(Number(ahead.trim())).toBeLessThan(450);
+  });
+
+  it('a second connection of the same device takes over; the first waits instead of taking it back at once', async () => {
+    const bob = await makeUser('bob');
+    const url = new URL(Routes.socket, `${relay.url}/`);
+    url.protocol = 'ws:';
+    const states: Record<string, string[]> = { first: [], second: [] };
+    const open = (name: string, displacedRetryMs?: number) =>
+      new ReconnectingSocket({
+        url: url.toString(),
+        token: () => tokenOf(bob),
+        handlers: {
+          onEnvelope() {},
+          onQueueEmpty() {},
+          onState: (state) => states[name]?.push(state),
+        } satisfies SocketHandlers,
+        ...(displacedRetryMs ? { displacedRetryMs } : {}),
+      });
+    const offline = (name: string) => states[name]?.filter((s) => s === 'offline').length ?? 0;
+
+    const first = open('first', 3_000);
+    cleanups.push(() => first.close());
+    await until(() => states.first?.includes('online') ?? false, 10_000, 'first online');
+    const second = open('second');
+    await until(() => (states.second?.includes('online') ?? false) && offline('first') === 1, 10_000, 'takeover');
+    // Before, the first reconnected within a quarter second and the two pushed each other off in turn.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect({ first: offline('first'), second: offline('second') }).toEqual({ first: 1, second: 0 });
+
+    // Once the other connection is gone, the first comes back by itself.
+    await second.close();
+    const reconnects = states.first?.length ?? 0;
+    await until(() => states.first?.slice(reconnects).includes('online') ?? false, 10_000, 'first back online');
+    expect(offline('first')).toBe(1);
   });
 });

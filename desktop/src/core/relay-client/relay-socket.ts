@@ -19,6 +19,13 @@ import { relayError } from './relay-error.js';
 const log = createLogger('relay-socket');
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * Another connection of this device took over (close "connected elsewhere": the same profile open in the
+ * app and a `sotto receive`, say). Reconnecting at once would take it back, and the two would push each
+ * other off several times a second; this one waits instead, doubling while it keeps happening.
+ */
+const DISPLACED_RETRY_MS = 30_000;
+const MAX_DISPLACED_RETRY_MS = 5 * 60_000;
 const PING_INTERVAL_MS = 25_000;
 /** As long as an HTTP request may take (REQUEST_TIMEOUT_MS in http-client.ts). */
 const SEND_TIMEOUT_MS = 15_000;
@@ -42,6 +49,8 @@ export interface ReconnectingSocketOptions {
   url: string;
   token: () => Promise<string>;
   handlers: SocketHandlers;
+  /** First wait after being displaced by another connection of this device (default DISPLACED_RETRY_MS). */
+  displacedRetryMs?: number;
 }
 
 /**
@@ -59,6 +68,9 @@ export class ReconnectingSocket implements RelaySocket {
   #lastSendId = 0;
   readonly #sends = new Map<number, PendingSend>();
   #attempt = 0;
+  /** Times in a row another connection of this device took over. */
+  #displaced = 0;
+  #readyAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #ping: NodeJS.Timeout | undefined;
 
@@ -198,7 +210,11 @@ export class ReconnectingSocket implements RelaySocket {
       log.debug('socket closed', { code });
       if (!this.#closed) {
         this.options.handlers.onState('offline');
-        this.#scheduleReconnect();
+        if (code === CloseCode.connectedElsewhere) {
+          this.#scheduleAfterDisplaced();
+        } else {
+          this.#scheduleReconnect();
+        }
       }
     });
   }
@@ -221,6 +237,7 @@ export class ReconnectingSocket implements RelaySocket {
     switch (frame.type) {
       case 'ready':
         this.#attempt = 0;
+        this.#readyAt = Date.now();
         this.#ready = true;
         this.options.handlers.onState('online');
         return;
@@ -291,6 +308,18 @@ export class ReconnectingSocket implements RelaySocket {
         ? relayError(status, undefined)
         : new SottoError('invalid_response', 'relay answered a send with a frame that does not match the contract'),
     );
+  }
+
+  #scheduleAfterDisplaced(): void {
+    const first = this.options.displacedRetryMs ?? DISPLACED_RETRY_MS;
+    if (Date.now() - this.#readyAt > MAX_DISPLACED_RETRY_MS) {
+      this.#displaced = 0; // held the connection a good while: a new round
+    }
+    const wait = Math.min(MAX_DISPLACED_RETRY_MS, first * 2 ** this.#displaced) * (0.75 + Math.random() * 0.5);
+    this.#displaced += 1;
+    log.warn('another connection of this device took over: trying again later', { seconds: Math.round(wait / 1000) });
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#connect(), wait);
   }
 
   #scheduleReconnect(): void {
