@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LISTEN_BACKLOG } from '../../src/relay.js';
@@ -77,6 +78,49 @@ describe('relay/src/server.ts as a child process', () => {
     expect(code).toBe(2);
     for (const name of ['PORT', 'REGISTRATION_POLICY', 'DATABASE_URL']) {
       expect(stderr).toContain(name);
+    }
+  });
+
+  it('says what to do when it cannot start: Postgres unreachable or refusing, the port taken, a data path unusable', async () => {
+    db ??= await createTestDatabase();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = (busy.address() as { port: number }).port;
+    const dbUrl = new URL(db.url);
+    const withDatabase = (name: string) => Object.assign(new URL(dbUrl.href), { pathname: `/${name}` }).href;
+    const start = async (env: Record<string, string>) => {
+      const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions', 'source', 'relay/src/server.ts'], {
+        cwd: repoRoot,
+        env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', DATABASE_URL: db?.url ?? '', ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      proc.stderr?.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+      const fatal = stderr.split('\n').find((line) => line.includes('"level":"fatal"')) ?? stderr;
+      return { code, msg: (JSON.parse(fatal) as { msg: string }).msg, stderr };
+    };
+    try {
+      const results = await Promise.all([
+        start({ DATABASE_URL: 'postgres://relay:hunter2-secret@127.0.0.1:1/sotto' }),
+        start({ DATABASE_URL: withDatabase('no_such_database_here') }),
+        start({ PORT: String(busyPort) }),
+        start({ BLOB_DIR: '/etc/passwd/blobs' }),
+      ]);
+      expect(results.map((r) => r.code)).toEqual([1, 1, 1, 1]);
+      expect(results.map((r) => r.msg)).toEqual([
+        'relay failed to start: cannot reach Postgres at 127.0.0.1:1 (DATABASE_URL): ECONNREFUSED. Start Postgres or ' +
+          'correct DATABASE_URL; leave DATABASE_URL empty to use the embedded database instead',
+        `relay failed to start: there is no database "no_such_database_here" on ${dbUrl.hostname}:${dbUrl.port || '5432'} ` +
+          '(DATABASE_URL): create it (createdb no_such_database_here) or correct DATABASE_URL',
+        `relay failed to start: 127.0.0.1:${busyPort} is already in use (HOST, PORT): stop what listens there or choose another PORT`,
+        "relay failed to start: cannot create or write /etc/passwd/blobs (ENOTDIR): point SOTTO_DATA_DIR (and BLOB_DIR) at a directory the relay's user can write, with free space",
+      ]);
+      expect(results[0]?.stderr).not.toContain('hunter2-secret');
+    } finally {
+      busy.close();
     }
   });
 
