@@ -21,6 +21,7 @@ export type SottoErrorCode =
   | 'invalid_content'
   | 'protocol'
   | 'closed'
+  | 'unregistered'
   | 'internal';
 
 export interface SottoErrorOptions {

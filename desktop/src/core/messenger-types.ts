@@ -8,7 +8,8 @@ export type ConversationId = string; // the peer's account id (1:1)
 
 export type MessageStatus = 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
 
-export type ConnectionState = 'offline' | 'connecting' | 'online';
+/** `unregistered`: the relay no longer accepts this device (removed, or its account deleted); no more retries. */
+export type ConnectionState = 'offline' | 'connecting' | 'online' | 'unregistered';
 
 export interface ProfileInfo {
   accountId: string;

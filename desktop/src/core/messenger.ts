@@ -59,6 +59,8 @@ export class Messenger implements MessengerApi {
   readonly #relayUrl: string;
   readonly #onClose: (() => void) | undefined;
   #state: ConnectionState = 'offline';
+  /** Rejected by `#setState('unregistered')`: `connect` fails with it instead of waiting for a drain. */
+  readonly #unregistered = rejectLater();
   #closed = false;
 
   constructor(options: MessengerOptions) {
@@ -122,6 +124,7 @@ export class Messenger implements MessengerApi {
     this.#sender.kick();
     await Promise.race([
       this.whenDrained(),
+      this.#unregistered.promise,
       new Promise<void>((resolve) => setTimeout(resolve, options.timeoutMs ?? 20_000).unref()),
     ]);
   }
@@ -262,8 +265,27 @@ export class Messenger implements MessengerApi {
     }
     this.#state = state;
     this.#events.emit({ type: 'connection', state });
+    if (state === 'unregistered') {
+      this.#unregistered.reject(
+        new SottoError(
+          'unregistered',
+          'the relay no longer accepts this device: it was removed from its account, or the account was deleted. ' +
+            'Register again to use this relay',
+        ),
+      );
+    }
     if (state === 'online') {
       this.#sender.retryNow();
     }
   }
+}
+
+/** A promise to reject later, that is never an unhandled rejection while nobody awaits it. */
+function rejectLater(): { promise: Promise<never>; reject: (error: Error) => void } {
+  let reject: (error: Error) => void = () => undefined;
+  const promise = new Promise<never>((_, rejectPromise) => {
+    reject = rejectPromise;
+  });
+  promise.catch(() => undefined);
+  return { promise, reject };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Routes } from '@sotto/shared-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SottoError } from '../../src/core/errors.js';
 import type { Messenger } from '../../src/core/messenger.js';
 import { Profile } from '../../src/core/profile.js';
 import { secretAccounts } from '../../src/core/profile-credentials.js';
@@ -269,5 +270,46 @@ describe('sending over the relay socket', () => {
     const reconnects = states.first?.length ?? 0;
     await until(() => states.first?.slice(reconnects).includes('online') ?? false, 10_000, 'first back online');
     expect(offline('first')).toBe(1);
+  });
+
+  it('a device the relay no longer accepts says so and stops: no retries, queued messages fail, connect fails fast', async () => {
+    const carol = await makeUser('carol');
+    const dave = await makeUser('dave');
+    await carol.messenger.connect();
+    const states: string[] = [];
+    carol.messenger.on((event) => {
+      if (event.type === 'connection') {
+        states.push(event.state);
+      }
+    });
+    const conv = await carol.messenger.startConversation(dave.username);
+    // The account goes (from another of its devices, say): the relay closes the socket (revoked).
+    const deleted = await fetch(`${relay.url}${Routes.me}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await tokenOf(carol)}` },
+    });
+    expect(deleted.status).toBe(204);
+    await until(() => states.includes('unregistered'), 15_000, 'unregistered');
+    expect(carol.messenger.connectionState()).toBe('unregistered');
+
+    await carol.messenger.sendText(conv.id, 'into the void');
+    await carol.messenger.flushOutgoing();
+    expect(carol.messenger.history(conv.id).messages.map((m) => m.status)).toEqual(['failed']);
+
+    // No reconnecting in the background (before: a token request and a refusal every few seconds, forever).
+    const settled = states.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(states.slice(settled)).toEqual([]);
+
+    await carol.messenger.close();
+    carol.messenger = await carol.profile.openMessenger();
+    const started = Date.now();
+    const refused = await carol.messenger.connect({ timeoutMs: 20_000 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(SottoError);
+    expect((refused as SottoError).code).toBe('unregistered');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

@@ -91,7 +91,14 @@ export class RelayClient implements RelayApi {
   openSocket(handlers: SocketHandlers): RelaySocket {
     const url = new URL(Routes.socket, `${this.baseUrl}/`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.#socket = new ReconnectingSocket({ url: url.toString(), token: () => this.accessToken(), handlers });
+    this.#socket = new ReconnectingSocket({
+      url: url.toString(),
+      token: () => this.accessToken(),
+      invalidateToken: () => {
+        this.#token = undefined;
+      },
+      handlers,
+    });
     return this.#socket;
   }
 
@@ -122,7 +129,21 @@ export class RelayClient implements RelayApi {
     }
     if (!response) {
       const grant: TokenRequest = { grant: 'device_secret', ...credentials };
-      response = await this.#request('POST', Routes.token, { body: grant, schema: TokenResponseSchema, auth: false });
+      response = await this.#request('POST', Routes.token, {
+        body: grant,
+        schema: TokenResponseSchema,
+        auth: false,
+      }).catch((error: unknown) => {
+        if (error instanceof SottoError && error.status === 401) {
+          throw new SottoError(
+            'unregistered',
+            'the relay no longer accepts this device: it was removed from its account, or the account was deleted. ' +
+              'Register again to use this relay',
+            { cause: error, status: 401 },
+          );
+        }
+        throw error;
+      });
     }
     this.#token = {
       access: response.accessToken,

@@ -51,6 +51,8 @@ export interface ReconnectingSocketOptions {
   handlers: SocketHandlers;
   /** First wait after being displaced by another connection of this device (default DISPLACED_RETRY_MS). */
   displacedRetryMs?: number;
+  /** The relay refused the token (revoked, or the device removed): the next `token()` must not return it. */
+  invalidateToken?: () => void;
 }
 
 /**
@@ -174,6 +176,11 @@ export class ReconnectingSocket implements RelaySocket {
       token = await this.options.token();
     } catch (error) {
       log.warn('token failed', { error: toLogFormat(error) });
+      if (SottoError.is(error, 'unregistered')) {
+        // Retrying cannot help: the device is gone from the relay. Say so and stop.
+        this.options.handlers.onState('unregistered');
+        return;
+      }
       this.#scheduleReconnect();
       return;
     }
@@ -199,7 +206,12 @@ export class ReconnectingSocket implements RelaySocket {
         }
       }, PING_INTERVAL_MS);
     });
-    ws.on('error', (error) => log.debug('socket error', { error: toLogFormat(error) }));
+    ws.on('error', (error) => {
+      log.debug('socket error', { error: toLogFormat(error) });
+      if (/Unexpected server response: 401\b/.test(error.message)) {
+        this.options.invalidateToken?.(); // the upgrade refused the token
+      }
+    });
     ws.on('close', (code) => {
       clearInterval(this.#ping);
       if (this.#ws === ws) {
@@ -210,6 +222,9 @@ export class ReconnectingSocket implements RelaySocket {
       log.debug('socket closed', { code });
       if (!this.#closed) {
         this.options.handlers.onState('offline');
+        if (code === CloseCode.revoked || code === CloseCode.unauthorized) {
+          this.options.invalidateToken?.();
+        }
         if (code === CloseCode.connectedElsewhere) {
           this.#scheduleAfterDisplaced();
         } else {

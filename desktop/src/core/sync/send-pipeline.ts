@@ -376,5 +376,12 @@ function isPermanent(error: unknown): boolean {
     const status = error.status ?? 0;
     return status >= 400 && status < 500 && ![401, 408, 409, 410, 429].includes(status);
   }
-  return ['invalid_content', 'invalid_argument', 'invalid_key', 'untrusted_identity', 'not_found'].includes(error.code);
+  return [
+    'invalid_content',
+    'invalid_argument',
+    'invalid_key',
+    'untrusted_identity',
+    'not_found',
+    'unregistered',
+  ].includes(error.code);
 }

@@ -99,6 +99,8 @@ export const en = {
   connection: {
     connecting: 'Connecting to the relay…',
     offline: "Offline. Messages will be sent when you're back online.",
+    unregistered:
+      'The relay no longer accepts this device: it was removed from your account, or the account was deleted. Register again to keep using this relay.',
   },
   identity: {
     changed: 'Your safety number with {{name}} changed. They may have reinstalled, or someone may be intercepting.',

@@ -8,7 +8,7 @@ export function ConnectionBanner({ state }: { state: ConnectionState }) {
   }
   return (
     <div className="banner connection" role="status" data-state={state}>
-      {state === 'connecting' ? t('connection.connecting') : t('connection.offline')}
+      {t(`connection.${state}`)}
     </div>
   );
 }
