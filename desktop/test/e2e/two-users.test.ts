@@ -1,10 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Profile } from '../../src/core/profile.js';
+import { secretAccounts } from '../../src/core/profile-credentials.js';
+import { RelayClient } from '../../src/core/relay-client/http-client.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
+import { openDatabase } from '../../src/core/store/database.js';
+import { getProfile } from '../../src/core/store/profile-queries.js';
 import {
   ensureRendererBuilt,
   launchChromium,
@@ -291,5 +295,29 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     await mine(page, 'sent while you were away').waitFor(WAIT);
     // The database key is back in the keychain: the next start opens without asking.
     expect(aliceSecrets.accounts().length).toBeGreaterThan(0);
+  });
+
+  it('tells a user whose account is gone that this device must register again', async () => {
+    // Bob's account is deleted elsewhere (another of his devices, say): the relay revokes this device.
+    const { profileId } = JSON.parse(readFileSync(join(bobDir, 'profile.json'), 'utf8')) as { profileId: string };
+    const accounts = secretAccounts(profileId);
+    const key = (await bobProfile.secretStore.get(accounts.dbKey)) ?? '';
+    const db = openDatabase(join(bobDir, 'sotto.db'), { key: Buffer.from(key, 'base64') });
+    const row = getProfile(db);
+    db.close();
+    const client = new RelayClient({ baseUrl: relay.url });
+    client.setCredentials({
+      accountId: row?.accountId ?? '',
+      deviceId: row?.deviceId ?? 0,
+      deviceSecret: row?.deviceSecret ?? (await bobProfile.secretStore.get(accounts.deviceSecret)) ?? '',
+    });
+    const deleted = await fetch(`${relay.url}/v1/accounts/me`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await client.accessToken()}` },
+    });
+    expect(deleted.status).toBe(204);
+    const banner = bob.page.locator('.banner.connection[data-state="unregistered"]');
+    await banner.waitFor(WAIT);
+    expect(await banner.textContent()).toContain('Register again to keep using this relay');
   });
 });
