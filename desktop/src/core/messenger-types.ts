@@ -8,8 +8,12 @@ export type ConversationId = string; // the peer's account id (1:1)
 
 export type MessageStatus = 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
 
-/** `unregistered`: the relay no longer accepts this device (removed, or its account deleted); no more retries. */
-export type ConnectionState = 'offline' | 'connecting' | 'online' | 'unregistered';
+/**
+ * `elsewhere`: another connection of this device (the same profile open in another window or process) took the
+ * relay connection; this one tries again later. `unregistered`: the relay no longer accepts this device
+ * (removed, or its account deleted); no more retries.
+ */
+export type ConnectionState = 'offline' | 'connecting' | 'online' | 'elsewhere' | 'unregistered';
 
 export interface ProfileInfo {
   accountId: string;

@@ -11,7 +11,7 @@ export const MessageIdSchema = z.string().min(1).max(128);
 export const UsernameInputSchema = z.string().trim().min(1).max(64);
 
 export const MessageStatusSchema = z.enum(['sending', 'sent', 'delivered', 'read', 'failed']);
-export const ConnectionStateSchema = z.enum(['offline', 'connecting', 'online', 'unregistered']);
+export const ConnectionStateSchema = z.enum(['offline', 'connecting', 'online', 'elsewhere', 'unregistered']);
 export const MessageKindSchema = z.enum(['text', 'identity_change', 'decryption_error', 'timer_change']);
 export const RegisterStepSchema = z.enum(['generating_keys', 'registering', 'uploading_keys', 'done']);
 export const ProfileStateSchema = z.enum(['none', 'locked', 'ready']);

@@ -254,22 +254,22 @@ describe('sending over the relay socket', () => {
         } satisfies SocketHandlers,
         ...(displacedRetryMs ? { displacedRetryMs } : {}),
       });
-    const offline = (name: string) => states[name]?.filter((s) => s === 'offline').length ?? 0;
+    const displaced = (name: string) => states[name]?.filter((s) => s === 'elsewhere').length ?? 0;
 
     const first = open('first', 3_000);
     cleanups.push(() => first.close());
     await until(() => states.first?.includes('online') ?? false, 10_000, 'first online');
     const second = open('second');
-    await until(() => (states.second?.includes('online') ?? false) && offline('first') === 1, 10_000, 'takeover');
+    await until(() => (states.second?.includes('online') ?? false) && displaced('first') === 1, 10_000, 'takeover');
     // Before, the first reconnected within a quarter second and the two pushed each other off in turn.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect({ first: offline('first'), second: offline('second') }).toEqual({ first: 1, second: 0 });
+    expect({ first: displaced('first'), second: displaced('second') }).toEqual({ first: 1, second: 0 });
 
     // Once the other connection is gone, the first comes back by itself.
     await second.close();
     const reconnects = states.first?.length ?? 0;
     await until(() => states.first?.slice(reconnects).includes('online') ?? false, 10_000, 'first back online');
-    expect(offline('first')).toBe(1);
+    expect(displaced('first')).toBe(1);
   });
 
   it('a device the relay no longer accepts says so and stops: no retries, queued messages fail, connect fails fast', async () => {

@@ -221,7 +221,7 @@ export class ReconnectingSocket implements RelaySocket {
       this.#rejectSends(ws);
       log.debug('socket closed', { code });
       if (!this.#closed) {
-        this.options.handlers.onState('offline');
+        this.options.handlers.onState(code === CloseCode.connectedElsewhere ? 'elsewhere' : 'offline');
         if (code === CloseCode.revoked || code === CloseCode.unauthorized) {
           this.options.invalidateToken?.();
         }

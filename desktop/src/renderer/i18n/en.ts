@@ -99,6 +99,8 @@ export const en = {
   connection: {
     connecting: 'Connecting to the relay…',
     offline: "Offline. Messages will be sent when you're back online.",
+    elsewhere:
+      'This profile is connected from somewhere else (another Sotto window or `sotto receive`). This one will try again in a while.',
     unregistered:
       'The relay no longer accepts this device: it was removed from your account, or the account was deleted. Register again to keep using this relay.',
   },
