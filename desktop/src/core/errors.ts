@@ -57,6 +57,16 @@ export class SottoError extends Error {
 }
 
 /** Maps libsignal failures by their code (never their message text). Other errors pass through wrapped. */
+/** The relay refused this device's own secret: it was removed, or its account deleted. Retrying cannot help. */
+export function unregisteredError(cause?: unknown): SottoError {
+  return new SottoError(
+    'unregistered',
+    'the relay no longer accepts this device: it was removed from its account, or the account was deleted. ' +
+      'Register again to use this relay',
+    { cause, status: 401 },
+  );
+}
+
 export function fromLibSignal(error: unknown, operation: string): SottoError {
   if (error instanceof SottoError) {
     return error;

@@ -2,7 +2,7 @@ import { Composer } from './actions/compose.js';
 import { normalizeUsername, requireConversation } from './actions/lookups.js';
 import * as trust from './actions/trust.js';
 import { ExpirySweeper, maintainKeys } from './actions/upkeep.js';
-import { SottoError } from './errors.js';
+import { SottoError, unregisteredError } from './errors.js';
 import type {
   ConnectionState,
   ConversationId,
@@ -266,13 +266,7 @@ export class Messenger implements MessengerApi {
     this.#state = state;
     this.#events.emit({ type: 'connection', state });
     if (state === 'unregistered') {
-      this.#unregistered.reject(
-        new SottoError(
-          'unregistered',
-          'the relay no longer accepts this device: it was removed from its account, or the account was deleted. ' +
-            'Register again to use this relay',
-        ),
-      );
+      this.#unregistered.reject(unregisteredError());
     }
     if (state === 'online') {
       this.#sender.retryNow();

@@ -18,7 +18,7 @@ import {
   type UploadKeysRequest,
 } from '@sotto/shared-types';
 import type { z } from 'zod';
-import { SottoError } from '../errors.js';
+import { SottoError, unregisteredError } from '../errors.js';
 import type { DeviceCredentials, RelayApi, RelaySocket, SocketHandlers } from './relay-api.js';
 import { relayErrorFromText } from './relay-error.js';
 import { ReconnectingSocket } from './relay-socket.js';
@@ -135,12 +135,7 @@ export class RelayClient implements RelayApi {
         auth: false,
       }).catch((error: unknown) => {
         if (error instanceof SottoError && error.status === 401) {
-          throw new SottoError(
-            'unregistered',
-            'the relay no longer accepts this device: it was removed from its account, or the account was deleted. ' +
-              'Register again to use this relay',
-            { cause: error, status: 401 },
-          );
+          throw unregisteredError(error);
         }
         throw error;
       });
