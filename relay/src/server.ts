@@ -23,10 +23,7 @@ async function main(): Promise<void> {
     relay = await createRelay({ env, logger });
     port = await relay.listen(env.PORT, env.HOST);
   } catch (err) {
-    const hint = startupHint(err, env);
-    const msg = hint ? `relay failed to start: ${hint}` : 'relay failed to start';
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg, err: toLogFormat(err) })}\n`);
-    process.exit(1);
+    failedToStart(err, env);
   }
   logger.info({ port, host: env.HOST, embedded: relay.embedded, redis: Boolean(env.REDIS_URL) }, 'relay listening');
 
@@ -41,7 +38,12 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'relay failed to start', err: toLogFormat(err) })}\n`);
+/** One fatal JSON line, with what to do when the cause is known (`env` once it is loaded), then exit 1. */
+function failedToStart(err: unknown, env?: Parameters<typeof startupHint>[1]): never {
+  const hint = env ? startupHint(err, env) : undefined;
+  const msg = hint ? `relay failed to start: ${hint}` : 'relay failed to start';
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg, err: toLogFormat(err) })}\n`);
   process.exit(1);
-});
+}
+
+main().catch((err: unknown) => failedToStart(err));

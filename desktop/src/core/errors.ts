@@ -56,7 +56,6 @@ export class SottoError extends Error {
   }
 }
 
-/** Maps libsignal failures by their code (never their message text). Other errors pass through wrapped. */
 /** The relay refused this device's own secret: it was removed, or its account deleted. Retrying cannot help. */
 export function unregisteredError(cause?: unknown): SottoError {
   return new SottoError(
@@ -67,6 +66,7 @@ export function unregisteredError(cause?: unknown): SottoError {
   );
 }
 
+/** Maps libsignal failures by their code (never their message text). Other errors pass through wrapped. */
 export function fromLibSignal(error: unknown, operation: string): SottoError {
   if (error instanceof SottoError) {
     return error;

@@ -276,7 +276,6 @@ export class SendPipeline {
     if (devices.length === 0) {
       throw new SottoError('not_found', 'the recipient has no devices');
     }
-    const unsendableItems = new Set<number>();
     // One store batch: each session is read and parsed once and written once for the whole run.
     const prepared = await inStoreBatch(ctx.stores, async () => {
       const encrypted = new Map<number, OutgoingMessage[]>();
@@ -290,7 +289,6 @@ export class SendPipeline {
         } catch (error) {
           // Content that cannot be sent (queued by an older version?) fails alone instead of blocking the queue.
           this.#recordFailure(item, error);
-          unsendableItems.add(item.seq);
           continue;
         }
         const messages: OutgoingMessage[] = [];
@@ -308,7 +306,7 @@ export class SendPipeline {
         setPrepared(ctx.db, item.seq, messages);
       }
     }
-    return items.filter((item) => !unsendableItems.has(item.seq));
+    return items.filter((item) => item.prepared); // an unsendable item has none: it just failed
   }
 
   /** 409: drop sessions of removed devices, set up sessions with new ones. 410: re-registered devices start over. */
