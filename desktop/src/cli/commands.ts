@@ -1,9 +1,9 @@
-import { SottoError } from '../core/errors.js';
+import { SottoError, unregisteredError } from '../core/errors.js';
 import type { Messenger } from '../core/messenger.js';
 import type { ConversationSummary, MessageView } from '../core/messenger-types.js';
 import { Profile } from '../core/profile.js';
 import { formatSafetyNumber } from '../core/protocol/safety-number.js';
-import { out, outJson } from './output.js';
+import { note, out, outJson } from './output.js';
 
 export interface GlobalOptions {
   profile?: string;
@@ -95,10 +95,54 @@ export async function send(options: GlobalOptions, name: string, text: string): 
   });
 }
 
-export async function receive(options: GlobalOptions & { timeout: number; json?: boolean }): Promise<void> {
+function unreachable(m: Messenger, waitedMs: number, received: number): SottoError {
+  const { relayUrl } = m.profile();
+  if (m.connectionState() === 'elsewhere') {
+    return new SottoError(
+      'relay_unreachable',
+      'another client of this profile (the app, or another sotto receive) holds its connection to the relay; close it and try again',
+    );
+  }
+  return new SottoError(
+    'relay_unreachable',
+    `could not reach the relay at ${relayUrl} for ${waitedMs / 1000} s; ` +
+      `${received === 0 ? 'nothing was' : `only ${received} message(s)`} received. Check that it is running and try again`,
+  );
+}
+
+/**
+ * Resolves once the relay's queue is drained. Fails once the relay has been out of reach for `waitMs` in a
+ * row: at the start, or after it went away part-way through a long queue.
+ */
+async function untilDrained(m: Messenger, since: number, waitMs: number, received: () => number): Promise<void> {
+  let drained = false;
+  const done = m.whenDrained().then(() => {
+    drained = true;
+  });
+  let outOfReachSince: number | undefined = since;
+  while (!drained) {
+    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 200))]);
+    if (m.connectionState() === 'unregistered') {
+      throw unregisteredError();
+    }
+    if (drained || m.connectionState() === 'online') {
+      outOfReachSince = undefined;
+    } else if (outOfReachSince === undefined) {
+      outOfReachSince = Date.now();
+    } else if (Date.now() - outOfReachSince >= waitMs) {
+      throw unreachable(m, waitMs, received());
+    }
+  }
+}
+
+export async function receive(
+  options: GlobalOptions & { timeout: number; connectTimeout: number; json?: boolean },
+): Promise<void> {
   await withMessenger(options, async (m) => {
+    let received = 0;
     m.on((event) => {
       if (event.type === 'message' && !event.message.fromMe) {
+        received += 1;
         const line = messageJson(m, event.message);
         if (options.json) {
           outJson(line);
@@ -107,16 +151,29 @@ export async function receive(options: GlobalOptions & { timeout: number; json?:
         }
       }
     });
-    await m.connect({ timeoutMs: 60_000 });
+    // On a terminal, say what a wait is for; a script gets only the one-line reason if it fails.
+    const notice = process.stderr.isTTY
+      ? setTimeout(() => note(`waiting for the relay at ${m.profile().relayUrl}…`), 2000)
+      : undefined;
+    try {
+      const started = Date.now();
+      // Fails at once if the relay no longer accepts this device.
+      await m.connect({ timeoutMs: 1000 });
+      await untilDrained(m, started, options.connectTimeout * 1000, () => received);
+    } finally {
+      clearTimeout(notice);
+    }
     const quietMs = options.timeout * 1000;
     const deadline = Date.now() + quietMs + 10 * 60_000;
     while (Date.now() - m.lastActivity() < quietMs && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, quietMs)));
     }
-    await m.whenDrained();
     await m.flushOutgoing();
     if (m.connectionState() !== 'online') {
-      throw new SottoError('relay_unreachable', 'could not reach the relay');
+      throw new SottoError(
+        'relay_unreachable',
+        `lost the connection to the relay at ${m.profile().relayUrl}; what was received is kept, try again`,
+      );
     }
   });
 }

@@ -36,8 +36,16 @@ export function buildProgram(): Command {
     .command('receive')
     .description('receive queued and live messages, exit after the queue is drained and --timeout seconds of quiet')
     .option('--timeout <seconds>', 'seconds of quiet before exiting', positiveInt, 5)
+    .option(
+      '--connect-timeout <seconds>',
+      'seconds to wait for a relay that is out of reach before giving up',
+      positiveInt,
+      20,
+    )
     .option('--json', 'one JSON object per line')
-    .action((o: { timeout: number; json?: boolean }) => commands.receive({ ...global(), ...o }));
+    .action((o: { timeout: number; connectTimeout: number; json?: boolean }) =>
+      commands.receive({ ...global(), ...o }),
+    );
   program
     .command('conversations')
     .option('--json')

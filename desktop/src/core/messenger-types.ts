@@ -99,8 +99,11 @@ export type MessengerEvent =
 export interface MessengerApi {
   profile(): ProfileInfo;
 
-  /** Connects to the relay, drains the queue, then stays live (reconnects with backoff). */
-  connect(): Promise<void>;
+  /**
+   * Connects to the relay, drains the queue, then stays live (reconnects with backoff). Resolves true once the
+   * queue is drained, false if the relay could not be reached within the wait (the socket keeps retrying).
+   */
+  connect(options?: { timeoutMs?: number }): Promise<boolean>;
   close(): Promise<void>;
   connectionState(): ConnectionState;
 

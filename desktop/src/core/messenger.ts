@@ -118,14 +118,14 @@ export class Messenger implements MessengerApi {
     return this.#events.on(listener);
   }
 
-  async connect(options: { timeoutMs?: number } = {}): Promise<void> {
+  async connect(options: { timeoutMs?: number } = {}): Promise<boolean> {
     this.#assertOpen();
     this.#inbound.open();
     this.#sender.kick();
-    await Promise.race([
-      this.whenDrained(),
+    return Promise.race([
+      this.whenDrained().then(() => true),
       this.#unregistered.promise,
-      new Promise<void>((resolve) => setTimeout(resolve, options.timeoutMs ?? 20_000).unref()),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), options.timeoutMs ?? 20_000).unref()),
     ]);
   }
 

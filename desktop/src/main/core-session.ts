@@ -81,7 +81,9 @@ export class CoreSession {
       await this.options.profile.wipe();
     },
     'profile:get': () => this.require().profile(),
-    'connection:connect': () => this.require().connect(),
+    'connection:connect': async () => {
+      await this.require().connect();
+    },
     'connection:close': () => this.require().close(),
     'connection:state': () => this.current?.connectionState() ?? 'offline',
     'conversations:start': ({ username }) => this.require().startConversation(username.toLowerCase()),

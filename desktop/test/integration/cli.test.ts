@@ -86,6 +86,21 @@ describe('sotto CLI on the embedded relay', () => {
     expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('receive gives up with a one-line reason when the relay is out of reach, instead of waiting forever', {
+    timeout: 60_000,
+  }, async () => {
+    const gone = await startRelay({ embedded: true });
+    const dir = join(home.path, 'dave');
+    expect((await cli(dir, 'register', '--relay', gone.url, '--username', 'dave')).code).toBe(0);
+    await gone.stop();
+    const started = Date.now();
+    const result = await cli(dir, 'receive', '--timeout', '1', '--connect-timeout', '2');
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(`could not reach the relay at ${gone.url} for 2 s; nothing was received`);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('unlock --recovery-key restores access after the stored key is lost', { timeout: 60_000 }, async () => {
     const dir = join(home.path, 'carol');
     const reg = await cli(dir, 'register', '--relay', relay.url, '--username', 'carol');
