@@ -32,6 +32,8 @@ export function startupHint(err: unknown, env: Pick<Env, 'DATABASE_URL' | 'PORT'
       return `Postgres at ${server} does not let user "${user}" in (DATABASE_URL): ${err.message}`;
     case '3D000':
       return `there is no database "${database}" on ${server} (DATABASE_URL): create it (createdb ${database}) or correct DATABASE_URL`;
+    case 'SOTTO_DATA_DIR_IN_USE':
+      return err.message;
     case 'EADDRINUSE':
       return `${env.HOST}:${env.PORT} is already in use (HOST, PORT): stop what listens there or choose another PORT`;
     case 'EADDRNOTAVAIL':

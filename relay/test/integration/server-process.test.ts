@@ -1,9 +1,12 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LISTEN_BACKLOG } from '../../src/relay.js';
+import { LOCK_FILE } from '../../src/store/data-dir-lock.js';
 import { api } from '../support/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { randomRedisPrefix, startTestRelay, TEST_REDIS_URL } from '../support/relay.js';
@@ -137,5 +140,70 @@ describe('relay/src/server.ts as a child process', () => {
     } finally {
       await relay.close();
     }
+  });
+
+  it('keeps the embedded database to one process: a second relay or the admin CLI on its folder is refused', {
+    timeout: 60_000,
+  }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sotto-embedded-lock-'));
+    const env = {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      SOTTO_DATA_DIR: dataDir,
+    };
+    const run = (script: string, args: string[] = []) =>
+      spawn(process.execPath, ['--import', 'tsx', '--conditions', 'source', script, ...args], {
+        cwd: repoRoot,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    const finish = async (proc: ChildProcess) => {
+      let output = '';
+      proc.stdout?.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      proc.stderr?.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+      return { code, output };
+    };
+    const first = run('relay/src/server.ts');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        first.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('"msg":"relay listening"')) {
+            resolve();
+          }
+        });
+        first.once('exit', (code) => reject(new Error(`first relay exited ${code}: ${out}`)));
+      });
+      const inUse = `the embedded database in ${dataDir} is in use by process ${first.pid}`;
+      const second = await finish(run('relay/src/server.ts'));
+      expect(second.code).toBe(1);
+      expect(second.output).toContain(`relay failed to start: ${inUse}`);
+      const admin = await finish(run('relay/src/admin.ts', ['stats']));
+      expect(admin.code).toBe(1);
+      expect(admin.output).toContain(inUse);
+      // The lock still names the first relay: the refused starts left it alone.
+      expect(readFileSync(join(dataDir, LOCK_FILE), 'utf8').trim()).toBe(String(first.pid));
+    } finally {
+      const exited = new Promise((r) => first.once('exit', r));
+      first.kill('SIGTERM');
+      await exited;
+    }
+    // Released on a clean stop; a lock left by a process that is gone (a crash) is taken over.
+    expect((await finish(run('relay/src/admin.ts', ['stats']))).code).toBe(0);
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(dataDir, LOCK_FILE), `${gone.stdout}\n`);
+    const afterCrash = await finish(run('relay/src/admin.ts', ['stats']));
+    expect(afterCrash.output).toContain('accounts');
+    expect(afterCrash.code).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });
