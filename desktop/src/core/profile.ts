@@ -10,7 +10,7 @@ import type { MessengerApi, ProfileApi, ProfileState, RegisterOptions } from './
 import { deleteProfileSecrets, loadDeviceSecret, secretAccounts, storeDeviceSecret } from './profile-credentials.js';
 import { KeyManager } from './protocol/key-manager.js';
 import { createProtocolStores } from './protocol/protocol-stores.js';
-import { RelayClient } from './relay-client/http-client.js';
+import { RelayClient, relayBaseUrl } from './relay-client/http-client.js';
 import type { RelayApi } from './relay-client/relay-api.js';
 import { writeFileAtomic } from './secrets/atomic-file.js';
 import { defaultSecretStore } from './secrets/default-secret-store.js';
@@ -97,6 +97,7 @@ export class Profile implements ProfileApi {
     if (!username.success) {
       throw new SottoError('invalid_argument', 'username: 3–32 of a-z, 0-9, "_" and "."');
     }
+    const relayUrl = relayBaseUrl(options.relayUrl);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.#removeDatabaseFiles();
     const progress = options.onProgress ?? (() => undefined);
@@ -109,7 +110,7 @@ export class Profile implements ProfileApi {
       const identity = IdentityKeyPair.generate();
       const registrationId = randomInt(1, 16381);
       const deviceSecret = randomBytes(32).toString('base64url');
-      const relay = this.#relayFactory(options.relayUrl);
+      const relay = this.#relayFactory(relayUrl);
       progress('registering');
       const registered = await relay.register({
         username: username.data,
@@ -122,7 +123,7 @@ export class Profile implements ProfileApi {
         accountId: registered.accountId,
         username: registered.username,
         deviceId: registered.deviceId,
-        relayUrl: options.relayUrl,
+        relayUrl,
         registrationId,
         identityKeyPair: identity.serialize(),
         deviceSecret: null,
@@ -139,7 +140,7 @@ export class Profile implements ProfileApi {
       const file: ProfileFile = {
         version: 1,
         profileId,
-        relayUrl: options.relayUrl,
+        relayUrl,
         username: registered.username,
         createdAt: now,
       };
@@ -148,7 +149,7 @@ export class Profile implements ProfileApi {
       writeRecoveryFile(this.#file(RECOVERY_FILE), dbKey, recoveryKey, deviceSecret);
       writeFileAtomic(this.#file(PROFILE_FILE), `${JSON.stringify(file, null, 2)}\n`);
       progress('done');
-      return { messenger: this.#messenger(db, relay, options.relayUrl, deviceSecret), recoveryKey };
+      return { messenger: this.#messenger(db, relay, relayUrl, deviceSecret), recoveryKey };
     } catch (error) {
       db.close();
       this.#removeDatabaseFiles();

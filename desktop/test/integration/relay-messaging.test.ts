@@ -14,6 +14,7 @@ import { insertMessage, newMessageId } from '../../src/core/store/message-querie
 import { getProfile } from '../../src/core/store/profile-queries.js';
 import { one, sql } from '../../src/core/store/sql.js';
 import { tempDir, until } from './support/helpers.js';
+import { startPrefixProxy } from './support/prefix-proxy.js';
 import { announceDevicesChanged, psql, type RelayProcess, startRelay } from './support/relay-process.js';
 
 // Real relay on real Postgres + Redis, real libsignal, real SQLCipher; the cores run in this process.
@@ -31,10 +32,10 @@ afterAll(async () => {
   await relay?.stop();
 });
 
-async function makeUser(username: string) {
+async function makeUser(username: string, relayUrl = relay.url) {
   const dir = tempDir();
   const profile = new Profile(dir.path, { secretStore: new MemorySecretStore() });
-  const { messenger } = await profile.registerMessenger({ relayUrl: relay.url, username });
+  const { messenger } = await profile.registerMessenger({ relayUrl, username });
   cleanups.push(async () => {
     await messenger.close();
     dir.remove();
@@ -90,6 +91,35 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
     const fromBob = await bob.messenger.safetyNumber(ids[0]?.accountId ?? '');
     expect(fromAlice.displayString).toMatch(/^\d{60}$/);
     expect(fromAlice.displayString).toBe(fromBob.displayString);
+  });
+
+  it('works behind a reverse proxy that serves the relay under a path (HTTP and the socket alike)', async () => {
+    const proxy = await startPrefixProxy(Number(new URL(relay.url).port), '/sotto');
+    cleanups.push(() => proxy.stop());
+    // As a person would type it: with a trailing slash.
+    const [alice, bob] = await Promise.all([
+      makeUser(uniq('alice'), `${proxy.url}/`),
+      makeUser(uniq('bob'), `${proxy.url}/`),
+    ]);
+    expect(alice.messenger.profile().relayUrl).toBe(proxy.url);
+    const toBob = await alice.messenger.startConversation(bob.messenger.profile().username);
+    await alice.messenger.sendText(toBob.id, 'through the proxy');
+    await alice.messenger.flushOutgoing();
+    expect(await bob.messenger.connect({ timeoutMs: 10_000 })).toBe(true);
+    await until(
+      () => texts(bob.messenger, alice.messenger.profile().accountId).length === 1,
+      15_000,
+      'bob receives over the socket through the proxy',
+    );
+  });
+
+  it('refuses a relay URL that is not a whole http(s) address, before anything is created', async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    const profile = new Profile(dir.path, { secretStore: new MemorySecretStore() });
+    const attempt = profile.registerMessenger({ relayUrl: new URL(relay.url).host, username: uniq('dora') });
+    await expect(attempt).rejects.toThrow(/^relay URL: give the whole address, like https:\/\/relay.example.org/);
+    expect(await profile.state()).toBe('none');
   });
 
   it('sets up a session from the last-resort Kyber key when one-time prekeys are exhausted', async () => {

@@ -32,6 +32,29 @@ export interface RelayClientOptions {
   now?: () => number;
 }
 
+/**
+ * The relay's base URL as stored in a profile: http(s), with ws(s) taken as the same server over http(s), no
+ * trailing slash. Anything else is refused with what a URL should look like ("127.0.0.1:8787" would otherwise
+ * only fail later as "cannot reach the relay").
+ */
+export function relayBaseUrl(input: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(input.trim());
+  } catch {
+    url = undefined;
+  }
+  const protocol = url && { 'http:': 'http:', 'https:': 'https:', 'ws:': 'http:', 'wss:': 'https:' }[url.protocol];
+  if (!url || !protocol || url.search || url.hash) {
+    throw new SottoError(
+      'invalid_argument',
+      `relay URL: give the whole address, like https://relay.example.org or http://127.0.0.1:8787 (got "${input}")`,
+    );
+  }
+  url.protocol = protocol;
+  return url.toString().replace(/\/+$/, '');
+}
+
 function path(template: string, params: Record<string, string | number>): string {
   return template.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(String(params[name])));
 }
@@ -89,7 +112,8 @@ export class RelayClient implements RelayApi {
   }
 
   openSocket(handlers: SocketHandlers): RelaySocket {
-    const url = new URL(Routes.socket, `${this.baseUrl}/`);
+    // Under the base URL's path, as every HTTP route is (a relay behind a proxy at https://host/sotto).
+    const url = new URL(`${this.baseUrl}${Routes.socket}`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     this.#socket = new ReconnectingSocket({
       url: url.toString(),
