@@ -38,6 +38,7 @@ type ProfileFile = z.infer<typeof ProfileFileSchema>;
 export interface ProfileOptions {
   /** Where the keychain entry lives; defaults to the keychain, or a passphrase when SOTTO_DB_PASSPHRASE is set. */
   secretStore?: SecretStore;
+  /** Another relay client (tests' in-memory relay); its URL is taken as given. */
   relayFactory?: (relayUrl: string) => RelayApi;
   now?: () => number;
 }
@@ -47,12 +48,15 @@ export class Profile implements ProfileApi {
   readonly dir: string;
   readonly #secrets: SecretStore;
   readonly #relayFactory: (relayUrl: string) => RelayApi;
+  /** Checks and normalises a relay URL typed at registration (see relayBaseUrl). */
+  readonly #relayUrl: (input: string) => string;
   readonly #now: () => number;
 
   constructor(dir: string, options: ProfileOptions = {}) {
     this.dir = resolve(dir);
     this.#secrets = options.secretStore ?? defaultSecretStore(this.dir);
     this.#relayFactory = options.relayFactory ?? ((baseUrl) => new RelayClient({ baseUrl }));
+    this.#relayUrl = options.relayFactory ? (input) => input : relayBaseUrl;
     this.#now = options.now ?? Date.now;
   }
 
@@ -97,7 +101,7 @@ export class Profile implements ProfileApi {
     if (!username.success) {
       throw new SottoError('invalid_argument', 'username: 3–32 of a-z, 0-9, "_" and "."');
     }
-    const relayUrl = relayBaseUrl(options.relayUrl);
+    const relayUrl = this.#relayUrl(options.relayUrl);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.#removeDatabaseFiles();
     const progress = options.onProgress ?? (() => undefined);
