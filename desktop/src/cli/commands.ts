@@ -78,7 +78,23 @@ export async function register(
 
 export async function send(options: GlobalOptions, name: string, text: string): Promise<void> {
   await withMessenger(options, async (m) => {
-    const conversation = m.findConversation(name) ?? (await m.startConversation(name));
+    const known = m.findConversation(name);
+    let conversation: ConversationSummary;
+    try {
+      // Asked of the relay each time: a name can pass to a new account once its owner deleted theirs.
+      conversation = await m.startConversation(name);
+    } catch (error) {
+      if (!(known && SottoError.is(error, 'relay_unreachable'))) {
+        throw error;
+      }
+      conversation = known; // offline: queued for the account the name had
+    }
+    if (known && known.id !== conversation.id) {
+      const former = m.listConversations().find((c) => c.id === known.id)?.username;
+      note(
+        `${name} is a new account now (the earlier one is gone); your history with the earlier one is under ${former}`,
+      );
+    }
     const message = await m.sendText(conversation.id, text);
     await m.flushOutgoing();
     const after = m.history(conversation.id, { limit: 200 }).messages.find((x) => x.id === message.id);

@@ -24,6 +24,7 @@ import { outboxSize } from './store/delivery-queries.js';
 import * as messages from './store/message-queries.js';
 import { getProfile, type ProfileRow } from './store/profile-queries.js';
 import type { WritableDB } from './store/sql.js';
+import { emitConversation } from './sync/content-handler.js';
 import { CoreContext, EventHub } from './sync/core-context.js';
 import { checkFaultInjection } from './sync/fault-injection.js';
 import { Inbound } from './sync/inbound.js';
@@ -179,9 +180,12 @@ export class Messenger implements MessengerApi {
     if (found.accountId === this.#profile.accountId) {
       throw new SottoError('invalid_argument', 'you cannot start a conversation with yourself');
     }
-    await this.#ctx.tx(() =>
-      conversations.ensureConversation(this.#db, found.accountId, found.username, this.#ctx.now()),
-    );
+    await this.#ctx.tx(() => {
+      for (const id of conversations.releaseUsername(this.#db, found.username, found.accountId)) {
+        emitConversation(this.#ctx, id);
+      }
+      conversations.ensureConversation(this.#db, found.accountId, found.username, this.#ctx.now());
+    });
     return requireConversation(this.#ctx, found.accountId);
   }
 

@@ -272,6 +272,49 @@ describe('sending over the relay socket', () => {
     expect(displaced('first')).toBe(1);
   });
 
+  it('a username that passed to a new account (the old one deleted) reaches the new one; the old history stays apart', async () => {
+    const alice = await makeUser('alice');
+    const bob = await makeUser('bob');
+    await alice.messenger.connect();
+    await bob.messenger.connect();
+    const old = await alice.messenger.startConversation(bob.username);
+    await alice.messenger.sendText(old.id, 'to the first bob');
+    await until(() => texts(bob.messenger, alice.accountId).length === 1, 15_000, 'the first bob receives');
+    const deleted = await fetch(`${relay.url}${Routes.me}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await tokenOf(bob)}` },
+    });
+    expect(deleted.status).toBe(204);
+
+    // Someone new registers the freed name and writes first: once the relay confirms the name is theirs,
+    // it names their conversation, and the gone account's conversation is renamed.
+    const dir = tempDir();
+    const { messenger: newBob } = await new Profile(dir.path, {
+      secretStore: new MemorySecretStore(),
+    }).registerMessenger({ relayUrl: relay.url, username: bob.username });
+    cleanups.push(async () => {
+      await newBob.close();
+      dir.remove();
+    });
+    const newBobId = newBob.profile().accountId;
+    await newBob.connect();
+    await newBob.sendText((await newBob.startConversation(alice.username)).id, 'hi, I am bob now');
+    const former = `${bob.username}-former-${bob.accountId.slice(0, 8)}`;
+    await until(
+      () => alice.messenger.listConversations().some((c) => c.username === former),
+      15_000,
+      'the old conversation renamed',
+    );
+    expect(alice.messenger.findConversation(bob.username)?.id).toBe(newBobId);
+    expect(texts(alice.messenger, old.id)).toEqual(['to the first bob']);
+
+    // Starting a conversation by name goes to the name's owner now, too.
+    const current = await alice.messenger.startConversation(bob.username);
+    expect(current.id).toBe(newBobId);
+    await alice.messenger.sendText(current.id, 'hello, new bob');
+    await until(() => texts(newBob, alice.accountId).includes('hello, new bob'), 15_000, 'the new bob receives');
+  });
+
   it('a device the relay no longer accepts says so and stops: no retries, queued messages fail, connect fails fast', async () => {
     const carol = await makeUser('carol');
     const dave = await makeUser('dave');

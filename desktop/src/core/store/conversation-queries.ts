@@ -58,6 +58,20 @@ export function findConversationByUsername(db: ReadableDB, username: string): st
   return one<{ id: string }>(db, sql`SELECT id FROM conversations WHERE username = ${username}`)?.id;
 }
 
+/**
+ * The relay confirmed that `username` now belongs to account `ownerId`. Any other conversation still under that
+ * name is of an account that is gone (deleted, and its name since taken by someone new): it is renamed
+ * `NAME-former-XXXXXXXX` (the first 8 characters of its account id), so the name finds its new owner and the old
+ * history stays apart. Usernames never contain "-", so the new name is never a real one. Returns the renamed ids.
+ */
+export function releaseUsername(db: WritableDB, username: string, ownerId: string): string[] {
+  return all<{ id: string }>(
+    db,
+    sql`UPDATE conversations SET username = username || '-former-' || substr(id, 1, 8)
+      WHERE username = ${username} AND id <> ${ownerId} RETURNING id`,
+  ).map((r) => r.id);
+}
+
 export function ensureConversation(db: WritableDB, id: string, username: string, now: number): void {
   run(
     db,

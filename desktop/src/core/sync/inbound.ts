@@ -3,7 +3,7 @@ import { SottoError, toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { ConnectionState } from '../messenger-types.js';
 import type { RelaySocket } from '../relay-client/relay-api.js';
-import { ensureConversation } from '../store/conversation-queries.js';
+import { ensureConversation, releaseUsername } from '../store/conversation-queries.js';
 import { emitConversation } from './content-handler.js';
 import type { CoreContext } from './core-context.js';
 import { faultArmed, faultPoint } from './fault-injection.js';
@@ -118,16 +118,25 @@ export class Inbound {
       ctx.claimedNames.delete(accountId);
       void ctx.relay
         .lookupUsername(claimed)
-        .then((found) => found.accountId === accountId)
-        .catch((error: unknown) => !(error instanceof SottoError && error.status === 404))
-        .then(async (genuine) => {
-          if (!genuine && !this.#closed) {
-            log.warn('claimed username does not match the sender');
-            await ctx.tx(() => {
-              ensureConversation(ctx.db, accountId, `unverified-${accountId.slice(0, 8)}`, ctx.now());
-              emitConversation(ctx, accountId);
-            });
+        .then((found) => (found.accountId === accountId ? found.username : false))
+        // Not found: false. Unreachable: undecided (the name stays as claimed).
+        .catch((error: unknown) => (error instanceof SottoError && error.status === 404 ? false : undefined))
+        .then(async (confirmed) => {
+          if (confirmed === undefined || this.#closed) {
+            return;
           }
+          await ctx.tx(() => {
+            if (confirmed) {
+              // Confirmed: an older conversation under that name is of an account that is gone.
+              for (const id of releaseUsername(ctx.db, confirmed, accountId)) {
+                emitConversation(ctx, id);
+              }
+              return;
+            }
+            log.warn('claimed username does not match the sender');
+            ensureConversation(ctx.db, accountId, `unverified-${accountId.slice(0, 8)}`, ctx.now());
+            emitConversation(ctx, accountId);
+          });
         })
         .catch(() => undefined);
     }
