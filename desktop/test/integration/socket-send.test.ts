@@ -315,6 +315,26 @@ describe('sending over the relay socket', () => {
     await until(() => texts(newBob, alice.accountId).includes('hello, new bob'), 15_000, 'the new bob receives');
   });
 
+  it('drops an access token the relay refuses at the upgrade (401), so a revocation missed while away is found', async () => {
+    const erin = await makeUser('erin', proxy.url);
+    await erin.messenger.connect();
+    const states: string[] = [];
+    erin.messenger.on((event) => {
+      if (event.type === 'connection') {
+        states.push(event.state);
+      }
+    });
+    proxy.dropReplies(); // erin never hears the relay close her socket when her account goes
+    const deleted = await fetch(`${relay.url}${Routes.me}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await tokenOf(erin)}` },
+    });
+    expect(deleted.status).toBe(204);
+    proxy.cut(); // she reconnects with the access token she still holds: the upgrade answers 401
+    // Before: that token was offered again on every retry until it expired (15 minutes), "offline" all along.
+    await until(() => states.includes('unregistered'), 15_000, 'unregistered');
+  });
+
   it('a device the relay no longer accepts says so and stops: no retries, queued messages fail, connect fails fast', async () => {
     const carol = await makeUser('carol');
     const dave = await makeUser('dave');

@@ -206,12 +206,14 @@ export class ReconnectingSocket implements RelaySocket {
         }
       }, PING_INTERVAL_MS);
     });
-    ws.on('error', (error) => {
-      log.debug('socket error', { error: toLogFormat(error) });
-      if (/Unexpected server response: 401\b/.test(error.message)) {
+    ws.on('unexpected-response', (_request, response) => {
+      if (response.statusCode === 401) {
         this.options.invalidateToken?.(); // the upgrade refused the token
       }
+      response.resume();
+      ws.terminate(); // what ws does itself without this listener: an error, then close (and a retry)
     });
+    ws.on('error', (error) => log.debug('socket error', { error: toLogFormat(error) }));
     ws.on('close', (code) => {
       clearInterval(this.#ping);
       if (this.#ws === ws) {
