@@ -4,14 +4,15 @@ import { join, resolve } from 'node:path';
 import { IdentityKeyPair } from '@signalapp/libsignal-client';
 import { UsernameSchema } from '@sotto/shared-types';
 import { z } from 'zod';
-import { SottoError } from './errors.js';
+import { SottoError, toLogFormat } from './errors.js';
+import { createLogger } from './logger.js';
 import { Messenger } from './messenger.js';
 import type { MessengerApi, ProfileApi, ProfileState, RegisterOptions } from './messenger-types.js';
 import { deleteProfileSecrets, loadDeviceSecret, secretAccounts, storeDeviceSecret } from './profile-credentials.js';
 import { KeyManager } from './protocol/key-manager.js';
 import { createProtocolStores } from './protocol/protocol-stores.js';
 import { RelayClient, relayBaseUrl } from './relay-client/http-client.js';
-import type { RelayApi } from './relay-client/relay-api.js';
+import type { DeviceCredentials, RelayApi } from './relay-client/relay-api.js';
 import { writeFileAtomic } from './secrets/atomic-file.js';
 import { defaultSecretStore } from './secrets/default-secret-store.js';
 import { PASSPHRASE_FILE } from './secrets/passphrase-secret-store.js';
@@ -20,6 +21,8 @@ import type { SecretStore } from './secrets/secret-store.js';
 import { DB_KEY_BYTES, openDatabase } from './store/database.js';
 import { saveProfile } from './store/profile-queries.js';
 import type { WritableDB } from './store/sql.js';
+
+const log = createLogger('profile');
 
 export const DB_FILE = 'sotto.db';
 export const PROFILE_FILE = 'profile.json';
@@ -110,6 +113,8 @@ export class Profile implements ProfileApi {
     const dbKey = randomBytes(DB_KEY_BYTES);
     const db = openDatabase(this.#file(DB_FILE), { key: dbKey });
     const profileId = randomUUID();
+    /** Set once the relay has created the account: what is needed to delete it again. */
+    let created: { relay: RelayApi; credentials: DeviceCredentials } | undefined;
     try {
       const identity = IdentityKeyPair.generate();
       const registrationId = randomInt(1, 16381);
@@ -123,6 +128,10 @@ export class Profile implements ProfileApi {
         ...(options.inviteCode ? { inviteCode: options.inviteCode } : {}),
         ...(options.deviceName ? { deviceName: options.deviceName } : {}),
       });
+      created = {
+        relay,
+        credentials: { accountId: registered.accountId, deviceId: registered.deviceId, deviceSecret },
+      };
       saveProfile(db, {
         accountId: registered.accountId,
         username: registered.username,
@@ -158,6 +167,16 @@ export class Profile implements ProfileApi {
       db.close();
       this.#removeDatabaseFiles();
       await deleteProfileSecrets(this.#secrets, profileId);
+      if (created) {
+        // The account exists on the relay but this profile will not: delete it, or its username stays taken
+        // and registering again under it fails. Best effort: the relay may be what failed.
+        created.relay.setCredentials(created.credentials);
+        await created.relay
+          .deleteAccount()
+          .catch((cause: unknown) =>
+            log.warn('could not delete the half-registered account', { error: toLogFormat(cause) }),
+          );
+      }
       throw error;
     }
   }

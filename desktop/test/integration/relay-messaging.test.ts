@@ -122,6 +122,27 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
     expect(await profile.state()).toBe('none');
   });
 
+  it('a registration that fails after the relay created the account deletes it, so the username stays free', async () => {
+    const username = uniq('gwen');
+    const dir = tempDir();
+    cleanups.push(() => dir.remove());
+    // The relay creates the account, then the key upload fails (the relay restarts, the network drops ...).
+    const failing = new Profile(dir.path, {
+      secretStore: new MemorySecretStore(),
+      relayFactory: (baseUrl) =>
+        Object.assign(new RelayClient({ baseUrl }), {
+          uploadKeys: () => Promise.reject(new SottoError('relay_unreachable', 'key upload lost (test)')),
+        }),
+    });
+    await expect(failing.registerMessenger({ relayUrl: relay.url, username })).rejects.toThrow(
+      'key upload lost (test)',
+    );
+    expect(await failing.state()).toBe('none');
+    // Before: "that username is taken", by the account the failed attempt left behind.
+    const { messenger } = await makeUser(username);
+    expect(messenger.profile().username).toBe(username);
+  });
+
   it('sets up a session from the last-resort Kyber key when one-time prekeys are exhausted', async () => {
     const bob = await makeUser(uniq('bob'));
     const dave = await makeUser(uniq('dave'));

@@ -87,6 +87,10 @@ export class RelayClient implements RelayApi {
     await this.#request('PUT', Routes.keys, { body: request, schema: null });
   }
 
+  deleteAccount(): Promise<void> {
+    return this.#request('DELETE', Routes.me, { schema: null });
+  }
+
   keyCount(): Promise<KeyCountResponse> {
     return this.#request('GET', Routes.keyCount, { schema: KeyCountResponseSchema });
   }

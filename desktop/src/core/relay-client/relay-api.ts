@@ -36,6 +36,8 @@ export interface RelaySocket {
 export interface RelayApi {
   register(request: RegisterRequest): Promise<RegisterResponse>;
   uploadKeys(request: UploadKeysRequest): Promise<void>;
+  /** Deletes the account of these credentials on the relay: every device, queue, key and blob. */
+  deleteAccount(): Promise<void>;
   keyCount(): Promise<KeyCountResponse>;
   lookupUsername(username: string): Promise<AccountLookupResponse>;
   bundle(accountId: string, deviceId: number | '*'): Promise<PreKeyBundleResponse>;

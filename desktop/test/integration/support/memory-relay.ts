@@ -127,6 +127,10 @@ class MemoryRelayClient implements RelayApi {
     return this.relay.register(request);
   }
 
+  async deleteAccount(): Promise<void> {
+    this.relay.accounts.delete(this.relay.device(this.#credentials).accountId);
+  }
+
   async uploadKeys(request: UploadKeysRequest): Promise<void> {
     const device = this.relay.device(this.#credentials);
     const account = this.relay.accounts.get(device.accountId) as Account;
