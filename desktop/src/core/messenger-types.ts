@@ -105,6 +105,8 @@ export interface MessengerApi {
    */
   connect(options?: { timeoutMs?: number }): Promise<boolean>;
   close(): Promise<void>;
+  /** Removes this device from its account on the relay (the last device: deletes the account). */
+  signOut(): Promise<void>;
   connectionState(): ConnectionState;
 
   /** Resolves a username on the relay and creates the conversation if needed. */

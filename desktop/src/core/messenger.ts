@@ -151,6 +151,21 @@ export class Messenger implements MessengerApi {
     await this.#sender.idle();
   }
 
+  /**
+   * Signs this device out of the relay, before its data is wiped: removes it from its account, or deletes the
+   * account when it is the account's only device (queues, keys and username go with it). Nothing works after.
+   */
+  async signOut(): Promise<void> {
+    this.#assertOpen();
+    const relay = this.#ctx.relay;
+    const { devices } = await relay.listDevices();
+    if (devices.every((d) => d.deviceId === this.#profile.deviceId)) {
+      await relay.deleteAccount();
+    } else {
+      await relay.removeDevice(this.#profile.deviceId);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) {
       return;

@@ -77,6 +77,8 @@ export class CoreSession {
     'profile:open': async () => this.current?.profile() ?? this.adopt(await this.options.profile.open()),
     'profile:unlock': async ({ recoveryKey }) => this.adopt(await this.options.profile.unlock(recoveryKey)),
     'profile:wipe': async () => {
+      // The relay first, while the credentials exist; wiping this computer goes ahead even when it is unreachable.
+      await this.current?.signOut().catch((err: unknown) => this.options.onError?.('sign out', err));
       await this.close();
       await this.options.profile.wipe();
     },

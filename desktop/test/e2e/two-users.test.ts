@@ -320,4 +320,20 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     await banner.waitFor(WAIT);
     expect(await banner.textContent()).toContain('Register again to keep using this relay');
   });
+
+  it('signs out and wipes: the relay deletes the account of its only device (its username is free again)', async () => {
+    const { page } = alice;
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Sign out and wipe this device' }).click();
+    await page.getByRole('button', { name: 'Yes, wipe everything on this device' }).click();
+    await page.getByRole('heading', { name: 'Welcome to Sotto' }).waitFor(WAIT);
+    expect(await aliceProfile.state()).toBe('none');
+    // Before: the account stayed on the relay, its queue filling, and "alice" could never be registered again.
+    const again = await fetch(`${relay.url}/v1/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', deviceSecret: 'x'.repeat(43), registrationId: 7 }),
+    });
+    expect(again.status).toBe(200);
+  });
 });

@@ -315,6 +315,28 @@ describe('sending over the relay socket', () => {
     await until(() => texts(newBob, alice.accountId).includes('hello, new bob'), 15_000, 'the new bob receives');
   });
 
+  it('signing out removes only this device from an account with others, and deletes an account of one', async () => {
+    const frank = await makeUser('frank');
+    const second = await addDevice(frank);
+    await frank.messenger.signOut();
+    const devices = (accountId: string) =>
+      psql(`SELECT device_id FROM devices WHERE account_id = '${accountId}' ORDER BY 1`, relay.databaseUrl)
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+    expect(devices(frank.accountId)).toEqual([second]);
+
+    const gina = await makeUser('gina');
+    const asker = await makeUser('hank');
+    await gina.messenger.signOut();
+    expect(devices(gina.accountId)).toEqual([]);
+    const lookup = await fetch(`${relay.url}/v1/accounts/username/${gina.username}`, {
+      headers: { authorization: `Bearer ${await tokenOf(asker)}` },
+    });
+    expect(lookup.status).toBe(404); // the account went with its only device: the username is free
+  });
+
   it('drops an access token the relay refuses at the upgrade (401), so a revocation missed while away is found', async () => {
     const erin = await makeUser('erin', proxy.url);
     await erin.messenger.connect();

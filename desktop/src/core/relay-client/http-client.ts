@@ -1,6 +1,8 @@
 import {
   type AccountLookupResponse,
   AccountLookupResponseSchema,
+  type DeviceListResponse,
+  DeviceListResponseSchema,
   type KeyCountResponse,
   KeyCountResponseSchema,
   type PreKeyBundleResponse,
@@ -89,6 +91,14 @@ export class RelayClient implements RelayApi {
 
   deleteAccount(): Promise<void> {
     return this.#request('DELETE', Routes.me, { schema: null });
+  }
+
+  listDevices(): Promise<DeviceListResponse> {
+    return this.#request('GET', Routes.devices, { schema: DeviceListResponseSchema });
+  }
+
+  removeDevice(deviceId: number): Promise<void> {
+    return this.#request('DELETE', path(Routes.device, { deviceId }), { schema: null });
   }
 
   keyCount(): Promise<KeyCountResponse> {

@@ -1,5 +1,6 @@
 import type {
   AccountLookupResponse,
+  DeviceListResponse,
   Envelope,
   KeyCountResponse,
   PreKeyBundleResponse,
@@ -38,6 +39,10 @@ export interface RelayApi {
   uploadKeys(request: UploadKeysRequest): Promise<void>;
   /** Deletes the account of these credentials on the relay: every device, queue, key and blob. */
   deleteAccount(): Promise<void>;
+  /** The account's devices. */
+  listDevices(): Promise<DeviceListResponse>;
+  /** Removes one of the account's devices (its queue goes with it; its sockets close). */
+  removeDevice(deviceId: number): Promise<void>;
   keyCount(): Promise<KeyCountResponse>;
   lookupUsername(username: string): Promise<AccountLookupResponse>;
   bundle(accountId: string, deviceId: number | '*'): Promise<PreKeyBundleResponse>;

@@ -150,7 +150,10 @@ export const en = {
     accountId: 'Account id',
     version: 'App version',
     signOut: 'Sign out',
-    wipeExplain: 'Deletes your messages and keys from this computer. Keep your recovery key if you want to come back.',
+    wipeExplain:
+      'Signs this device out of the relay and deletes your messages and keys from this computer. If it is your ' +
+      "account's only device, the account is deleted too and its username freed. This cannot be undone: the " +
+      'recovery key opens this computer’s copy, which is gone afterwards.',
     wipe: 'Sign out and wipe this device',
     confirmWipe: 'Yes, wipe everything on this device',
   },

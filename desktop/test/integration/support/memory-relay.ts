@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type {
   AccountLookupResponse,
   DeviceBundle,
+  DeviceListResponse,
   Envelope,
   KeyCountResponse,
   KyberPreKey,
@@ -129,6 +130,23 @@ class MemoryRelayClient implements RelayApi {
 
   async deleteAccount(): Promise<void> {
     this.relay.accounts.delete(this.relay.device(this.#credentials).accountId);
+  }
+
+  async listDevices(): Promise<DeviceListResponse> {
+    const account = this.relay.accounts.get(this.relay.device(this.#credentials).accountId) as Account;
+    return {
+      devices: [...account.devices].map(([deviceId, d]) => ({
+        deviceId,
+        name: null,
+        registrationId: d.registrationId,
+        createdAt: 0,
+        lastSeenAt: null,
+      })),
+    };
+  }
+
+  async removeDevice(deviceId: number): Promise<void> {
+    this.relay.accounts.get(this.relay.device(this.#credentials).accountId)?.devices.delete(deviceId);
   }
 
   async uploadKeys(request: UploadKeysRequest): Promise<void> {
