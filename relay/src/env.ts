@@ -65,6 +65,8 @@ export const EnvSchema = z.object({
   RATE_TOKEN_WINDOW: int(60, 1),
   RATE_PREKEY_POINTS: int(300, 1),
   RATE_PREKEY_WINDOW: int(3600, 1),
+  RATE_LOOKUP_POINTS: int(600, 1),
+  RATE_LOOKUP_WINDOW: int(3600, 1),
   RATE_SEND_POINTS: int(6000, 1),
   RATE_SEND_WINDOW: int(60, 1),
   RATE_UPLOAD_POINTS: int(200, 1),

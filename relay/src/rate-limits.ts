@@ -3,7 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Env } from './env.js';
 import { RelayError } from './errors.js';
 
-export type LimitName = 'register' | 'token' | 'prekey' | 'send' | 'upload';
+export type LimitName = 'register' | 'token' | 'prekey' | 'lookup' | 'send' | 'upload';
 
 interface Limiter {
   consume(key: string, points?: number): Promise<RateLimiterRes>;
@@ -23,6 +23,7 @@ export class RateLimits {
       register: env.RATE_REGISTER_POINTS,
       token: env.RATE_TOKEN_POINTS,
       prekey: env.RATE_PREKEY_POINTS,
+      lookup: env.RATE_LOOKUP_POINTS,
       send: env.RATE_SEND_POINTS,
       upload: env.RATE_UPLOAD_POINTS,
     };
@@ -44,6 +45,7 @@ export class RateLimits {
       register: make('register', env.RATE_REGISTER_WINDOW),
       token: make('token', env.RATE_TOKEN_WINDOW),
       prekey: make('prekey', env.RATE_PREKEY_WINDOW),
+      lookup: make('lookup', env.RATE_LOOKUP_WINDOW),
       send: make('send', env.RATE_SEND_WINDOW),
       upload: make('upload', env.RATE_UPLOAD_WINDOW),
     };

@@ -84,10 +84,12 @@ export async function send(options: GlobalOptions, name: string, text: string): 
       // Asked of the relay each time: a name can pass to a new account once its owner deleted theirs.
       conversation = await m.startConversation(name);
     } catch (error) {
-      if (!(known && SottoError.is(error, 'relay_unreachable'))) {
+      const unanswered =
+        SottoError.is(error, 'relay_unreachable') || (SottoError.is(error, 'relay_error') && error.status === 429);
+      if (!(known && unanswered)) {
         throw error;
       }
-      conversation = known; // offline: queued for the account the name had
+      conversation = known; // offline, or too many lookups: sent to (or queued for) the account the name had
     }
     if (known && known.id !== conversation.id) {
       const former = m.listConversations().find((c) => c.id === known.id)?.username;

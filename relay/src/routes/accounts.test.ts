@@ -6,6 +6,7 @@ import { createInvite } from '../store/invites.js';
 
 const open = useRelay({ env: { MAX_BODY_BYTES: '2048' } });
 const invite = useRelay({ env: { REGISTRATION_POLICY: 'invite' } });
+const lookups = useRelay({ env: { RATE_LOOKUP_POINTS: '3' } });
 const closed = useRelay({ env: { REGISTRATION_POLICY: 'closed', RATE_REGISTER_POINTS: '2' } });
 
 const registration = (extra: Record<string, unknown> = {}) => ({
@@ -116,6 +117,21 @@ describe('accounts of a signed-in device', () => {
     expect(errorCode(unknown)).toBe('not_found');
     const invalid = await api(open.relay.url, 'GET', '/v1/accounts/username/a', { token: alice.accessToken });
     expect(invalid.status).toBe(400);
+  });
+
+  it('rate-limits username lookups per account, found or not, with 429 and Retry-After', async () => {
+    const alice = await registerDevice(lookups.relay.url);
+    const bob = await registerDevice(lookups.relay.url);
+    const lookup = (token: string, name: string) =>
+      api(lookups.relay.url, 'GET', `/v1/accounts/username/${name}`, { token });
+    expect((await lookup(alice.accessToken, bob.username)).status).toBe(200);
+    expect((await lookup(alice.accessToken, 'nobody_here')).status).toBe(404);
+    expect((await lookup(alice.accessToken, 'nobody_either')).status).toBe(404);
+    const limited = await lookup(alice.accessToken, bob.username);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBeTruthy();
+    // Another account's lookups are its own.
+    expect((await lookup(bob.accessToken, alice.username)).status).toBe(200);
   });
 
   it('answers 401 without a token or with a forged one', async () => {

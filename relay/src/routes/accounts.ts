@@ -69,7 +69,9 @@ export const accountRoutes = new Hono<AppEnv>()
     return c.body(null, 204);
   })
   .get('/username/:username', requireAuth, async (c) => {
-    const { sql } = c.get('services');
+    const { sql, limits } = c.get('services');
+    // Limited per account, found or not: nobody lists the relay's users by guessing names.
+    await limits.consume('lookup', c.get('auth').accountId);
     const username = parseParams(UsernameSchema, c.req.param('username').toLowerCase(), 'username');
     const account = await findAccountByUsername(sql, username);
     if (!account) {

@@ -98,6 +98,7 @@ export async function startRelayProcess(): Promise<RelayProcess> {
     RATE_REGISTER_POINTS: '100000',
     RATE_TOKEN_POINTS: '100000',
     RATE_PREKEY_POINTS: '100000',
+    RATE_LOOKUP_POINTS: '100000',
     RATE_SEND_POINTS: '100000',
   };
   let current = await spawnRelay(env);

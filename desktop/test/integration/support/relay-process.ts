@@ -77,6 +77,7 @@ export async function startRelay(
     RATE_REGISTER_POINTS: '100000',
     RATE_TOKEN_POINTS: '100000',
     RATE_PREKEY_POINTS: '100000',
+    RATE_LOOKUP_POINTS: '100000',
     RATE_SEND_POINTS: '1000000',
     ...options.env,
   };
