@@ -153,7 +153,7 @@ export const en = {
     wipeExplain:
       'Signs this device out of the relay and deletes your messages and keys from this computer. If it is your ' +
       "account's only device, the account is deleted too and its username freed. This cannot be undone: the " +
-      'recovery key opens this computer’s copy, which is gone afterwards.',
+      "recovery key opens this computer's copy, which is gone afterwards.",
     wipe: 'Sign out and wipe this device',
     confirmWipe: 'Yes, wipe everything on this device',
   },
