@@ -6,6 +6,7 @@ export const LOCK_FILE = 'sotto-relay.pid';
 
 /** Another live process holds the embedded data folder. */
 export class DataDirInUseError extends Error {
+  override readonly name = 'DataDirInUseError';
   readonly code = 'SOTTO_DATA_DIR_IN_USE';
 
   constructor(
