@@ -25,7 +25,9 @@ export const EnvSchema = z.object({
   DATABASE_POOL_SIZE: int(10, 1),
   /**
    * INSERTs (and DELETEs of acked envelopes) in flight at once. Concurrent sends share each statement
-   * (group commit); one at a time makes the batches grow under load instead of the statement count.
+   * (group commit); one at a time makes the batches grow under load instead of the statement count. Two at
+   * a time measured 3,900 msgs/s against 10,000 (bench:relay): concurrent INSERTs share-lock the same device
+   * rows for their foreign-key checks, and Postgres turns those locks into multixacts.
    */
   DATABASE_WRITE_CONCURRENCY: int(1, 1),
   REDIS_URL: z.preprocess(emptyToUndefined, z.url().optional()),
