@@ -1,3 +1,4 @@
+import { UsernameSchema } from '@sotto/shared-types';
 import { SottoError, unregisteredError } from '../core/errors.js';
 import type { Messenger } from '../core/messenger.js';
 import type { ConversationSummary, MessageView } from '../core/messenger-types.js';
@@ -81,8 +82,10 @@ export async function send(options: GlobalOptions, name: string, text: string): 
     const known = m.findConversation(name);
     let conversation: ConversationSummary;
     try {
-      // Asked of the relay each time: a name can pass to a new account once its owner deleted theirs.
-      conversation = await m.startConversation(name);
+      // A name only this profile uses (unverified-…, NAME-former-…) is not in the relay's directory.
+      const localName = known !== undefined && !UsernameSchema.safeParse(known.username).success;
+      // Otherwise asked of the relay each time: a name can pass to a new account once its owner deleted theirs.
+      conversation = localName ? known : await m.startConversation(name);
     } catch (error) {
       const unanswered =
         SottoError.is(error, 'relay_unreachable') || (SottoError.is(error, 'relay_error') && error.status === 429);

@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PassphraseSecretStore } from '../../src/core/secrets/passphrase-secret-store.js';
+import { run, sql } from '../../src/core/store/sql.js';
 import { runCli } from './support/cli.js';
+import { openProfileDb } from './support/credentials.js';
 import { tempDir } from './support/helpers.js';
 import { type RelayProcess, startRelay } from './support/relay-process.js';
 
@@ -71,6 +75,20 @@ describe('sotto CLI on the embedded relay', () => {
     expect(digits(sa.stdout)).toBe(digits(sb.stdout));
     expect((await cli(alice, 'verify', 'bob')).code).toBe(0);
     expect((await cli(alice, 'safety-number', 'bob')).stdout).toContain('\nverified');
+  });
+
+  it('sends to a conversation under a name only this profile uses (unverified-…), without asking the relay', {
+    timeout: 60_000,
+  }, async () => {
+    const db = await openProfileDb(alice, new PassphraseSecretStore(alice, env.SOTTO_DB_PASSPHRASE));
+    const local = `unverified-${randomBytes(4).toString('hex')}`;
+    run(db, sql`UPDATE conversations SET username = ${local} WHERE username = 'bob'`);
+    db.close();
+    const sent = await cli(alice, 'send', local, 'to a local name');
+    expect(sent.stderr).toBe('');
+    expect(sent.code).toBe(0);
+    const received = await cli(bob, 'receive', '--timeout', '1', '--json');
+    expect(received.stdout).toContain('to a local name');
   });
 
   it('fails with a non-zero exit and a one-line reason', async () => {
