@@ -141,12 +141,15 @@ async function untilDrained(m: Messenger, since: number, waitMs: number, receive
     drained = true;
   });
   let outOfReachSince: number | undefined = since;
-  while (!drained) {
+  for (;;) {
     await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 200))]);
+    if (drained) {
+      return;
+    }
     if (m.connectionState() === 'unregistered') {
       throw unregisteredError();
     }
-    if (drained || m.connectionState() === 'online') {
+    if (m.connectionState() === 'online') {
       outOfReachSince = undefined;
     } else if (outOfReachSince === undefined) {
       outOfReachSince = Date.now();

@@ -24,7 +24,7 @@ import { outboxSize } from './store/delivery-queries.js';
 import * as messages from './store/message-queries.js';
 import { getProfile, type ProfileRow } from './store/profile-queries.js';
 import type { WritableDB } from './store/sql.js';
-import { emitConversation } from './sync/content-handler.js';
+import { confirmUsername } from './sync/content-handler.js';
 import { CoreContext, EventHub } from './sync/core-context.js';
 import { checkFaultInjection } from './sync/fault-injection.js';
 import { Inbound } from './sync/inbound.js';
@@ -196,9 +196,7 @@ export class Messenger implements MessengerApi {
       throw new SottoError('invalid_argument', 'you cannot start a conversation with yourself');
     }
     await this.#ctx.tx(() => {
-      for (const id of conversations.releaseUsername(this.#db, found.username, found.accountId)) {
-        emitConversation(this.#ctx, id);
-      }
+      confirmUsername(this.#ctx, found.username, found.accountId);
       conversations.ensureConversation(this.#db, found.accountId, found.username, this.#ctx.now());
     });
     return requireConversation(this.#ctx, found.accountId);

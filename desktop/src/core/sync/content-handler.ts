@@ -1,6 +1,11 @@
 import type { Content } from '@sotto/shared-types';
 import { missingCaseError } from '../errors.js';
-import { conversationExists, ensureConversation, setExpiresIn } from '../store/conversation-queries.js';
+import {
+  conversationExists,
+  ensureConversation,
+  releaseUsername,
+  setExpiresIn,
+} from '../store/conversation-queries.js';
 import {
   advanceStatuses,
   editMessage,
@@ -30,6 +35,16 @@ function emitMessage(ctx: CoreContext, id: string, type: 'message' | 'message_up
 /** Announces a changed conversation (summary computed after commit, coalesced). */
 export function emitConversation(ctx: CoreContext, conversationId: string): void {
   ctx.events.touchConversation(conversationId);
+}
+
+/**
+ * The relay confirmed that `username` is account `ownerId`'s: any other conversation still under it is of a
+ * gone account and is renamed (see releaseUsername), and announced. Inside a transaction.
+ */
+export function confirmUsername(ctx: CoreContext, username: string, ownerId: string): void {
+  for (const id of releaseUsername(ctx.db, username, ownerId)) {
+    emitConversation(ctx, id);
+  }
 }
 
 /**

@@ -3,8 +3,8 @@ import { SottoError, toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { ConnectionState } from '../messenger-types.js';
 import type { RelaySocket } from '../relay-client/relay-api.js';
-import { ensureConversation, releaseUsername } from '../store/conversation-queries.js';
-import { emitConversation } from './content-handler.js';
+import { ensureConversation } from '../store/conversation-queries.js';
+import { confirmUsername, emitConversation } from './content-handler.js';
 import type { CoreContext } from './core-context.js';
 import { faultArmed, faultPoint } from './fault-injection.js';
 import type { ReceivePipeline } from './receive-pipeline.js';
@@ -127,10 +127,7 @@ export class Inbound {
           }
           await ctx.tx(() => {
             if (confirmed) {
-              // Confirmed: an older conversation under that name is of an account that is gone.
-              for (const id of releaseUsername(ctx.db, confirmed, accountId)) {
-                emitConversation(ctx, id);
-              }
+              confirmUsername(ctx, confirmed, accountId);
               return;
             }
             log.warn('claimed username does not match the sender');
