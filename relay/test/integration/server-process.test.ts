@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -191,7 +191,7 @@ describe('relay/src/server.ts as a child process', () => {
       expect(admin.code).toBe(1);
       expect(admin.output).toContain(inUse);
       // The lock still names the first relay: the refused starts left it alone.
-      expect(readFileSync(join(dataDir, LOCK_FILE), 'utf8').trim()).toBe(String(first.pid));
+      expect(readFileSync(join(dataDir, LOCK_FILE), 'utf8').trim()).toBe(`${first.pid} ${hostname()}`);
     } finally {
       const exited = new Promise((r) => first.once('exit', r));
       first.kill('SIGTERM');
