@@ -24,7 +24,8 @@ export class DataDirInUseError extends Error {
     readonly pid: number,
     host?: string,
   ) {
-    const where = host === undefined ? '' : ` on host ${host}`;
+    const where =
+      host === undefined ? '' : ` on host ${host} (taken over ${STALE_AFTER_MS / 1000} s after its last heartbeat)`;
     super(
       `the embedded database in ${dir} is in use by process ${pid}${where} (a running relay, or the admin CLI): ` +
         `stop it first, or give this relay its own SOTTO_DATA_DIR. If no such process is running, delete ${join(dir, LOCK_FILE)}`,
