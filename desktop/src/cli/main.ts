@@ -16,7 +16,12 @@ export function buildProgram(): Command {
     .description('Sotto end-to-end encrypted messenger (command line)')
     .option('--profile <dir>', 'profile folder (or SOTTO_HOME)')
     .showHelpAfterError(false)
-    .exitOverride();
+    .exitOverride()
+    // Before any subcommand is added: each copies these settings when it is created.
+    .configureOutput({
+      writeErr: (text) => fail(text.replace(/^error: /, '')),
+      outputError: (text, write) => write(text),
+    });
   const global = () => program.opts<commands.GlobalOptions>();
 
   program
@@ -31,6 +36,8 @@ export function buildProgram(): Command {
     .argument('<name>')
     .argument('<text>')
     .description('send a message')
+    // A message may start with "-" ("-1 for that", "- first item"): it is the text, not an unknown option.
+    .allowUnknownOption()
     .action((name: string, text: string) => commands.send(global(), name, text));
   program
     .command('receive')
@@ -60,6 +67,7 @@ export function buildProgram(): Command {
     .command('search')
     .argument('<query>')
     .option('--json')
+    .allowUnknownOption()
     .action((query: string, o: { json?: boolean }) => commands.search({ ...global(), ...o }, query));
   program
     .command('safety-number')
@@ -78,10 +86,6 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.configureOutput({
-    writeErr: (text) => fail(text.replace(/^error: /, '')),
-    outputError: (text, write) => write(text),
-  });
   try {
     await program.parseAsync(argv);
     return 0;

@@ -102,6 +102,21 @@ describe('sotto CLI on the embedded relay', () => {
     const wrong = await runCli(['--profile', alice, 'conversations'], { SOTTO_DB_PASSPHRASE: 'not the passphrase' });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    // Usage errors of a subcommand read like every other failure.
+    const badLimit = await cli(alice, 'history', 'bob', '--limit', 'many');
+    expect(badLimit.code).toBe(1);
+    expect(badLimit.stderr).toBe("sotto: option '--limit <n>' argument 'many' is invalid. expected a whole number\n");
+  });
+
+  it('sends and finds text that starts with "-" (not taken for an unknown option)', { timeout: 60_000 }, async () => {
+    const sent = await cli(alice, 'send', 'bob', '-1 for the early meeting');
+    expect(sent.stderr).toBe('');
+    expect(sent.code).toBe(0);
+    const received = await cli(bob, 'receive', '--timeout', '1', '--json');
+    expect(received.stdout).toContain('"text":"-1 for the early meeting"');
+    const found = await cli(bob, 'search', '-1 early', '--json');
+    expect(found.code).toBe(0);
+    expect(found.stdout).toContain('-1 for the early meeting');
   });
 
   it('receive gives up with a one-line reason when the relay is out of reach, instead of waiting forever', {
