@@ -2,6 +2,7 @@ import Database from 'better-sqlite3-multiple-ciphers';
 import { SottoError } from '../errors.js';
 import { indexNewMessages } from './message-queries.js';
 import { migrate } from './migrate.js';
+import { defineSearchText } from './search-text.js';
 import { asWritable, type WritableDB } from './sql.js';
 
 export const DB_KEY_BYTES = 32;
@@ -50,6 +51,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Writab
     raw.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     raw.pragma('foreign_keys = ON');
     raw.pragma('secure_delete = ON');
+    // Before anything writes: the full-text index's triggers call it.
+    defineSearchText(raw);
     const db = asWritable(raw);
     if (options.migrate !== false) {
       migrate(db);

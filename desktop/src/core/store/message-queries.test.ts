@@ -8,6 +8,7 @@ import { ensureConversation } from './conversation-queries.js';
 import { openDatabase } from './database.js';
 import {
   advanceStatuses,
+  editMessage,
   getMessage,
   indexNewMessages,
   insertMessage,
@@ -33,7 +34,13 @@ function database(): WritableDB {
   return db;
 }
 
-function message(db: WritableDB, conversationId: string, fromMe: boolean, status: MessageStatus): string {
+function message(
+  db: WritableDB,
+  conversationId: string,
+  fromMe: boolean,
+  status: MessageStatus,
+  body = 'hello',
+): string {
   const id = newMessageId();
   insertMessage(db, {
     id,
@@ -41,7 +48,7 @@ function message(db: WritableDB, conversationId: string, fromMe: boolean, status
     kind: 'text',
     fromMe,
     authorAccountId: fromMe ? 'me' : conversationId,
-    body: 'hello',
+    body,
     sentAt: Date.now(),
     receivedAt: Date.now(),
     status,
@@ -85,5 +92,32 @@ describe('searchMessages', () => {
     expect(indexNewMessages(db, 1000)).toBeGreaterThan(0); // still waiting
     expect(searchMessages(db, 'hello').map((hit) => hit.message.id)).toEqual([id]);
     expect(indexNewMessages(db, 1000)).toBe(0); // the search indexed it
+  });
+
+  it('finds words inside Chinese, Japanese and Korean text (written without spaces), marked in the snippet', () => {
+    const db = database();
+    ensureConversation(db, 'li', 'li', 1);
+    const chinese = message(db, 'li', false, 'delivered', '我们明天去北京吃饭');
+    const japanese = message(db, 'li', false, 'delivered', '東京でコーヒーを飲みました');
+    const korean = message(db, 'li', false, 'delivered', '서울에서 만나요');
+    const latin = message(db, 'li', false, 'delivered', "l'été dernier à Genève");
+    indexNewMessages(db);
+    const found = (query: string) => searchMessages(db, query).map((hit) => hit.message.id);
+    expect(found('北京')).toEqual([chinese]);
+    expect(found('北')).toEqual([chinese]);
+    expect(found('京北')).toEqual([]); // the characters must stand together, in that order
+    expect(found('コーヒー')).toEqual([japanese]);
+    expect(found('東京')).toEqual([japanese]);
+    expect(found('서울')).toEqual([korean]);
+    expect(found('geneve ete')).toEqual([latin]); // other scripts as before (accents ignored)
+    expect(searchMessages(db, '北京')[0]?.snippet).toBe('我们明天去\u0002北京\u0003吃饭');
+    expect(searchMessages(db, 'コーヒー 東京')[0]?.snippet).toBe('\u0002東京\u0003で\u0002コーヒー\u0003を飲みました');
+    expect(searchMessages(db, 'Genève')[0]?.snippet).toBe("l'été dernier à \u0002Genève\u0003");
+
+    // Edits and deletions keep the index exact.
+    expect(editMessage(db, chinese, 'li', '我们后天去上海', 2)).toBe(true);
+    expect([found('北京'), found('上海')]).toEqual([[], [chinese]]);
+    db.prepare('DELETE FROM messages WHERE id = ?').run(japanese);
+    expect(found('東京')).toEqual([]);
   });
 });

@@ -1,6 +1,11 @@
 import { v7 } from 'uuid';
 import type { HistoryPage, MessageKind, MessageStatus, MessageView, SearchHit } from '../messenger-types.js';
+import { hasUnspacedScript, searchSnippet, searchText } from './search-text.js';
 import { all, one, type ReadableDB, run, sql, type WritableDB } from './sql.js';
+
+/** Marks around a searched word in a snippet (the UI and the CLI render them). */
+const SNIPPET_OPEN = '\u0002';
+const SNIPPET_CLOSE = '\u0003';
 
 /**
  * A new message id: a UUIDv7 (RFC 9562), ordered by creation time. New rows then land at the end of the
@@ -73,7 +78,7 @@ export function indexNewMessages(db: WritableDB, atLeast = 1): number {
   run(
     db,
     sql`INSERT INTO messages_fts (rowid, body)
-      SELECT seq, body FROM messages WHERE seq > ${indexed} AND seq <= ${newest} AND kind = 'text' ORDER BY seq`,
+      SELECT seq, search_text(body) FROM messages WHERE seq > ${indexed} AND seq <= ${newest} AND kind = 'text' ORDER BY seq`,
   );
   run(db, sql`UPDATE fts_progress SET indexed_seq = ${newest}`);
   return 0;
@@ -201,13 +206,21 @@ export function historyPage(
   };
 }
 
-/** Turns free text into an FTS5 query: every word a quoted prefix term (no FTS syntax from the user). */
-export function toFtsQuery(text: string): string | null {
-  const words = text
+/** The words of a search (letters, digits, underscores), at most 16. */
+function searchWords(text: string): string[] {
+  return text
     .split(/[^\p{L}\p{N}_]+/u)
     .filter((w) => w.length > 0)
     .slice(0, 16);
-  return words.length === 0 ? null : words.map((w) => `"${w}"*`).join(' ');
+}
+
+/**
+ * Turns free text into an FTS5 query: every word a quoted prefix term (no FTS syntax from the user); a
+ * word in a script written without spaces becomes the phrase of its characters, as they are indexed.
+ */
+export function toFtsQuery(text: string): string | null {
+  const words = searchWords(text);
+  return words.length === 0 ? null : words.map((w) => `"${searchText(w).trim().split(/\s+/).join(' ')}"*`).join(' ');
 }
 
 /** Full-text search; first indexes the messages still waiting (see CoreContext), so every stored one is found. */
@@ -228,7 +241,9 @@ export function searchMessages(db: WritableDB, query: string, limit = 50): Searc
   return rows.map((row, index) => ({
     message: views[index] as MessageView,
     username: row.username,
-    snippet: row.snippet,
+    snippet: hasUnspacedScript(row.body)
+      ? searchSnippet(row.body, searchWords(query), SNIPPET_OPEN, SNIPPET_CLOSE)
+      : row.snippet,
   }));
 }
 

@@ -111,6 +111,34 @@ describe('desktop migrations', () => {
     expect(() => run(db, sql`INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')`)).not.toThrow();
   });
 
+  it('0012 indexes stored Chinese, Japanese and Korean text by character, so words inside it are found', () => {
+    const db = fresh();
+    migrate(db, migrations, 11);
+    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
+    const insert = (id: string, body: string) =>
+      run(
+        db,
+        sql`INSERT INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at, received_at, status)
+          VALUES (${id}, 'c', 'text', 0, 'c', ${body}, 1, 1, 'delivered')`,
+      );
+    const match = (query: string) =>
+      all<{ id: string }>(
+        db,
+        sql`SELECT m.id FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH ${query}`,
+      ).map((r) => r.id);
+    insert('zh', '我们明天去北京吃饭');
+    insert('en', 'dinner in Beijing');
+    // Indexed as before 0012: the body as written (the Chinese sentence is one token).
+    run(db, sql`INSERT INTO messages_fts (rowid, body) SELECT seq, body FROM messages`);
+    run(db, sql`UPDATE fts_progress SET indexed_seq = (SELECT max(seq) FROM messages)`);
+    expect(match('"北 京"')).toEqual([]);
+    migrate(db);
+    expect(match('"北 京"')).toEqual(['zh']);
+    expect(match('beijing')).toEqual(['en']);
+    run(db, sql`DELETE FROM messages WHERE id = 'zh'`); // its entries are the ones 0012 wrote
+    expect(match('"北 京"')).toEqual([]);
+  });
+
   it('0009 checks kind and status in place (no b-tree per row), with the same rules, keeping stored rows', () => {
     const db = fresh();
     migrate(db, migrations, 8);

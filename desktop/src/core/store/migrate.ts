@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defineSearchText } from './search-text.js';
 import type { WritableDB } from './sql.js';
 
 export interface Migration {
@@ -57,6 +58,7 @@ export function schemaVersion(db: WritableDB): number {
  * database reaches the newest version or it stays exactly as it was.
  */
 export function migrate(db: WritableDB, migrations = loadMigrations(), upTo = migrations.length): number {
+  defineSearchText(db); // 0012 on calls it, and so do the triggers it creates
   const current = schemaVersion(db);
   if (current > migrations.length) {
     throw new Error(`database schema ${current} is newer than this app (${migrations.length})`);
