@@ -29,6 +29,37 @@ describe('loadEnv', () => {
     }
   });
 
+  it('refuses ports, URLs and TURN URIs that cannot work, and takes an empty value as unset', () => {
+    let error: unknown;
+    try {
+      loadEnv({
+        PORT: '70000',
+        DATABASE_URL: 'http://db.example:5432/sotto',
+        REDIS_URL: 'redis.example:6379',
+        PUBLIC_URL: 'ftp://relay.example',
+        TURN_URLS: 'turn:turn.example:3478, turn.example:3478',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as EnvError).problems).toEqual([
+      'PORT: Too big: expected number to be <=65535',
+      'DATABASE_URL: expected a postgres:// URL',
+      'REDIS_URL: expected a redis:// or rediss:// URL',
+      'PUBLIC_URL: expected a http:// or https:// URL',
+      'TURN_URLS.1: expected turn:HOST[:PORT][?transport=udp|tcp], turns: or stun: URIs',
+    ]);
+    const env = loadEnv({
+      PORT: '',
+      DATABASE_URL: 'postgresql://sotto@db:5432/sotto',
+      REDIS_URL: 'rediss://cache:6380',
+      TURN_URLS: 'turn:turn.example:3478?transport=udp,turns:turn.example:5349,stun:turn.example',
+    });
+    expect(env.PORT).toBe(8787); // `PORT=` in an env file: the default, not a random port
+    expect(env.TURN_URLS).toHaveLength(3);
+    expect(loadEnv({ PORT: '0' }).PORT).toBe(0);
+  });
+
   it('splits origin lists', () => {
     expect(loadEnv({ CORS_ORIGINS: 'https://a.example, https://b.example' }).CORS_ORIGINS).toEqual([
       'https://a.example',

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+/** A whole number; empty (`PORT=` in an env file) means the default, not 0. */
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+/** A URL with one of the given schemes (`what` names them in the error). */
+const url = (protocol: RegExp, what: string) =>
+  z.preprocess(emptyToUndefined, z.url({ protocol, error: `expected a ${what} URL` }).optional());
 const list = z
   .string()
   .default('')
@@ -11,17 +17,17 @@ const list = z
       .map((s) => s.trim())
       .filter((s) => s.length > 0),
   );
-const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 /**
  * Every variable the relay reads. Add new ones here (attachments, TURN, admin) so that a bad value is
  * reported at start with all the others. See relay/.env.example for what each one means.
  */
 export const EnvSchema = z.object({
-  PORT: int(8787),
+  /** 0: any free port (tests). */
+  PORT: int(8787, 0, 65535),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  DATABASE_URL: url(/^postgres(ql)?$/, 'postgres://'),
   DATABASE_POOL_SIZE: int(10, 1),
   /**
    * INSERTs (and DELETEs of acked envelopes) in flight at once. Concurrent sends share each statement
@@ -30,11 +36,11 @@ export const EnvSchema = z.object({
    * rows for their foreign-key checks, and Postgres turns those locks into multixacts.
    */
   DATABASE_WRITE_CONCURRENCY: int(1, 1),
-  REDIS_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  REDIS_URL: url(/^rediss?$/, 'redis:// or rediss://'),
   /** Prefix for every Redis key and channel (lets several relays or test runs share one Redis). */
   REDIS_PREFIX: z.string().default('sotto:'),
   SOTTO_DATA_DIR: z.string().min(1).default('./data'),
-  PUBLIC_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  PUBLIC_URL: url(/^https?$/, 'http:// or https://'),
   /** Issuer and audience pinned in access tokens. */
   JWT_ISSUER: z.string().min(1).default('sotto-relay'),
   JWT_AUDIENCE: z.string().min(1).default('sotto'),
@@ -43,7 +49,7 @@ export const EnvSchema = z.object({
   ACCESS_TOKEN_TTL_SECONDS: int(15 * 60, 30),
   REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60),
   REGISTRATION_POLICY: z.enum(['open', 'invite', 'closed']).default('open'),
-  MAX_DEVICES_PER_ACCOUNT: int(6, 1).pipe(z.number().max(127)),
+  MAX_DEVICES_PER_ACCOUNT: int(6, 1, 127),
   ENVELOPE_TTL_SECONDS: int(30 * 24 * 3600, 1),
   CLEANUP_INTERVAL_MS: int(60 * 60 * 1000, 100),
   /** Largest request body (bytes) on JSON routes. */
@@ -81,7 +87,12 @@ export const EnvSchema = z.object({
   ATTACHMENT_QUOTA_BYTES: int(1024 * 1024 * 1024, 1),
   ATTACHMENT_TTL_SECONDS: int(30 * 24 * 3600, 1),
   // TURN (coturn use-auth-secret).
-  TURN_URLS: list,
+  /** What clients are given: turn:, turns: or stun: URIs (a host without a scheme fails in every browser). */
+  TURN_URLS: list.pipe(
+    z.array(
+      z.string().regex(/^(turns?|stun):[^\s]+$/, 'expected turn:HOST[:PORT][?transport=udp|tcp], turns: or stun: URIs'),
+    ),
+  ),
   TURN_SECRET: z.preprocess(emptyToUndefined, z.string().min(16).optional()),
   TURN_TTL_SECONDS: int(24 * 3600, 60),
 });
