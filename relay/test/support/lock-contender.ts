@@ -6,7 +6,7 @@
  */
 import { lockDataDir } from '../../src/store/data-dir-lock.js';
 
-const [dir = '', startAt = '0', rounds = '1', roundMs = '300'] = process.argv.slice(2).map(String);
+const [dir = '', startAt = '0', rounds = '1', roundMs = '300'] = process.argv.slice(2);
 const sleepUntil = async (at: number) => {
   // A timer to just before, then a short spin: a timer alone jitters by a millisecond or more.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now() - 3)));

@@ -7,6 +7,13 @@ import { all, asWritable, one, run, sql, type WritableDB } from './sql.js';
 
 // In-memory SQLite (SQLCipher cannot key an in-memory database; encryption is covered in database.test.ts).
 const fresh = (): WritableDB => asWritable(new Database(':memory:'));
+/** A received text message in conversation 'c'. */
+const insertText = (db: WritableDB, id: string, body: string) =>
+  run(
+    db,
+    sql`INSERT INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at, received_at, status)
+      VALUES (${id}, 'c', 'text', 0, 'c', ${body}, 1, 1, 'delivered')`,
+  );
 const tables = (db: WritableDB) =>
   all<{ name: string }>(db, sql`SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') ORDER BY name`).map(
     (r) => r.name,
@@ -81,12 +88,7 @@ describe('desktop migrations', () => {
     const db = fresh();
     migrate(db, migrations, 7);
     run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'bob', 1, 1)`);
-    const insert = (id: string, body: string) =>
-      run(
-        db,
-        sql`INSERT INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at, received_at, status)
-          VALUES (${id}, 'c', 'text', 0, 'c', ${body}, 1, 1, 'delivered')`,
-      );
+    const insert = (id: string, body: string) => insertText(db, id, body);
     const match = (word: string) =>
       one<{ n: number }>(db, sql`SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH ${word}`)?.n;
     insert('old', 'zebra crossing'); // indexed by 0003's trigger
@@ -115,12 +117,7 @@ describe('desktop migrations', () => {
     const db = fresh();
     migrate(db, migrations, 11);
     run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
-    const insert = (id: string, body: string) =>
-      run(
-        db,
-        sql`INSERT INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at, received_at, status)
-          VALUES (${id}, 'c', 'text', 0, 'c', ${body}, 1, 1, 'delivered')`,
-      );
+    const insert = (id: string, body: string) => insertText(db, id, body);
     const match = (query: string) =>
       all<{ id: string }>(
         db,

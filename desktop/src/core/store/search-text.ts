@@ -1,3 +1,5 @@
+import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
+
 /**
  * Scripts written without spaces between words: Chinese, Japanese (kanji, hiragana, katakana) and Korean
  * (whose particles join the word: 서울에서, "in Seoul"). SQLite's unicode61 tokenizer splits words at spaces
@@ -15,9 +17,7 @@ export function searchText(text: string): string {
 }
 
 /** Defines `search_text(text)` on a connection (the full-text index's triggers and indexing call it). */
-export function defineSearchText(db: {
-  function(name: string, options: { deterministic: boolean }, fn: (text: unknown) => unknown): unknown;
-}): void {
+export function defineSearchText(db: BetterSqlite3.Database): void {
   db.function('search_text', { deterministic: true }, (text: unknown) =>
     typeof text === 'string' ? searchText(text) : text,
   );
