@@ -94,7 +94,7 @@ describe('searchMessages', () => {
     expect(indexNewMessages(db, 1000)).toBe(0); // the search indexed it
   });
 
-  it('finds words inside Chinese, Japanese and Korean text (written without spaces), marked in the snippet', () => {
+  it('finds words inside Chinese, Japanese and Korean text (written without spaces) and emoji, marked in the snippet', () => {
     const db = database();
     ensureConversation(db, 'li', 'li', 1);
     const chinese = message(db, 'li', false, 'delivered', '我们明天去北京吃饭');
@@ -113,6 +113,13 @@ describe('searchMessages', () => {
     expect(searchMessages(db, '北京')[0]?.snippet).toBe('我们明天去\u0002北京\u0003吃饭');
     expect(searchMessages(db, 'コーヒー 東京')[0]?.snippet).toBe('\u0002東京\u0003で\u0002コーヒー\u0003を飲みました');
     expect(searchMessages(db, 'Genève')[0]?.snippet).toBe("l'été dernier à \u0002Genève\u0003");
+
+    const party = message(db, 'li', false, 'delivered', 'party tonight🎉 bring 👍🏽 snacks');
+    expect(found('🎉')).toEqual([party]);
+    expect(found('👍')).toEqual([party]); // any skin tone
+    expect(found('tonight')).toEqual([party]);
+    expect(found('❤')).toEqual([]);
+    expect(searchMessages(db, '🎉')[0]?.snippet).toBe('party tonight\u0002🎉\u0003 bring 👍🏽 snacks');
 
     // Edits and deletions keep the index exact.
     expect(editMessage(db, chinese, 'li', '我们后天去上海', 2)).toBe(true);

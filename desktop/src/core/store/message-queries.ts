@@ -1,6 +1,6 @@
 import { v7 } from 'uuid';
 import type { HistoryPage, MessageKind, MessageStatus, MessageView, SearchHit } from '../messenger-types.js';
-import { hasUnspacedScript, searchSnippet, searchText } from './search-text.js';
+import { indexedAsWritten, searchSnippet, searchText } from './search-text.js';
 import { all, one, type ReadableDB, run, sql, type WritableDB } from './sql.js';
 
 /** Marks around a searched word in a snippet (the UI and the CLI render them). */
@@ -206,17 +206,17 @@ export function historyPage(
   };
 }
 
-/** The words of a search (letters, digits, underscores), at most 16. */
+/** The words of a search (letters, digits, underscores, emoji), at most 16. */
 function searchWords(text: string): string[] {
   return text
-    .split(/[^\p{L}\p{N}_]+/u)
+    .split(/[^\p{L}\p{N}_\p{Extended_Pictographic}]+/u)
     .filter((w) => w.length > 0)
     .slice(0, 16);
 }
 
 /**
- * Turns free text into an FTS5 query: every word a quoted prefix term (no FTS syntax from the user); a
- * word in a script written without spaces becomes the phrase of its characters, as they are indexed.
+ * Turns free text into an FTS5 query: every word a quoted prefix term (no FTS syntax from the user), in
+ * the form the index holds it (see searchText: a word of Chinese becomes the phrase of its characters).
  */
 export function toFtsQuery(text: string): string | null {
   const words = searchWords(text);
@@ -241,9 +241,9 @@ export function searchMessages(db: WritableDB, query: string, limit = 50): Searc
   return rows.map((row, index) => ({
     message: views[index] as MessageView,
     username: row.username,
-    snippet: hasUnspacedScript(row.body)
-      ? searchSnippet(row.body, searchWords(query), SNIPPET_OPEN, SNIPPET_CLOSE)
-      : row.snippet,
+    snippet: indexedAsWritten(row.body)
+      ? row.snippet
+      : searchSnippet(row.body, searchWords(query), SNIPPET_OPEN, SNIPPET_CLOSE),
   }));
 }
 

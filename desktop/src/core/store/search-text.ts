@@ -1,19 +1,24 @@
 import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
 
 /**
- * Scripts written without spaces between words: Chinese, Japanese (kanji, hiragana, katakana) and Korean
- * (whose particles join the word: 서울에서, "in Seoul"). SQLite's unicode61 tokenizer splits words at spaces
- * and punctuation only, so a whole sentence in these scripts became one token, and searching a word of
- * it (北京 in 我们明天去北京吃饭) found nothing. The full-text index instead gets each of their characters
- * as a token of its own, and a searched word becomes the phrase of its characters: found wherever those
- * characters stand together. Other scripts are indexed as they are.
+ * What SQLite's unicode61 tokenizer cannot find, and how the full-text index holds it instead.
+ * - Scripts written without spaces between words: Chinese, Japanese (kanji, hiragana, katakana) and Korean
+ *   (whose particles join the word: 서울에서, "in Seoul"). unicode61 splits at spaces and punctuation only, so
+ *   a whole sentence became one token and a word of it (北京 in 我们明天去北京吃饭) was never found. Each of
+ *   their characters is a token of its own; a searched word becomes the phrase of its characters.
+ * - Emoji, which unicode61 drops as separators: each becomes the token `x` + its code point (🎉 → x1f389),
+ *   so 🎉 finds 🎉; skin tones, variation selectors and joiners stay separators (👍 finds 👍🏽).
+ * Text without either is indexed exactly as written.
  */
-const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
-const EACH_UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/gu;
+const SPLIT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Extended_Pictographic}]/u;
+const EACH_SPLIT = new RegExp(SPLIT.source, 'gu');
+const EMOJI = /\p{Extended_Pictographic}/u;
 
 /** The text the full-text index holds for `text` (SQL function `search_text`, used by its triggers too). */
 export function searchText(text: string): string {
-  return UNSPACED.test(text) ? text.replace(EACH_UNSPACED, ' $& ') : text;
+  return SPLIT.test(text)
+    ? text.replace(EACH_SPLIT, (char) => (EMOJI.test(char) ? ` x${char.codePointAt(0)?.toString(16)} ` : ` ${char} `))
+    : text;
 }
 
 /** Defines `search_text(text)` on a connection (the full-text index's triggers and indexing call it). */
@@ -23,9 +28,9 @@ export function defineSearchText(db: BetterSqlite3.Database): void {
   );
 }
 
-/** Whether the index holds `text` other than as written (its snippet cannot come from FTS5: see searchSnippet). */
-export function hasUnspacedScript(text: string): boolean {
-  return UNSPACED.test(text);
+/** Whether the index holds `text` as written (else its snippet cannot come from FTS5: see searchSnippet). */
+export function indexedAsWritten(text: string): boolean {
+  return !SPLIT.test(text);
 }
 
 /**

@@ -1,7 +1,8 @@
--- Full-text search finds words inside Chinese, Japanese and Korean text: the index holds each character
--- of those scripts as a token of its own (search_text(), a function the app defines on every connection;
--- see search-text.ts). Text in other scripts is indexed exactly as before, so only messages with such
--- characters are indexed again here.
+-- Full-text search finds words inside Chinese, Japanese and Korean text, and emoji: the index holds each
+-- character of those scripts, and each emoji, as a token of its own (search_text(), a function the app
+-- defines on every connection; see search-text.ts). Other text is indexed exactly as before, so only
+-- messages with such characters are indexed again here. FTS5's 'rebuild' and 'integrity-check' read the
+-- body as written, not as indexed: do not use them on this table.
 DROP TRIGGER messages_fts_delete;
 CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
 WHEN old.kind = 'text' AND old.seq <= (SELECT indexed_seq FROM fts_progress) BEGIN
