@@ -97,7 +97,16 @@ export async function startRelay(
   }
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--max-semi-space-size=64', '--import', 'tsx', '--conditions', 'source', 'relay/src/server.ts'],
+    [
+      '--max-semi-space-size=64',
+      // SOTTO_RELAY_CPU_PROF=DIR: a V8 CPU profile of the relay, written when it stops (benches).
+      ...(process.env.SOTTO_RELAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SOTTO_RELAY_CPU_PROF}`] : []),
+      '--import',
+      'tsx',
+      '--conditions',
+      'source',
+      'relay/src/server.ts',
+    ],
     {
       cwd: REPO_ROOT,
       env,
