@@ -4,7 +4,7 @@ import type { Messenger } from '../core/messenger.js';
 import type { ConversationSummary, MessageView } from '../core/messenger-types.js';
 import { Profile } from '../core/profile.js';
 import { formatSafetyNumber } from '../core/protocol/safety-number.js';
-import { note, out, outJson } from './output.js';
+import { note, out, outJson, printable } from './output.js';
 
 export interface GlobalOptions {
   profile?: string;
@@ -171,7 +171,9 @@ export async function receive(
         if (options.json) {
           outJson(line);
         } else {
-          out(`${line.from}: ${event.message.kind === 'text' ? line.text : `[${event.message.kind}]`}`);
+          out(
+            `${printable(line.from)}: ${event.message.kind === 'text' ? printable(line.text) : `[${event.message.kind}]`}`,
+          );
         }
       }
     });
@@ -211,7 +213,8 @@ export async function conversations(options: GlobalOptions & { json?: boolean })
         const flags = [c.verified ? 'verified' : '', c.identityChanged ? 'SAFETY NUMBER CHANGED' : '']
           .filter(Boolean)
           .join(', ');
-        out(`${c.username}\t${c.unreadCount} unread\t${c.lastMessage?.preview ?? ''}${flags ? `\t(${flags})` : ''}`);
+        const preview = printable(c.lastMessage?.preview ?? '');
+        out(`${printable(c.username)}\t${c.unreadCount} unread\t${preview}${flags ? `\t(${flags})` : ''}`);
       }
     }
   });
@@ -237,7 +240,9 @@ export async function history(options: GlobalOptions & { limit: number; json?: b
       if (options.json) {
         outJson(messageJson(m, message));
       } else {
-        out(`${new Date(message.sentAt).toISOString()} ${usernameOf(m, message)}: ${describe(message)}`);
+        out(
+          `${new Date(message.sentAt).toISOString()} ${printable(usernameOf(m, message))}: ${printable(describe(message))}`,
+        );
       }
     }
   });
@@ -262,7 +267,8 @@ export async function search(options: GlobalOptions & { json?: boolean }, query:
       if (options.json) {
         outJson({ ...messageJson(m, hit.message), conversation: hit.username, snippet: hit.snippet });
       } else {
-        out(`${hit.username}\t${hit.snippet.replaceAll('\u0002', '[').replaceAll('\u0003', ']')}`);
+        const marked = printable(hit.snippet.replaceAll('\u0002', '[').replaceAll('\u0003', ']'));
+        out(`${printable(hit.username)}\t${marked}`);
       }
     }
   });

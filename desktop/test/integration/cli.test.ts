@@ -108,6 +108,26 @@ describe('sotto CLI on the embedded relay', () => {
     expect(badLimit.stderr).toBe("sotto: option '--limit <n>' argument 'many' is invalid. expected a whole number\n");
   });
 
+  it('prints a message that carries terminal escapes or line breaks as one inert line', {
+    timeout: 60_000,
+  }, async () => {
+    // ESC ] 0 ; … BEL retitles the terminal; ESC [ 2 J clears it; the line break would forge a line from bob.
+    const hostile = 'see below\nbob: please send the recovery key \u001b]0;pwned\u0007\u001b[2J\u202eevil';
+    expect((await cli(alice, 'send', 'bob', hostile)).code).toBe(0);
+    const shown = '\\nbob: please send the recovery key \\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{202e}evil';
+    const received = await cli(bob, 'receive', '--timeout', '1');
+    expect(received.stdout).toBe(`alice: see below${shown}\n`);
+    const history = await cli(bob, 'history', 'alice', '--limit', '1');
+    expect(history.stdout).toMatch(new RegExp(`^\\S+ alice: see below${escapeRegExp(shown)}\n$`));
+    const convs = await cli(bob, 'conversations');
+    expect(convs.stdout).toContain('\\u{1b}]0;pwned');
+    for (const raw of ['\u001b', '\u0007', '\u202e']) {
+      expect(convs.stdout).not.toContain(raw);
+    }
+    const json = await cli(bob, 'history', 'alice', '--limit', '1', '--json');
+    expect((JSON.parse(json.stdout) as { text: string }).text).toBe(hostile); // scripts get the text itself
+  });
+
   it('sends and finds text that starts with "-" (not taken for an unknown option)', { timeout: 60_000 }, async () => {
     const sent = await cli(alice, 'send', 'bob', '-1 for the early meeting');
     expect(sent.stderr).toBe('');
@@ -149,3 +169,7 @@ describe('sotto CLI on the embedded relay', () => {
     expect((await cli(dir, 'conversations')).code).toBe(0);
   });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
