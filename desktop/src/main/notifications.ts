@@ -10,16 +10,25 @@ export interface NotifierOptions {
   onClick: (conversationId: string) => void;
 }
 
-/** What a notification says; with "hide content" on, neither sender nor text. */
+const MARKUP: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * What a notification says; with "hide content" on, neither sender nor text. On Linux the notification
+ * server reads the body as markup (the Desktop Notifications spec; Electron passes it through libnotify
+ * as it is): a message's `<b>`, `<a href>` or `<img src>` would be rendered, and a stray `<` can blank
+ * the notification, so the text is escaped there to show as written.
+ */
 export function notificationText(
   hideContent: boolean,
   username: string,
   body: string,
+  platform: NodeJS.Platform = process.platform,
 ): { title: string; body: string } {
   if (hideContent) {
     return { title: 'Sotto', body: 'New message' };
   }
-  return { title: username, body: body.length > 200 ? `${body.slice(0, 199)}…` : body };
+  const shown = body.length > 200 ? `${body.slice(0, 199)}…` : body;
+  return { title: username, body: platform === 'linux' ? shown.replace(/[&<>"']/g, (c) => MARKUP[c] ?? c) : shown };
 }
 
 export function createNotifier(options: NotifierOptions): (event: MessengerEvent) => void {
