@@ -28,6 +28,7 @@ export const QuoteSchema = z.strictObject({
   /** A short excerpt of the quoted text, shown even if the original is gone. */
   text: z.string().max(512),
 });
+export type Quote = z.infer<typeof QuoteSchema>;
 
 export const TextContentSchema = z.strictObject({
   kind: z.literal('text'),

@@ -296,6 +296,42 @@ describe('content that cannot be sent', () => {
     );
   });
 
+  it("shows a reply's quote as the quoted message says, never words its sender put in the reader's mouth", async () => {
+    const [alice, bob] = await Promise.all([connectedUser('alice'), connectedUser('bob')]);
+    const conversation = await alice.messenger.startConversation(bob.username);
+    const original = await alice.messenger.sendText(conversation.id, 'lunch at noon?');
+    await until(() => history(bob.messenger, alice.accountId).length === 1, 15_000, 'bob receives it');
+    await bob.messenger.close();
+
+    // What a modified client can send: a reply that misquotes alice, and one quoting a message she never wrote.
+    const db = await openProfileDatabase(bob.profile);
+    const at = Date.now();
+    const misquote: Content = {
+      kind: 'reply',
+      id: newMessageId(),
+      body: 'deal',
+      sentAt: at,
+      quote: { messageId: original.id, authorAccountId: alice.accountId, text: 'I owe you 1000' },
+    };
+    const invented: Content = {
+      kind: 'reply',
+      id: newMessageId(),
+      body: 'as you said',
+      sentAt: at + 1,
+      quote: { messageId: newMessageId(), authorAccountId: alice.accountId, text: 'you can have my car' },
+    };
+    enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: misquote }, at);
+    enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: invented }, at + 1);
+    db.close();
+    bob.messenger = await bob.profile.openMessenger();
+    await bob.messenger.connect();
+
+    await until(() => alice.messenger.history(conversation.id).messages.length === 3, 15_000, 'both replies arrive');
+    const [, first, second] = alice.messenger.history(conversation.id).messages;
+    expect(first?.quote).toEqual({ messageId: original.id, authorAccountId: alice.accountId, text: 'lunch at noon?' });
+    expect(second?.quote).toMatchObject({ authorAccountId: alice.accountId, text: '' }); // "original message not found"
+  });
+
   it('found in the outbox (queued by an older version), fails alone and does not hold back later messages', async () => {
     const [alice, bob] = await Promise.all([connectedUser('alice'), connectedUser('bob')]);
     const conversation = await alice.messenger.startConversation(bob.username);

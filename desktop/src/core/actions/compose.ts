@@ -52,11 +52,11 @@ export class Composer {
     const sentAt = Math.max(ctx.now(), this.#lastSentAt + 1);
     this.#lastSentAt = sentAt;
     const quoted = quoteMessageId ? messages.getMessage(ctx.db, quoteMessageId) : undefined;
-    if (quoteMessageId && !quoted) {
+    if (quoteMessageId && quoted?.conversationId !== conversationId) {
       throw new SottoError('not_found', 'quoted message not found');
     }
     const quote = quoted
-      ? { messageId: quoted.id, authorAccountId: quoted.authorAccountId, text: quoted.body.slice(0, 512) }
+      ? { messageId: quoted.id, authorAccountId: quoted.authorAccountId, text: messages.quoteExcerpt(quoted.body) }
       : undefined;
     const base = {
       id,

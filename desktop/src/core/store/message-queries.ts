@@ -84,6 +84,12 @@ export function indexNewMessages(db: WritableDB, atLeast = 1): number {
   return 0;
 }
 
+/** What a reply quotes of a message: its first 512 characters (the wire limit), never half a surrogate pair. */
+export function quoteExcerpt(body: string): string {
+  const excerpt = body.slice(0, 512);
+  return /[\uD800-\uDBFF]$/.test(excerpt) ? excerpt.slice(0, -1) : excerpt;
+}
+
 /** The view of a message just inserted with `insertMessage` (no reactions, edits or deletion yet): no read back. */
 export function newMessageView(m: NewMessage): MessageView {
   return {

@@ -1,4 +1,4 @@
-import type { Content } from '@sotto/shared-types';
+import type { Content, Quote } from '@sotto/shared-types';
 import { missingCaseError } from '../errors.js';
 import {
   conversationExists,
@@ -16,6 +16,7 @@ import {
   type NewMessage,
   newMessageId,
   newMessageView,
+  quoteExcerpt,
   setReaction,
 } from '../store/message-queries.js';
 import type { CoreContext } from './core-context.js';
@@ -52,6 +53,22 @@ export function confirmUsername(ctx: CoreContext, username: string, ownerId: str
  * so the effect, the session advance and the envelope GUID commit together. Returns the id of a new
  * incoming message that needs a delivery receipt, if any.
  */
+/**
+ * A received reply's quote as this device knows it. The sender writes the quoted excerpt and names its
+ * author, so a made-up quote could put words in the reader's mouth ("You: I'll pay you back"). The excerpt
+ * shown is the quoted message's own text when it is here, in this conversation, by that author; otherwise
+ * it is empty and shown as "original message not found".
+ */
+function quoteAsKnownHere(ctx: CoreContext, from: string, quote: Quote): Quote {
+  const original = getMessage(ctx.db, quote.messageId);
+  const known =
+    original?.kind === 'text' &&
+    !original.deleted &&
+    original.conversationId === from &&
+    original.authorAccountId === quote.authorAccountId;
+  return { ...quote, text: known ? quoteExcerpt(original.body) : '' };
+}
+
 export function applyContent(ctx: CoreContext, sender: Sender, content: Content, receivedAt: number): string | null {
   const from = sender.accountId;
   switch (content.kind) {
@@ -74,7 +91,7 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
         receivedAt,
         status: 'delivered',
         unread: true,
-        quote: content.kind === 'reply' ? content.quote : undefined,
+        quote: content.kind === 'reply' ? quoteAsKnownHere(ctx, from, content.quote) : undefined,
         expiresInSeconds: content.expiresInSeconds ?? 0,
       };
       if (insertMessage(ctx.db, message)) {

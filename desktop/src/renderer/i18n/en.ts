@@ -70,6 +70,7 @@ export const en = {
     you: 'You',
     label: 'Message from {{author}} at {{time}}',
     deleted: 'This message was deleted.',
+    quoteNotFound: 'Original message not found',
     edited: 'edited',
     disappearing: 'Disappearing message',
     reactions: 'Reactions',

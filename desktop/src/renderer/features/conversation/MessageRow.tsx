@@ -121,7 +121,11 @@ export const MessageRow = memo(function MessageRow({
               <span className="quote-author">
                 {message.quote.authorAccountId === myAccountId ? labels.you : labels.peerName}
               </span>
-              <span className="quote-text">{message.quote.text}</span>
+              {message.quote.text ? (
+                <span className="quote-text">{message.quote.text}</span>
+              ) : (
+                <em className="quote-text">{labels.quoteNotFound}</em>
+              )}
             </button>
           )}
           <div className="bubble">

@@ -12,6 +12,8 @@ export interface RowLabels {
   you: string;
   peerName: string;
   deleted: string;
+  /** A reply quotes a message this device does not have (or not as quoted). */
+  quoteNotFound: string;
   edited: string;
   disappearing: string;
   reactions: string;
@@ -61,6 +63,7 @@ export function rowLabels(t: TFunction, peerName: string): RowLabels {
     you: t('message.you'),
     peerName,
     deleted: t('message.deleted'),
+    quoteNotFound: t('message.quoteNotFound'),
     edited: t('message.edited'),
     disappearing: t('message.disappearing'),
     reactions: t('message.reactions'),
