@@ -4,14 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { api, errorCode, registerDevice, SocketClient, sendTo, target } from '../../test/support/client.js';
 import { useRelay } from '../../test/support/fixture.js';
 
+const METRICS_TOKEN = 'metrics-token-0123456789';
 const fx = useRelay({
   env: {
     TURN_SECRET: 'turn-shared-secret-0123456789',
     TURN_URLS: 'turn:turn.example:3478,turns:turn.example:5349',
     TURN_TTL_SECONDS: '600',
+    METRICS_TOKEN,
   },
 });
-const noTurn = useRelay({ env: { METRICS_TOKEN: 'metrics-token-0123456789' } });
+/** No TURN secret, no metrics token. */
+const noTurn = useRelay({});
 
 describe('operability routes', () => {
   it('answers /healthz and /readyz with Postgres checked', async () => {
@@ -30,7 +33,7 @@ describe('operability routes', () => {
     const socket = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
     socket.ack(socket.envelopes().map((e) => e.guid));
     await socket.sync();
-    const res = await fetch(`${fx.relay.url}/metrics`);
+    const res = await fetch(`${fx.relay.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     const text = await res.text();
     expect(res.status).toBe(200);
     const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
@@ -42,11 +45,15 @@ describe('operability routes', () => {
     socket.close();
   });
 
-  it('protects /metrics with METRICS_TOKEN when set', async () => {
-    expect((await api(noTurn.relay.url, 'GET', '/metrics')).status).toBe(401);
-    const res = await fetch(`${noTurn.relay.url}/metrics`, {
-      headers: { authorization: 'Bearer metrics-token-0123456789' },
-    });
+  it('serves /metrics only with METRICS_TOKEN set, and only to its bearer', async () => {
+    const off = await api(noTurn.relay.url, 'GET', '/metrics');
+    expect(off.status).toBe(404);
+    expect(JSON.stringify(off.body)).toContain('set METRICS_TOKEN');
+    expect((await api(fx.relay.url, 'GET', '/metrics')).status).toBe(401);
+    expect(
+      (await fetch(`${fx.relay.url}/metrics`, { headers: { authorization: 'Bearer not-the-metrics-token' } })).status,
+    ).toBe(401);
+    const res = await fetch(`${fx.relay.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(res.status).toBe(200);
   });
 

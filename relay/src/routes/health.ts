@@ -33,7 +33,15 @@ export const healthRoutes = new Hono<AppEnv>()
   })
   .get('/metrics', async (c) => {
     const { metrics, env } = c.get('services');
-    if (env.METRICS_TOKEN && bearerToken(c.req.header('authorization')) !== env.METRICS_TOKEN) {
+    // Off without a token: behind a reverse proxy every path is public, and the counters tell anyone how
+    // many people are online and when the server is busy.
+    if (!env.METRICS_TOKEN) {
+      throw new RelayError({
+        code: 'not_found',
+        message: 'metrics are off: set METRICS_TOKEN and scrape with "Authorization: Bearer <token>"',
+      });
+    }
+    if (bearerToken(c.req.header('authorization')) !== env.METRICS_TOKEN) {
       throw new RelayError({ code: 'unauthorized', message: 'metrics need the metrics token' });
     }
     c.header('Content-Type', metrics.registry.contentType);

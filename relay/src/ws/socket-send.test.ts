@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { addDevice, api, registerDevice, SocketClient, sendTo, target } from '../../test/support/client.js';
 import { useRelay } from '../../test/support/fixture.js';
 
-const fx = useRelay({ env: { RATE_SEND_POINTS: '400', RATE_SEND_WINDOW: '60' } });
+const METRICS_TOKEN = 'metrics-token-0123456789';
+const fx = useRelay({ env: { RATE_SEND_POINTS: '400', RATE_SEND_WINDOW: '60', METRICS_TOKEN } });
 
 const queued = async (accountId: string) => {
   const [row] = await fx.relay.relay.services.sql<{ n: number }[]>`
@@ -72,7 +73,9 @@ describe('send frames on the socket', () => {
     expect(invalid?.type === 'send_error' && invalid.body.error.fields).toContain('request.messages.0.content');
 
     expect(await queued(bob.accountId)).toBe(0);
-    const metrics = await (await fetch(`${fx.relay.url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${fx.relay.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
     for (const status of ['400', '404', '409', '410']) {
       expect(metrics).toMatch(new RegExp(`sotto_socket_sends_total\\{status="${status}"\\} [1-9]`));
     }
