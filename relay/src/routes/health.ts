@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HealthResponse } from '@sotto/shared-types';
 import { Hono } from 'hono';
 import { bearerToken } from '../auth/require-auth.js';
@@ -41,9 +42,15 @@ export const healthRoutes = new Hono<AppEnv>()
         message: 'metrics are off: set METRICS_TOKEN and scrape with "Authorization: Bearer <token>"',
       });
     }
-    if (bearerToken(c.req.header('authorization')) !== env.METRICS_TOKEN) {
+    if (!sameSecret(bearerToken(c.req.header('authorization')) ?? '', env.METRICS_TOKEN)) {
       throw new RelayError({ code: 'unauthorized', message: 'metrics need the metrics token' });
     }
     c.header('Content-Type', metrics.registry.contentType);
     return c.body(await metrics.registry.metrics());
   });
+
+/** Compares in constant time (digests first, so the lengths do not show either). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
