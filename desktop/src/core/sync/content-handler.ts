@@ -49,11 +49,6 @@ export function confirmUsername(ctx: CoreContext, username: string, ownerId: str
 }
 
 /**
- * Applies decrypted content from `sender` to the local history. Runs inside the receive transaction,
- * so the effect, the session advance and the envelope GUID commit together. Returns the id of a new
- * incoming message that needs a delivery receipt, if any.
- */
-/**
  * A received reply's quote as this device knows it. The sender writes the quoted excerpt and names its
  * author, so a made-up quote could put words in the reader's mouth ("You: I'll pay you back"). The excerpt
  * shown is the quoted message's own text when it is here, in this conversation, by that author; otherwise
@@ -69,6 +64,11 @@ function quoteAsKnownHere(ctx: CoreContext, from: string, quote: Quote): Quote {
   return { ...quote, text: known ? quoteExcerpt(original.body) : '' };
 }
 
+/**
+ * Applies decrypted content from `sender` to the local history. Runs inside the receive transaction,
+ * so the effect, the session advance and the envelope GUID commit together. Returns the id of a new
+ * incoming message that needs a delivery receipt, if any.
+ */
 export function applyContent(ctx: CoreContext, sender: Sender, content: Content, receivedAt: number): string | null {
   const from = sender.accountId;
   switch (content.kind) {
