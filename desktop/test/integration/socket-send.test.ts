@@ -54,7 +54,11 @@ function texts(m: Messenger, conversationId: string): string[] {
 
 /** PUT /v1/messages/:accountId requests the relay has answered so far, by HTTP status. */
 async function messagePuts(): Promise<Record<string, number>> {
-  const text = await (await fetch(`${relay.url}${Routes.metrics}`)).text();
+  const metrics = await fetch(`${relay.url}${Routes.metrics}`, {
+    headers: { authorization: `Bearer ${relay.metricsToken}` },
+  });
+  expect(metrics.status).toBe(200); // counting from a refused request would see no PUTs at all
+  const text = await metrics.text();
   const counts: Record<string, number> = {};
   for (const [, labels = '', value = '0'] of text.matchAll(
     /^sotto_http_request_duration_seconds_count\{(.*)\} (\d+)$/gm,

@@ -55,6 +55,8 @@ export interface RelayProcess {
   databaseUrl: string | undefined;
   redisPrefix: string | undefined;
   dataDir: string | undefined;
+  /** Bearer token for the relay's /metrics (off without one). */
+  metricsToken: string;
   stop: () => Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export async function startRelay(
     RATE_PREKEY_POINTS: '100000',
     RATE_LOOKUP_POINTS: '100000',
     RATE_SEND_POINTS: '1000000',
+    METRICS_TOKEN: randomBytes(16).toString('hex'),
     ...options.env,
   };
   if (options.embedded) {
@@ -168,6 +171,7 @@ export async function startRelay(
     databaseUrl,
     redisPrefix,
     dataDir,
+    metricsToken: env.METRICS_TOKEN ?? '',
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
