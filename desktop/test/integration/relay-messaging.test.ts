@@ -296,6 +296,50 @@ describe('content that cannot be sent', () => {
     );
   });
 
+  it('never shows a stranger under the name of someone already in the conversation list', async () => {
+    const [alice, bob, mallory] = await Promise.all([
+      connectedUser('alice'),
+      connectedUser('bob'),
+      connectedUser('mallory'),
+    ]);
+    const withBob = await alice.messenger.startConversation(bob.username);
+    await alice.messenger.sendText(withBob.id, 'hi bob');
+    // What alice's list says at the moment mallory's message is shown.
+    const namesWhenShown: string[] = [];
+    alice.messenger.on((event) => {
+      if (event.type === 'message' && event.message.conversationId === mallory.accountId) {
+        namesWhenShown.push(
+          alice.messenger.listConversations().find((c) => c.id === mallory.accountId)?.username ?? '',
+        );
+      }
+    });
+
+    // Mallory's modified client claims to be bob.
+    await mallory.messenger.close();
+    const db = await openProfileDatabase(mallory.profile);
+    const at = Date.now();
+    const content: Content = {
+      kind: 'text',
+      id: newMessageId(),
+      body: 'new number, this is bob',
+      sentAt: at,
+      senderUsername: bob.username,
+    };
+    enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content }, at);
+    db.close();
+    mallory.messenger = await mallory.profile.openMessenger();
+    await mallory.messenger.connect();
+
+    await until(() => namesWhenShown.length === 1, 15_000, "alice receives mallory's message");
+    const unverified = `unverified-${mallory.accountId.slice(0, 8)}`;
+    expect(namesWhenShown).toEqual([unverified]);
+    // The relay's directory says bob is someone else: the name stays unverified, the real bob keeps his.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const names = new Map(alice.messenger.listConversations().map((c) => [c.id, c.username]));
+    expect(names.get(mallory.accountId)).toBe(unverified);
+    expect(names.get(bob.accountId)).toBe(bob.username);
+  });
+
   it("shows a reply's quote as the quoted message says, never words its sender put in the reader's mouth", async () => {
     const [alice, bob] = await Promise.all([connectedUser('alice'), connectedUser('bob')]);
     const conversation = await alice.messenger.startConversation(bob.username);

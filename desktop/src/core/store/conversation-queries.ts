@@ -85,6 +85,16 @@ export function conversationTimer(db: ReadableDB, id: string): number | undefine
   return one<{ s: number }>(db, sql`SELECT expires_in_seconds AS s FROM conversations WHERE id = ${id}`)?.s;
 }
 
+/** The name a conversation is shown under; undefined when there is no such conversation. */
+export function conversationName(db: ReadableDB, id: string): string | undefined {
+  return one<{ username: string }>(db, sql`SELECT username FROM conversations WHERE id = ${id}`)?.username;
+}
+
+/** Whether some conversation is shown under `username`. */
+export function conversationNamed(db: ReadableDB, username: string): boolean {
+  return one(db, sql`SELECT 1 FROM conversations WHERE username = ${username}`) !== undefined;
+}
+
 export function conversationExists(db: ReadableDB, id: string): boolean {
   return one(db, sql`SELECT 1 FROM conversations WHERE id = ${id}`) !== undefined;
 }

@@ -2,6 +2,7 @@ import type { Content, Quote } from '@sotto/shared-types';
 import { missingCaseError } from '../errors.js';
 import {
   conversationExists,
+  conversationNamed,
   ensureConversation,
   releaseUsername,
   setExpiresIn,
@@ -48,6 +49,11 @@ export function confirmUsername(ctx: CoreContext, username: string, ownerId: str
   }
 }
 
+/** What a stranger's conversation is called until the relay confirms the name it claims. */
+export function unverifiedName(accountId: string): string {
+  return `unverified-${accountId.slice(0, 8)}`;
+}
+
 /**
  * A received reply's quote as this device knows it. The sender writes the quoted excerpt and names its
  * author, so a made-up quote could put words in the reader's mouth ("You: I'll pay you back"). The excerpt
@@ -75,7 +81,11 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
     case 'text':
     case 'reply': {
       if (!conversationExists(ctx.db, from)) {
-        ensureConversation(ctx.db, from, content.senderUsername ?? `unverified-${from.slice(0, 8)}`, receivedAt);
+        // A stranger's claimed name is confirmed with the relay after this batch (see Inbound). A name another
+        // conversation already has waits for that confirmation: anyone could write as "bob" next to the real bob.
+        const claimed = content.senderUsername;
+        const name = claimed && !conversationNamed(ctx.db, claimed) ? claimed : unverifiedName(from);
+        ensureConversation(ctx.db, from, name, receivedAt);
         if (content.senderUsername) {
           ctx.claimedNames.set(from, content.senderUsername);
         }

@@ -3,8 +3,8 @@ import { SottoError, toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { ConnectionState } from '../messenger-types.js';
 import type { RelaySocket } from '../relay-client/relay-api.js';
-import { ensureConversation } from '../store/conversation-queries.js';
-import { confirmUsername, emitConversation } from './content-handler.js';
+import { conversationName, ensureConversation } from '../store/conversation-queries.js';
+import { confirmUsername, emitConversation, unverifiedName } from './content-handler.js';
 import type { CoreContext } from './core-context.js';
 import { faultArmed, faultPoint } from './fault-injection.js';
 import type { ReceivePipeline } from './receive-pipeline.js';
@@ -110,7 +110,9 @@ export class Inbound {
 
   /**
    * A stranger's first message names its sender (`senderUsername`, claimed by the sender). Confirm the
-   * claim with the relay's directory; a name that does not resolve to that account is not shown.
+   * claim with the relay's directory: a conversation held as unverified-… (its name was taken) then takes
+   * it; a name that resolves to another account is replaced by unverified-…; an unanswered lookup is asked
+   * again after the next batch.
    */
   #verifyClaimedNames(): void {
     const ctx = this.ctx;
@@ -119,20 +121,32 @@ export class Inbound {
       void ctx.relay
         .lookupUsername(claimed)
         .then((found) => (found.accountId === accountId ? found.username : false))
-        // Not found: false. Unreachable: undecided (the name stays as claimed).
+        // Not found: false. Unreachable: undecided.
         .catch((error: unknown) => (error instanceof SottoError && error.status === 404 ? false : undefined))
         .then(async (confirmed) => {
-          if (confirmed === undefined || this.#closed) {
+          if (this.#closed) {
+            return;
+          }
+          if (confirmed === undefined) {
+            if (!ctx.claimedNames.has(accountId)) {
+              ctx.claimedNames.set(accountId, claimed);
+            }
             return;
           }
           await ctx.tx(() => {
-            if (confirmed) {
-              confirmUsername(ctx, confirmed, accountId);
+            if (!confirmed) {
+              log.warn('claimed username does not match the sender');
+              if (conversationName(ctx.db, accountId) === claimed) {
+                ensureConversation(ctx.db, accountId, unverifiedName(accountId), ctx.now());
+                emitConversation(ctx, accountId);
+              }
               return;
             }
-            log.warn('claimed username does not match the sender');
-            ensureConversation(ctx.db, accountId, `unverified-${accountId.slice(0, 8)}`, ctx.now());
-            emitConversation(ctx, accountId);
+            confirmUsername(ctx, confirmed, accountId);
+            if (conversationName(ctx.db, accountId) === unverifiedName(accountId)) {
+              ensureConversation(ctx.db, accountId, confirmed, ctx.now());
+              emitConversation(ctx, accountId);
+            }
           });
         })
         .catch(() => undefined);
