@@ -12,7 +12,7 @@ import { openDatabase } from '../../src/core/store/database.js';
 import { enqueueOutbox } from '../../src/core/store/delivery-queries.js';
 import { insertMessage, newMessageId } from '../../src/core/store/message-queries.js';
 import { getProfile } from '../../src/core/store/profile-queries.js';
-import { one, sql } from '../../src/core/store/sql.js';
+import { one, sql, type WritableDB } from '../../src/core/store/sql.js';
 import { tempDir, until } from './support/helpers.js';
 import { startPrefixProxy } from './support/prefix-proxy.js';
 import { announceDevicesChanged, psql, type RelayProcess, startRelay } from './support/relay-process.js';
@@ -315,8 +315,6 @@ describe('content that cannot be sent', () => {
     });
 
     // Mallory's modified client claims to be bob.
-    await mallory.messenger.close();
-    const db = await openProfileDatabase(mallory.profile);
     const at = Date.now();
     const content: Content = {
       kind: 'text',
@@ -325,10 +323,9 @@ describe('content that cannot be sent', () => {
       sentAt: at,
       senderUsername: bob.username,
     };
-    enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content }, at);
-    db.close();
-    mallory.messenger = await mallory.profile.openMessenger();
-    await mallory.messenger.connect();
+    await restartWith(mallory, (db) =>
+      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content }, at),
+    );
 
     await until(() => namesWhenShown.length === 1, 15_000, "alice receives mallory's message");
     const unverified = `unverified-${mallory.accountId.slice(0, 8)}`;
@@ -345,10 +342,8 @@ describe('content that cannot be sent', () => {
     const conversation = await alice.messenger.startConversation(bob.username);
     const original = await alice.messenger.sendText(conversation.id, 'lunch at noon?');
     await until(() => history(bob.messenger, alice.accountId).length === 1, 15_000, 'bob receives it');
-    await bob.messenger.close();
 
     // What a modified client can send: a reply that misquotes alice, and one quoting a message she never wrote.
-    const db = await openProfileDatabase(bob.profile);
     const at = Date.now();
     const misquote: Content = {
       kind: 'reply',
@@ -364,11 +359,10 @@ describe('content that cannot be sent', () => {
       sentAt: at + 1,
       quote: { messageId: newMessageId(), authorAccountId: alice.accountId, text: 'you can have my car' },
     };
-    enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: misquote }, at);
-    enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: invented }, at + 1);
-    db.close();
-    bob.messenger = await bob.profile.openMessenger();
-    await bob.messenger.connect();
+    await restartWith(bob, (db) => {
+      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: misquote }, at);
+      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: invented }, at + 1);
+    });
 
     await until(() => alice.messenger.history(conversation.id).messages.length === 3, 15_000, 'both replies arrive');
     const [, first, second] = alice.messenger.history(conversation.id).messages;
@@ -381,32 +375,28 @@ describe('content that cannot be sent', () => {
     const conversation = await alice.messenger.startConversation(bob.username);
     await alice.messenger.sendText(conversation.id, 'before');
     await until(() => history(bob.messenger, alice.accountId).length === 1, 15_000, 'bob receives "before"');
-    await alice.messenger.close();
 
     // What an older version could queue: a text over the limit, ahead of everything sent after it.
-    const db = await openProfileDatabase(alice.profile);
     const id = newMessageId();
     const body = 'z'.repeat(MAX_TEXT_LENGTH + 10);
     const sentAt = Date.now();
-    insertMessage(db, {
-      id,
-      conversationId: conversation.id,
-      kind: 'text',
-      fromMe: true,
-      authorAccountId: alice.accountId,
-      body,
-      sentAt,
-      receivedAt: sentAt,
-      status: 'sending',
-      unread: false,
+    await restartWith(alice, (db) => {
+      insertMessage(db, {
+        id,
+        conversationId: conversation.id,
+        kind: 'text',
+        fromMe: true,
+        authorAccountId: alice.accountId,
+        body,
+        sentAt,
+        receivedAt: sentAt,
+        status: 'sending',
+        unread: false,
+      });
+      const content: Content = { kind: 'text', id, body, sentAt };
+      enqueueOutbox(db, { recipientAccountId: conversation.id, messageId: id, content }, sentAt);
+      expect(one<{ n: number }>(db, sql`SELECT count(*) AS n FROM outbox`)?.n).toBe(1);
     });
-    const content: Content = { kind: 'text', id, body, sentAt };
-    enqueueOutbox(db, { recipientAccountId: conversation.id, messageId: id, content }, sentAt);
-    expect(one<{ n: number }>(db, sql`SELECT count(*) AS n FROM outbox`)?.n).toBe(1);
-    db.close();
-
-    alice.messenger = await alice.profile.openMessenger();
-    await alice.messenger.connect();
     await alice.messenger.sendText(conversation.id, 'after');
     await until(
       () => history(bob.messenger, alice.accountId).some((m) => m.body === 'after'),
@@ -422,6 +412,22 @@ describe('content that cannot be sent', () => {
     expect(history(bob.messenger, alice.accountId).map((m) => m.body)).toEqual(['before', 'after']);
   });
 });
+
+/**
+ * Stops a user's client, lets `write` change its database (what another version or a modified client
+ * would have stored or queued), and starts it again, connected.
+ */
+async function restartWith(user: { profile: Profile; messenger: Messenger }, write: (db: WritableDB) => void) {
+  await user.messenger.close();
+  const db = await openProfileDatabase(user.profile);
+  try {
+    write(db);
+  } finally {
+    db.close();
+  }
+  user.messenger = await user.profile.openMessenger();
+  await user.messenger.connect();
+}
 
 async function openProfileDatabase(profile: Profile) {
   const { profileId } = JSON.parse(readFileSync(join(profile.dir, 'profile.json'), 'utf8')) as { profileId: string };
