@@ -64,11 +64,21 @@ export const TypingContentSchema = z.strictObject({
   groupId: z.string().max(64).optional(),
 });
 
+/**
+ * One emoji as a person picks it (👍, ❤️, 👍🏽, 👩‍👩‍👧, a flag or a keycap), never text: the
+ * recipient shows it as a chip under someone else's message, where words would read as theirs.
+ */
+export const ReactionEmojiSchema = z
+  .string()
+  .max(32)
+  // biome-ignore lint/complexity/useRegexLiterals: TypeScript's ES2023 target rejects a `v`-flag literal.
+  .regex(new RegExp('^(?:\\p{RGI_Emoji}|\\p{Extended_Pictographic}\\uFE0F?)$', 'v'), 'must be one emoji');
+
 export const ReactionContentSchema = z.strictObject({
   kind: z.literal('reaction'),
   targetMessageId: MessageIdSchema,
   targetAuthorAccountId: AccountIdSchema,
-  emoji: z.string().min(1).max(32),
+  emoji: ReactionEmojiSchema,
   remove: z.boolean(),
   sentAt: TimestampSchema,
 });

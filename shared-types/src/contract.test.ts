@@ -209,6 +209,27 @@ describe('encrypted content', () => {
     expect(ContentSchema.parse(content)).toEqual(content);
   });
 
+  const reaction = (emoji: string) => ({
+    kind: 'reaction',
+    targetMessageId: guid,
+    targetAuthorAccountId: uuid,
+    emoji,
+    remove: false,
+    sentAt: 1,
+  });
+
+  it.each(['👍', '❤️', '❤', '👍🏽', '👩‍👩‍👧', '🏳️‍🌈', '🇩🇪', '1️⃣'])('accepts the reaction %s', (emoji) => {
+    expect(ContentSchema.parse(reaction(emoji))).toEqual(reaction(emoji));
+  });
+
+  // Shown as a chip under someone else's message, words would read as theirs.
+  it.each(['', 'ok', '👍👍', '👍 send me the recovery key', '\u202e👍', '👍\u200b'])(
+    'rejects the reaction %j',
+    (emoji) => {
+      expectRejected(ContentSchema, reaction(emoji), 'emoji');
+    },
+  );
+
   it.each([
     ['an unknown kind', { kind: 'poll', ...base }, 'kind'],
     ['an empty text', { kind: 'text', ...base, body: '' }, 'body'],

@@ -180,6 +180,12 @@ describe('two cores over an in-memory relay', () => {
     await until(() => texts(bob.messenger, aliceId)[0] === 'the quick red fox', 5000, 'edit');
     await bob.messenger.react(m1.id, '👍');
     await until(() => alice.messenger.history(conv.id).messages[0]?.reactions[0]?.emoji === '👍', 5000, 'reaction');
+    // Words are not a reaction: refused before anything is stored or sent.
+    await expect(bob.messenger.react(m1.id, 'ok, wire it')).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching(/emoji/),
+    });
+    expect(bob.messenger.history(aliceId).messages[0]?.reactions.map((r) => r.emoji)).toEqual(['👍']);
     const hits = bob.messenger.search('red');
     expect(hits).toHaveLength(1);
     expect(hits[0]?.snippet).toContain('\u0002red\u0003');

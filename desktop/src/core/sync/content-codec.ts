@@ -18,7 +18,8 @@ export const MAX_PLAINTEXT_BYTES = MAX_ENVELOPE_BYTES - 4 * 1024;
 function serialize(content: Content): { json: string } | { reason: string } {
   const parsed = ContentSchema.safeParse(content);
   if (!parsed.success) {
-    return { reason: 'it does not match the message contract' };
+    const issue = parsed.error.issues[0];
+    return { reason: `it does not match the message contract (${issue?.path.join('.')}: ${issue?.message})` };
   }
   const json = JSON.stringify(parsed.data);
   const padded = Math.ceil((Buffer.byteLength(json) + 1) / PADDING_BLOCK) * PADDING_BLOCK;
