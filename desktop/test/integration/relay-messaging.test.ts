@@ -370,6 +370,40 @@ describe('content that cannot be sent', () => {
     expect(second?.quote).toMatchObject({ authorAccountId: alice.accountId, text: '' }); // "original message not found"
   });
 
+  it('dates a message no later than it arrived, so a sender cannot keep its conversation first or its message last', async () => {
+    const [alice, bob, carol] = await Promise.all([
+      connectedUser('alice'),
+      connectedUser('bob'),
+      connectedUser('carol'),
+    ]);
+    const withBob = await alice.messenger.startConversation(bob.username);
+    await alice.messenger.sendText(withBob.id, 'hi bob');
+    await until(() => history(bob.messenger, alice.accountId).length === 1, 15_000, 'bob receives it');
+
+    const year2100 = Date.UTC(2100, 0, 1);
+    const future: Content = { kind: 'text', id: newMessageId(), body: 'pinned forever', sentAt: year2100 };
+    const sentBefore = Date.now();
+    await restartWith(bob, (db) =>
+      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: future }, sentBefore),
+    );
+    await until(() => history(alice.messenger, withBob.id).length === 2, 15_000, 'the future-dated message arrives');
+    const shown = alice.messenger.history(withBob.id).messages.find((m) => m.id === future.id);
+    expect(shown?.sentAt).toBeGreaterThanOrEqual(sentBefore);
+    expect(shown?.sentAt).toBeLessThanOrEqual(Date.now());
+
+    // What comes after it is shown after it, in the conversation and in the list.
+    await alice.messenger.sendText(withBob.id, 'later reply');
+    expect(history(alice.messenger, withBob.id).map((m) => m.body)).toEqual([
+      'hi bob',
+      'pinned forever',
+      'later reply',
+    ]);
+    const withCarol = await carol.messenger.startConversation(alice.username);
+    await carol.messenger.sendText(withCarol.id, 'newest of all');
+    await until(() => history(alice.messenger, carol.accountId).length === 1, 15_000, 'alice receives carol');
+    expect(alice.messenger.listConversations().map((c) => c.id)).toEqual([carol.accountId, withBob.id]);
+  });
+
   it('found in the outbox (queued by an older version), fails alone and does not hold back later messages', async () => {
     const [alice, bob] = await Promise.all([connectedUser('alice'), connectedUser('bob')]);
     const conversation = await alice.messenger.startConversation(bob.username);

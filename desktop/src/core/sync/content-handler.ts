@@ -70,13 +70,31 @@ function quoteAsKnownHere(ctx: CoreContext, from: string, quote: Quote): Quote {
   return { ...quote, text: known ? quoteExcerpt(original.body) : '' };
 }
 
+/** When a piece of content reached the relay (its server timestamp) and this device. */
+export interface Arrival {
+  serverTimestamp: number;
+  receivedAt: number;
+}
+
+/**
+ * The sent time a message is shown and ordered by. The sender writes it, so a wrong clock or a modified client
+ * could date a message years ahead: its conversation would stay first in the list and the message below every
+ * later one. Nothing counts as sent after it reached the relay or this device, whichever is later (so a device
+ * whose own clock is behind still shows a sender's true time). Dating a message back is not prevented: an
+ * outbox that was offline for a day legitimately sends day-old messages.
+ */
+export function shownSentAt(claimed: number, arrival: Arrival): number {
+  return Math.min(claimed, Math.max(arrival.serverTimestamp, arrival.receivedAt));
+}
+
 /**
  * Applies decrypted content from `sender` to the local history. Runs inside the receive transaction,
  * so the effect, the session advance and the envelope GUID commit together. Returns the id of a new
  * incoming message that needs a delivery receipt, if any.
  */
-export function applyContent(ctx: CoreContext, sender: Sender, content: Content, receivedAt: number): string | null {
+export function applyContent(ctx: CoreContext, sender: Sender, content: Content, arrival: Arrival): string | null {
   const from = sender.accountId;
+  const { receivedAt } = arrival;
   switch (content.kind) {
     case 'text':
     case 'reply': {
@@ -97,7 +115,7 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
         fromMe: false,
         authorAccountId: from,
         body: content.body,
-        sentAt: content.sentAt,
+        sentAt: shownSentAt(content.sentAt, arrival),
         receivedAt,
         status: 'delivered',
         unread: true,
@@ -130,7 +148,7 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
       return null;
     }
     case 'edit':
-      if (editMessage(ctx.db, content.targetMessageId, from, content.body, content.sentAt)) {
+      if (editMessage(ctx.db, content.targetMessageId, from, content.body, shownSentAt(content.sentAt, arrival))) {
         emitMessage(ctx, content.targetMessageId, 'message_updated');
         emitConversation(ctx, from);
       }
@@ -154,7 +172,7 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
         fromMe: false,
         authorAccountId: from,
         body: String(content.expiresInSeconds),
-        sentAt: content.sentAt,
+        sentAt: shownSentAt(content.sentAt, arrival),
         receivedAt,
         status: 'delivered',
         unread: false,

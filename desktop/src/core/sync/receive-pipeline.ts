@@ -121,7 +121,7 @@ export class ReceivePipeline {
           ctx,
           { accountId: input.sourceAccountId, deviceId: input.sourceDeviceId },
           content,
-          ctx.now(),
+          { serverTimestamp: envelope.serverTimestamp, receivedAt: ctx.now() },
         );
         if (receipt) {
           receipts.set(input.sourceAccountId, [...(receipts.get(input.sourceAccountId) ?? []), receipt]);
