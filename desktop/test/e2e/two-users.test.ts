@@ -181,15 +181,24 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     await edited.waitFor(WAIT);
     await edited.getByText('edited').waitFor(WAIT);
 
-    // Alice sends and then deletes a message for everyone.
+    // Alice sends a message, Bob quotes it, and Alice deletes it for everyone: its words go from his
+    // reply's quote too.
     await send(alice.page, 'oops, wrong chat');
-    await message(bob.page, 'oops, wrong chat').waitFor(WAIT);
+    const oopsAtBob = message(bob.page, 'oops, wrong chat');
+    await oopsAtBob.hover();
+    await oopsAtBob.getByRole('button', { name: 'Reply' }).click();
+    await send(bob.page, 'what was that?');
+    await message(alice.page, 'what was that?').waitFor(WAIT);
     const oops = mine(alice.page, 'oops, wrong chat');
     await oops.hover();
     await oops.getByRole('button', { name: 'Delete for everyone' }).click();
     await oops.getByRole('button', { name: 'Yes, delete for everyone' }).click();
     await expect.poll(() => bob.page.getByText('oops, wrong chat').count(), WAIT).toBe(0);
     await expect.poll(() => bob.page.getByText('This message was deleted.').count(), WAIT).toBe(1);
+    expect(await message(bob.page, 'what was that?').locator('.quote').textContent()).toContain(
+      'Original message not found',
+    );
+    expect(await alice.page.getByText('oops, wrong chat').count()).toBe(0);
     await screenshot(bob.page, 'conversation');
     expect(await seriousA11yViolations(bob.page)).toEqual([]);
   });

@@ -137,9 +137,11 @@ export class Composer {
     const target = requireOwnMessage(ctx, messageId);
     const sentAt = ctx.now();
     await ctx.tx(() => {
-      messages.markDeleted(ctx.db, messageId, ctx.local.accountId);
+      const replies = messages.markDeleted(ctx.db, messageId, ctx.local.accountId) ?? [];
       enqueue(ctx, target.conversationId, { kind: 'delete', targetMessageId: messageId, sentAt }, null);
-      emitStored(ctx, messageId, 'message_updated');
+      for (const id of [messageId, ...replies]) {
+        emitStored(ctx, id, 'message_updated');
+      }
       emitConversation(ctx, target.conversationId);
     });
     this.sender.kick();

@@ -5,6 +5,7 @@ import { pruneProcessedEnvelopes } from '../store/delivery-queries.js';
 import { deleteExpired, nextExpiry } from '../store/message-queries.js';
 import { emitConversation } from '../sync/content-handler.js';
 import type { CoreContext } from '../sync/core-context.js';
+import { emitStored } from './lookups.js';
 
 const log = createLogger('upkeep');
 const MAX_SWEEP_DELAY_MS = 60_000;
@@ -60,9 +61,13 @@ export class ExpirySweeper {
     }
     const ctx = this.ctx;
     await ctx.tx(() => {
-      for (const removed of deleteExpired(ctx.db, ctx.now())) {
-        ctx.events.emit({ type: 'message_updated', message: removed });
-        emitConversation(ctx, removed.conversationId);
+      const { removed, requoted } = deleteExpired(ctx.db, ctx.now());
+      for (const message of removed) {
+        ctx.events.emit({ type: 'message_updated', message });
+        emitConversation(ctx, message.conversationId);
+      }
+      for (const id of requoted) {
+        emitStored(ctx, id, 'message_updated');
       }
     });
     if (this.#stopped) {

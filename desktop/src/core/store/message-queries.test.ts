@@ -8,12 +8,16 @@ import { ensureConversation } from './conversation-queries.js';
 import { openDatabase } from './database.js';
 import {
   advanceStatuses,
+  deleteExpired,
   editMessage,
   getMessage,
   indexNewMessages,
   insertMessage,
+  markConversationRead,
+  markDeleted,
   newMessageId,
   searchMessages,
+  setReaction,
 } from './message-queries.js';
 import type { WritableDB } from './sql.js';
 
@@ -81,6 +85,75 @@ describe('advanceStatuses (receipts and sent runs)', () => {
   it('gives new messages ids that sort in creation order (they land at the end of the id index)', () => {
     const ids = Array.from({ length: 1000 }, () => newMessageId());
     expect([...ids].sort()).toEqual(ids);
+  });
+});
+
+describe('deleting a message', () => {
+  function reply(db: WritableDB, conversationId: string, quoted: string, text: string, expiresInSeconds = 0): string {
+    const id = newMessageId();
+    const now = Date.now();
+    insertMessage(db, {
+      id,
+      conversationId,
+      kind: 'text',
+      fromMe: true,
+      authorAccountId: 'me',
+      body: 'a reply',
+      sentAt: now,
+      receivedAt: now,
+      status: 'sent',
+      unread: false,
+      quote: { messageId: quoted, authorAccountId: conversationId, text },
+      expiresInSeconds,
+    });
+    return id;
+  }
+
+  it('for everyone takes its words out of the replies that quote it, and only its author can', () => {
+    const db = database();
+    ensureConversation(db, 'bob', 'bob', Date.now());
+    const secret = message(db, 'bob', false, 'delivered', 'the door code is 4711');
+    const other = message(db, 'bob', false, 'delivered', 'see you');
+    const quoting = reply(db, 'bob', secret, 'the door code is 4711');
+    const quotingOther = reply(db, 'bob', other, 'see you');
+    setReaction(db, secret, 'me', '👍', false, Date.now());
+
+    expect(markDeleted(db, secret, 'mallory')).toBeNull(); // not mallory's to delete: nothing changes
+    expect(getMessage(db, secret)?.reactions).toHaveLength(1);
+    expect(getMessage(db, quoting)?.quote?.text).toBe('the door code is 4711');
+
+    expect(markDeleted(db, secret, 'bob')).toEqual([quoting]);
+    expect(getMessage(db, secret)).toMatchObject({ body: '', deleted: true, reactions: [] });
+    expect(getMessage(db, quoting)?.quote).toEqual({ messageId: secret, authorAccountId: 'bob', text: '' });
+    expect(getMessage(db, quotingOther)?.quote?.text).toBe('see you');
+  });
+
+  it('on its disappearing timer takes its words out of the replies that quote it', () => {
+    const db = database();
+    ensureConversation(db, 'bob', 'bob', Date.now());
+    const id = newMessageId();
+    const now = Date.now();
+    insertMessage(db, {
+      id,
+      conversationId: 'bob',
+      kind: 'text',
+      fromMe: false,
+      authorAccountId: 'bob',
+      body: 'burn after reading',
+      sentAt: now,
+      receivedAt: now,
+      status: 'delivered',
+      unread: true,
+      expiresInSeconds: 1,
+    });
+    const quoting = reply(db, 'bob', id, 'burn after reading');
+    markConversationRead(db, 'bob', now);
+
+    expect(deleteExpired(db, now + 999)).toEqual({ removed: [], requoted: [] });
+    const { removed, requoted } = deleteExpired(db, now + 1000);
+    expect(removed.map((m) => m.id)).toEqual([id]);
+    expect(requoted).toEqual([quoting]);
+    expect(getMessage(db, quoting)?.quote?.text).toBe('');
   });
 });
 

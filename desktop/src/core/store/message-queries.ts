@@ -296,14 +296,37 @@ export function editMessage(db: WritableDB, id: string, authorAccountId: string,
   );
 }
 
-export function markDeleted(db: WritableDB, id: string, authorAccountId: string): boolean {
-  run(db, sql`DELETE FROM reactions WHERE message_id = ${id}`);
-  return (
+/**
+ * Deletes `authorAccountId`'s message `id` for everyone: its text, its reactions and its words quoted in
+ * replies. Returns the ids of the replies changed, or null when there is no such message of theirs.
+ */
+export function markDeleted(db: WritableDB, id: string, authorAccountId: string): string[] | null {
+  const deleted =
     run(
       db,
       sql`UPDATE messages SET body = '', deleted = 1, quote_text = NULL WHERE id = ${id} AND author_account_id = ${authorAccountId}`,
-    ).changes > 0
-  );
+    ).changes > 0;
+  if (!deleted) {
+    return null;
+  }
+  run(db, sql`DELETE FROM reactions WHERE message_id = ${id}`);
+  return forgetQuotesOf(db, [id]);
+}
+
+/**
+ * Replies quoting any of `ids` (messages deleted or gone) forget the quoted excerpt and show "original
+ * message not found" from then on. Returns the ids of the replies changed.
+ */
+function forgetQuotesOf(db: WritableDB, ids: string[]): string[] {
+  if (ids.length === 0) {
+    return [];
+  }
+  return all<{ id: string }>(
+    db,
+    sql`UPDATE messages SET quote_text = ''
+      WHERE quote_message_id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND quote_text <> ''
+      RETURNING id`,
+  ).map((row) => row.id);
 }
 
 export function setReaction(
@@ -344,12 +367,21 @@ export function markConversationRead(db: WritableDB, conversationId: string, now
   return rows.map((r) => r.id);
 }
 
-/** Deletes disappearing messages whose time has come; returns them as they were, marked deleted. */
-export function deleteExpired(db: WritableDB, now: number): MessageView[] {
+/**
+ * Deletes disappearing messages whose time has come. Returns them as they were, marked deleted, and the
+ * ids of the replies that quoted them (which forget the quoted words).
+ */
+export function deleteExpired(db: WritableDB, now: number): { removed: MessageView[]; requoted: string[] } {
   const rows = all<RawMessage>(db, sql`SELECT * FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ${now}`);
-  const views = toViews(db, rows).map((view) => ({ ...view, body: '', deleted: true, reactions: [], quote: null }));
+  const removed = toViews(db, rows).map((view) => ({ ...view, body: '', deleted: true, reactions: [], quote: null }));
   run(db, sql`DELETE FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ${now}`);
-  return views;
+  return {
+    removed,
+    requoted: forgetQuotesOf(
+      db,
+      rows.map((row) => row.id),
+    ),
+  };
 }
 
 export function nextExpiry(db: ReadableDB): number | null {

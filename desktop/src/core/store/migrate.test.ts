@@ -136,6 +136,33 @@ describe('desktop migrations', () => {
     expect(match('"北 京"')).toEqual([]);
   });
 
+  it('0013 takes the words of messages already deleted for everyone out of the replies that quote them', () => {
+    const db = fresh();
+    migrate(db, migrations, 12);
+    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
+    insertText(db, 'gone', 'the door code is 4711');
+    insertText(db, 'kept', 'see you');
+    run(db, sql`UPDATE messages SET body = '', deleted = 1 WHERE id = 'gone'`);
+    const reply = (id: string, quoted: string, text: string) =>
+      run(
+        db,
+        sql`INSERT INTO messages (id, conversation_id, kind, from_me, author_account_id, body, sent_at, received_at, status,
+          quote_message_id, quote_author_account_id, quote_text)
+          VALUES (${id}, 'c', 'text', 1, 'me', 'ok', 2, 2, 'sent', ${quoted}, 'c', ${text})`,
+      );
+    reply('r1', 'gone', 'the door code is 4711');
+    reply('r2', 'kept', 'see you');
+    migrate(db);
+    const quotes = all<{ id: string; quote_text: string }>(
+      db,
+      sql`SELECT id, quote_text FROM messages WHERE quote_message_id IS NOT NULL ORDER BY id`,
+    );
+    expect(quotes).toEqual([
+      { id: 'r1', quote_text: '' },
+      { id: 'r2', quote_text: 'see you' },
+    ]);
+  });
+
   it('0009 checks kind and status in place (no b-tree per row), with the same rules, keeping stored rows', () => {
     const db = fresh();
     migrate(db, migrations, 8);

@@ -153,12 +153,16 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
         emitConversation(ctx, from);
       }
       return null;
-    case 'delete':
-      if (markDeleted(ctx.db, content.targetMessageId, from)) {
-        emitMessage(ctx, content.targetMessageId, 'message_updated');
+    case 'delete': {
+      const replies = markDeleted(ctx.db, content.targetMessageId, from);
+      if (replies) {
+        for (const id of [content.targetMessageId, ...replies]) {
+          emitMessage(ctx, id, 'message_updated');
+        }
         emitConversation(ctx, from);
       }
       return null;
+    }
     case 'timer': {
       if (!conversationExists(ctx.db, from)) {
         return null;
