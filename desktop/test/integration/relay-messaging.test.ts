@@ -8,6 +8,7 @@ import { Profile } from '../../src/core/profile.js';
 import { secretAccounts } from '../../src/core/profile-credentials.js';
 import { RelayClient } from '../../src/core/relay-client/http-client.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
+import { ensureConversation, heldClaims, holdClaim } from '../../src/core/store/conversation-queries.js';
 import { openDatabase } from '../../src/core/store/database.js';
 import { enqueueOutbox } from '../../src/core/store/delivery-queries.js';
 import { insertMessage, newMessageId } from '../../src/core/store/message-queries.js';
@@ -335,6 +336,39 @@ describe('content that cannot be sent', () => {
     const names = new Map(alice.messenger.listConversations().map((c) => [c.id, c.username]));
     expect(names.get(mallory.accountId)).toBe(unverified);
     expect(names.get(bob.accountId)).toBe(bob.username);
+  });
+
+  it('asks the relay on the next connection about names claimed before it answered (the app closed, a crash)', async () => {
+    const [alice, carol, mallory] = await Promise.all([
+      connectedUser('alice'),
+      connectedUser('carol'),
+      connectedUser('mallory'),
+    ]);
+    // Alice's app stopped after committing two strangers' first messages, before the relay answered for the
+    // names they claimed: carol truly (held as unverified: the name was taken then), mallory falsely.
+    const now = Date.now();
+    await restartWith(alice, (db) => {
+      ensureConversation(db, carol.accountId, `unverified-${carol.accountId.slice(0, 8)}`, now);
+      holdClaim(db, carol.accountId, carol.username);
+      ensureConversation(db, mallory.accountId, 'the_ceo', now);
+      holdClaim(db, mallory.accountId, 'the_ceo');
+    });
+
+    const named = () => new Map(alice.messenger.listConversations().map((c) => [c.id, c.username]));
+    await until(() => named().get(carol.accountId) === carol.username, 15_000, "carol's claim confirmed");
+    await until(
+      () => named().get(mallory.accountId) === `unverified-${mallory.accountId.slice(0, 8)}`,
+      15_000,
+      "mallory's claim refused",
+    );
+    await alice.messenger.close();
+    const db = await openProfileDatabase(alice.profile);
+    try {
+      expect(heldClaims(db).size).toBe(0); // answered: not asked again
+    } finally {
+      db.close();
+    }
+    alice.messenger = await alice.profile.openMessenger();
   });
 
   it("shows a reply's quote as the quoted message says, never words its sender put in the reader's mouth", async () => {

@@ -95,6 +95,25 @@ export function conversationNamed(db: ReadableDB, username: string): boolean {
   return one(db, sql`SELECT 1 FROM conversations WHERE username = ${username}`) !== undefined;
 }
 
+/** Records the username a stranger's first message claims, until the relay's directory answers (see Inbound). */
+export function holdClaim(db: WritableDB, id: string, username: string): void {
+  run(db, sql`UPDATE conversations SET claimed_username = ${username} WHERE id = ${id}`);
+}
+
+/** Claimed usernames the relay has not answered for yet: conversation (account) id → the name claimed. */
+export function heldClaims(db: ReadableDB): Map<string, string> {
+  const rows = all<{ id: string; claimed: string }>(
+    db,
+    sql`SELECT id, claimed_username AS claimed FROM conversations WHERE claimed_username IS NOT NULL`,
+  );
+  return new Map(rows.map((row) => [row.id, row.claimed]));
+}
+
+/** The relay answered for `id`'s claim: it is no longer held. */
+export function settleClaim(db: WritableDB, id: string): void {
+  run(db, sql`UPDATE conversations SET claimed_username = NULL WHERE id = ${id}`);
+}
+
 export function conversationExists(db: ReadableDB, id: string): boolean {
   return one(db, sql`SELECT 1 FROM conversations WHERE id = ${id}`) !== undefined;
 }

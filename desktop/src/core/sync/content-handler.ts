@@ -4,6 +4,7 @@ import {
   conversationExists,
   conversationNamed,
   ensureConversation,
+  holdClaim,
   releaseUsername,
   setExpiresIn,
 } from '../store/conversation-queries.js';
@@ -104,8 +105,8 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
         const claimed = content.senderUsername;
         const name = claimed && !conversationNamed(ctx.db, claimed) ? claimed : unverifiedName(from);
         ensureConversation(ctx.db, from, name, receivedAt);
-        if (content.senderUsername) {
-          ctx.claimedNames.set(from, content.senderUsername);
+        if (claimed) {
+          holdClaim(ctx.db, from, claimed);
         }
       }
       const message: NewMessage = {

@@ -131,9 +131,6 @@ interface CommitGroup {
 
 /** Everything the send and receive pipelines share. */
 export class CoreContext {
-  /** Conversations created from a stranger's message: account id → the username it claimed (to be confirmed). */
-  readonly claimedNames = new Map<string, string>();
-
   constructor(
     readonly db: WritableDB,
     readonly lock: DatabaseLock,

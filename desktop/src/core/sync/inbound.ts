@@ -3,7 +3,7 @@ import { SottoError, toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { ConnectionState } from '../messenger-types.js';
 import type { RelaySocket } from '../relay-client/relay-api.js';
-import { conversationName, ensureConversation } from '../store/conversation-queries.js';
+import { conversationName, ensureConversation, heldClaims, settleClaim } from '../store/conversation-queries.js';
 import { confirmUsername, emitConversation, unverifiedName } from './content-handler.js';
 import type { CoreContext } from './core-context.js';
 import { faultArmed, faultPoint } from './fault-injection.js';
@@ -37,6 +37,8 @@ export class Inbound {
   #queueEmptySeen = false;
   #closed = false;
   #lastActivity = Date.now();
+  /** Accounts whose claimed username is being looked up right now. */
+  readonly #claimsAsked = new Set<string>();
 
   constructor(
     private readonly ctx: CoreContext,
@@ -109,31 +111,29 @@ export class Inbound {
   }
 
   /**
-   * A stranger's first message names its sender (`senderUsername`, claimed by the sender). Confirm the
-   * claim with the relay's directory: a conversation held as unverified-… (its name was taken) then takes
-   * it; a name that resolves to another account is replaced by unverified-…; an unanswered lookup is asked
-   * again after the next batch.
+   * A stranger's first message names its sender (`senderUsername`, claimed by the sender and held in its
+   * conversation row). Confirm each held claim with the relay's directory: a conversation held as
+   * unverified-… (its name was taken) then takes it; a name that resolves to another account is replaced by
+   * unverified-…. An unanswered lookup stays held and is asked again after the next batch or connection.
    */
   #verifyClaimedNames(): void {
     const ctx = this.ctx;
-    for (const [accountId, claimed] of ctx.claimedNames) {
-      ctx.claimedNames.delete(accountId);
+    for (const [accountId, claimed] of heldClaims(ctx.db)) {
+      if (this.#claimsAsked.has(accountId)) {
+        continue;
+      }
+      this.#claimsAsked.add(accountId);
       void ctx.relay
         .lookupUsername(claimed)
         .then((found) => (found.accountId === accountId ? found.username : false))
         // Not found: false. Unreachable: undecided.
         .catch((error: unknown) => (error instanceof SottoError && error.status === 404 ? false : undefined))
         .then(async (confirmed) => {
-          if (this.#closed) {
-            return;
-          }
-          if (confirmed === undefined) {
-            if (!ctx.claimedNames.has(accountId)) {
-              ctx.claimedNames.set(accountId, claimed);
-            }
+          if (this.#closed || confirmed === undefined) {
             return;
           }
           await ctx.tx(() => {
+            settleClaim(ctx.db, accountId);
             if (!confirmed) {
               log.warn('claimed username does not match the sender');
               if (conversationName(ctx.db, accountId) === claimed) {
@@ -149,7 +149,8 @@ export class Inbound {
             }
           });
         })
-        .catch(() => undefined);
+        .catch(() => undefined)
+        .finally(() => this.#claimsAsked.delete(accountId));
     }
   }
 
@@ -163,6 +164,7 @@ export class Inbound {
   #onQueueEmpty(): void {
     this.#chain = this.#chain.then(async () => {
       this.#flushAcks();
+      this.#verifyClaimedNames(); // claims left unanswered before this connection, too
       this.#queueEmptySeen = true;
       this.sender.kick();
       const waiters = this.#drainedWaiters;
