@@ -283,10 +283,17 @@ export async function safetyNumber(options: GlobalOptions, name: string): Promis
   });
 }
 
-export async function verify(options: GlobalOptions, name: string): Promise<void> {
+/**
+ * Marks NAME verified. With `--safety-number` (as compared, spaces allowed) it must be the current number;
+ * without, the current number is verified and printed, so the user sees what they vouched for.
+ */
+export async function verify(options: GlobalOptions & { safetyNumber?: string }, name: string): Promise<void> {
   await withMessenger(options, async (m) => {
-    await m.markVerified(conversationFor(m, name).id, true);
-    out(`${name} marked verified`);
+    const conversation = conversationFor(m, name);
+    const compared = options.safetyNumber ?? (await m.safetyNumber(conversation.id)).displayString;
+    await m.markVerified(conversation.id, true, compared);
+    out(`${printable(conversation.username)} marked verified, safety number:`);
+    out(formatSafetyNumber(compared.replace(/\s/g, '')));
   });
 }
 

@@ -76,7 +76,8 @@ export function buildProgram(): Command {
   program
     .command('verify')
     .argument('<name>')
-    .action((name: string) => commands.verify(global(), name));
+    .option('--safety-number <digits>', 'the number you compared (refused if it is not the current one)')
+    .action((name: string, o: { safetyNumber?: string }) => commands.verify({ ...global(), ...o }, name));
   program
     .command('unlock')
     .requiredOption('--recovery-key <key>', 'the recovery key shown at registration')

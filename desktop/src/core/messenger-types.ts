@@ -125,7 +125,11 @@ export interface MessengerApi {
   markRead(conversationId: ConversationId): Promise<void>;
 
   safetyNumber(conversationId: ConversationId): Promise<SafetyNumber>;
-  markVerified(conversationId: ConversationId, verified: boolean): Promise<void>;
+  /**
+   * Verifying needs the safety number the user compared (its `displayString`; spaces ignored): refused if
+   * it is not the current one, so a key that changed while the number was on screen is never verified.
+   */
+  markVerified(conversationId: ConversationId, verified: boolean, comparedSafetyNumber?: string): Promise<void>;
   /** Clears the identity-changed banner after the user has seen it. */
   acknowledgeIdentityChange(conversationId: ConversationId): void;
 

@@ -257,8 +257,8 @@ export class Messenger implements MessengerApi {
     return trust.safetyNumber(this.#ctx, conversationId);
   }
 
-  markVerified(conversationId: ConversationId, verified: boolean): Promise<void> {
-    return trust.markVerified(this.#ctx, conversationId, verified);
+  markVerified(conversationId: ConversationId, verified: boolean, comparedSafetyNumber?: string): Promise<void> {
+    return trust.markVerified(this.#ctx, conversationId, verified, comparedSafetyNumber);
   }
 
   acknowledgeIdentityChange(conversationId: ConversationId): void {

@@ -116,7 +116,12 @@ export const invokeChannels = {
   },
   'safety:get': { input: conversation, output: SafetyNumberSchema },
   'safety:mark-verified': {
-    input: z.strictObject({ conversationId: ConversationIdSchema, verified: z.boolean() }),
+    input: z.strictObject({
+      conversationId: ConversationIdSchema,
+      verified: z.boolean(),
+      /** The number shown (and compared) when verifying. */
+      safetyNumber: z.string().max(120).optional(),
+    }),
     output: none,
   },
   'safety:acknowledge-change': { input: conversation, output: none },

@@ -104,7 +104,8 @@ export class CoreSession {
     'typing:set': ({ conversationId, typing }) => this.require().setTyping(conversationId, typing),
     'search:query': ({ query, limit }) => this.require().search(query, limit ? { limit } : undefined),
     'safety:get': ({ conversationId }) => this.require().safetyNumber(conversationId),
-    'safety:mark-verified': ({ conversationId, verified }) => this.require().markVerified(conversationId, verified),
+    'safety:mark-verified': ({ conversationId, verified, safetyNumber }) =>
+      this.require().markVerified(conversationId, verified, safetyNumber),
     'safety:acknowledge-change': ({ conversationId }) => this.require().acknowledgeIdentityChange(conversationId),
   };
 }

@@ -73,7 +73,15 @@ describe('sotto CLI on the embedded relay', () => {
     const digits = (s: string) => s.split('\n')[0]?.replace(/ /g, '');
     expect(digits(sa.stdout)).toMatch(/^\d{60}$/);
     expect(digits(sa.stdout)).toBe(digits(sb.stdout));
-    expect((await cli(alice, 'verify', 'bob')).code).toBe(0);
+    // A number that is not the current one (here mistyped) verifies nothing.
+    const wrong = `${'0'.repeat(5)} ${sa.stdout.split('\n')[0]?.slice(6)}`;
+    const refused = await cli(alice, 'verify', 'bob', '--safety-number', wrong);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/not the safety number with bob now/);
+    expect((await cli(alice, 'safety-number', 'bob')).stdout).toContain('\nnot verified');
+    const verified = await cli(alice, 'verify', 'bob', '--safety-number', sa.stdout.split('\n')[0] ?? '');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toBe(`bob marked verified, safety number:\n${sa.stdout.split('\n')[0]}\n`);
     expect((await cli(alice, 'safety-number', 'bob')).stdout).toContain('\nverified');
   });
 

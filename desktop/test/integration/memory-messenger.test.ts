@@ -105,7 +105,9 @@ describe('two cores over an in-memory relay', () => {
     const conv = await alice.messenger.startConversation('bob');
     await alice.messenger.sendText(conv.id, 'first');
     await until(() => bob.messenger.listConversations().length === 1, 5000, 'first message');
-    await alice.messenger.markVerified(conv.id, true);
+    await expect(alice.messenger.markVerified(conv.id, true)).rejects.toMatchObject({ code: 'invalid_argument' });
+    const shown = await alice.messenger.safetyNumber(conv.id);
+    await alice.messenger.markVerified(conv.id, true, shown.displayString);
     const before = await alice.messenger.safetyNumber(conv.id);
     expect(before.verified).toBe(true);
 
@@ -135,6 +137,12 @@ describe('two cores over an in-memory relay', () => {
     expect(alice.messenger.history(conv.id).messages.map((m) => m.kind)).toContain('identity_change');
     const after = await alice.messenger.safetyNumber(conv.id);
     expect(after.displayString).not.toBe(before.displayString);
+    // The number alice compared before the change (still on her screen, say) verifies nothing now.
+    await expect(alice.messenger.markVerified(conv.id, true, before.displayString)).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching(/not the safety number with bob now/),
+    });
+    expect(alice.messenger.listConversations()[0]).toMatchObject({ verified: false, identityChanged: true });
     alice.messenger.acknowledgeIdentityChange(conv.id);
     await until(() => alice.messenger.listConversations()[0]?.identityChanged === false, 2000, 'acknowledged');
   });

@@ -193,7 +193,7 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
     const conv = await alice.messenger.startConversation(b.username);
     await alice.messenger.sendText(conv.id, 'hello');
     await until(() => texts(bob.messenger, a.accountId).length === 1, 15_000, 'first');
-    await alice.messenger.markVerified(conv.id, true);
+    await alice.messenger.markVerified(conv.id, true, (await alice.messenger.safetyNumber(conv.id)).displayString);
     const before = await alice.messenger.safetyNumber(conv.id);
 
     // A compromised relay serves mallory's keys for bob's account.

@@ -24,9 +24,32 @@ export async function safetyNumber(ctx: CoreContext, conversationId: Conversatio
   return { ...number, verified: conversation.verified };
 }
 
-export async function markVerified(ctx: CoreContext, conversationId: ConversationId, verified: boolean): Promise<void> {
-  requireConversation(ctx, conversationId);
-  await ctx.tx(() => {
+/**
+ * Marks a conversation verified, or clears it. Verifying names the safety number the user compared: the
+ * peer's identity key can change while the number is on screen (a reinstall, or someone in the middle), and
+ * "mark verified" must never vouch for a key the user did not see. A number that is not the current one is
+ * refused, and nothing changes.
+ */
+export async function markVerified(
+  ctx: CoreContext,
+  conversationId: ConversationId,
+  verified: boolean,
+  comparedSafetyNumber?: string,
+): Promise<void> {
+  const conversation = requireConversation(ctx, conversationId);
+  await ctx.tx(async () => {
+    if (verified) {
+      const current = (await safetyNumber(ctx, conversationId)).displayString;
+      if (comparedSafetyNumber === undefined) {
+        throw new SottoError('invalid_argument', 'name the safety number you compared to mark it verified');
+      }
+      if (comparedSafetyNumber.replace(/\s/g, '') !== current) {
+        throw new SottoError(
+          'invalid_argument',
+          `that is not the safety number with ${conversation.username} now: it changed, or was mistyped; compare the current one`,
+        );
+      }
+    }
     conversations.setVerified(ctx.db, conversationId, verified);
     if (verified) {
       conversations.setIdentityChanged(ctx.db, conversationId, false);

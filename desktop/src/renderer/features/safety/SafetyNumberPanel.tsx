@@ -2,7 +2,7 @@ import QRCode from 'qrcode';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationSummary, SafetyNumber } from '../../../ipc/view-models.js';
-import { call, errorMessage } from '../../api/client.js';
+import { call, errorMessage, subscribe } from '../../api/client.js';
 
 /** 60 digits → 12 groups of 5. */
 export function groupDigits(display: string): string[] {
@@ -17,8 +17,22 @@ export function SafetyNumberPanel({ conversation, onBack }: { conversation: Conv
   const [qr, setQr] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
+  // Loaded again whenever the peer's identity changes while the panel is open: the number on screen is
+  // always the current one, and it is the one "mark verified" names.
+  const [generation, setGeneration] = useState(0);
+  useEffect(
+    () =>
+      subscribe('messenger:event', (event) => {
+        if (event.type === 'identity_changed' && event.conversationId === conversation.id) {
+          setGeneration((g) => g + 1);
+        }
+      }),
+    [conversation.id],
+  );
+
   useEffect(() => {
     let cancelled = false;
+    void generation;
     void (async () => {
       try {
         const value = await call('safety:get', { conversationId: conversation.id });
@@ -36,14 +50,26 @@ export function SafetyNumberPanel({ conversation, onBack }: { conversation: Conv
     return () => {
       cancelled = true;
     };
-  }, [conversation.id]);
+  }, [conversation.id, generation]);
 
   async function toggleVerified() {
     if (!safety) {
       return;
     }
     const verified = !safety.verified;
-    await call('safety:mark-verified', { conversationId: conversation.id, verified });
+    try {
+      await call('safety:mark-verified', {
+        conversationId: conversation.id,
+        verified,
+        ...(verified ? { safetyNumber: safety.displayString } : {}),
+      });
+    } catch (err) {
+      // Most likely the number changed just now: show why, and the current number.
+      setError(errorMessage(err));
+      setGeneration((g) => g + 1);
+      return;
+    }
+    setError(null);
     if (verified && conversation.identityChanged) {
       await call('safety:acknowledge-change', { conversationId: conversation.id });
     }
