@@ -1,4 +1,4 @@
-import type { Sql } from './db.js';
+import { joinedColumn, type Sql } from './db.js';
 
 interface PendingAck {
   accountId: string;
@@ -71,7 +71,9 @@ export class AckWriter {
     try {
       const rows = await this.sql<{ account_id: string; device_id: number }[]>`
         DELETE FROM envelopes e
-        USING unnest(${accounts}::uuid[], ${devices}::smallint[], ${guids}::uuid[]) AS a(account_id, device_id, guid)
+        USING unnest(string_to_array(${joinedColumn(accounts)}, ',', '')::uuid[],
+                     string_to_array(${joinedColumn(devices)}, ',', '')::smallint[],
+                     string_to_array(${joinedColumn(guids)}, ',', '')::uuid[]) AS a(account_id, device_id, guid)
         WHERE e.guid = a.guid AND e.account_id = a.account_id AND e.device_id = a.device_id
         RETURNING e.account_id, e.device_id`;
       const counts = new Map<string, number>();

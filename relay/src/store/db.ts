@@ -23,3 +23,14 @@ export function createSql(url: string, { max, connectTimeout = 5 }: SqlOptions):
     transform: { undefined: null },
   }) as unknown as Sql;
 }
+
+/**
+ * A batch column as one parameter, for `string_to_array(${...}, ',', '')::type[]` in SQL. postgres.js escapes
+ * every element of an array parameter with two regex passes; one joined string skips that (bench:relay, three
+ * interleaved runs each: 18,964 messages/s at peak against 18,049, relay 43 µs per message against 45 and
+ * Postgres 20 against 21, for the envelope INSERT and the ack DELETE). Only for values that
+ * cannot hold a comma (uuids, numbers, base64, enum words); null travels as '' and comes back as NULL.
+ */
+export function joinedColumn(values: readonly (string | number | null)[]): string {
+  return values.map((v) => v ?? '').join(',');
+}

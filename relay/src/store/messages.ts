@@ -1,5 +1,5 @@
 import type { Envelope, EnvelopeType } from '@sotto/shared-types';
-import type { Sql } from './db.js';
+import { joinedColumn, type Sql } from './db.js';
 
 export interface NewEnvelope {
   guid: string;
@@ -18,20 +18,27 @@ export interface NewEnvelope {
 /**
  * One INSERT of many envelopes (possibly from several senders), in one transaction. Returns each envelope's
  * queue position, in the order given. Columns travel as arrays, so every batch size shares one prepared
- * statement (a VALUES list would prepare a new statement per size, on every pooled connection).
+ * statement (a VALUES list would prepare a new statement per size, on every pooled connection), each
+ * array as one joined string (see joinedColumn).
  */
 export async function insertEnvelopes(sql: Sql, envelopes: NewEnvelope[]): Promise<number[]> {
+  const column = (pick: (e: NewEnvelope) => string | number | null) => joinedColumn(envelopes.map(pick));
   const inserted = await sql<{ id: number; guid: string }[]>`
     INSERT INTO envelopes (guid, account_id, device_id, type, source_account_id, source_device_id,
                            client_timestamp, server_timestamp, expires_at, content)
     SELECT guid, account_id, device_id, type, source_account_id, source_device_id,
            client_timestamp, server_timestamp, expires_at, decode(content, 'base64')
     FROM unnest(
-      ${envelopes.map((e) => e.guid)}::uuid[], ${envelopes.map((e) => e.accountId)}::uuid[],
-      ${envelopes.map((e) => e.deviceId)}::smallint[], ${envelopes.map((e) => e.type)}::text[],
-      ${envelopes.map((e) => e.sourceAccountId)}::uuid[], ${envelopes.map((e) => e.sourceDeviceId)}::smallint[],
-      ${envelopes.map((e) => e.clientTimestamp)}::bigint[], ${envelopes.map((e) => e.serverTimestamp)}::bigint[],
-      ${envelopes.map((e) => e.expiresAt)}::bigint[], ${envelopes.map((e) => e.content)}::text[])
+      string_to_array(${column((e) => e.guid)}, ',', '')::uuid[],
+      string_to_array(${column((e) => e.accountId)}, ',', '')::uuid[],
+      string_to_array(${column((e) => e.deviceId)}, ',', '')::smallint[],
+      string_to_array(${column((e) => e.type)}, ',', '')::text[],
+      string_to_array(${column((e) => e.sourceAccountId)}, ',', '')::uuid[],
+      string_to_array(${column((e) => e.sourceDeviceId)}, ',', '')::smallint[],
+      string_to_array(${column((e) => e.clientTimestamp)}, ',', '')::bigint[],
+      string_to_array(${column((e) => e.serverTimestamp)}, ',', '')::bigint[],
+      string_to_array(${column((e) => e.expiresAt)}, ',', '')::bigint[],
+      string_to_array(${column((e) => e.content)}, ',', ''))
       AS n(guid, account_id, device_id, type, source_account_id, source_device_id,
            client_timestamp, server_timestamp, expires_at, content)
     RETURNING id, guid`;
