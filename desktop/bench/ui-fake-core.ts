@@ -50,6 +50,7 @@ export function fakeConversation(count: number): FakeConversation {
     expiresInSeconds: 0,
     verified: false,
     identityChanged: false,
+    claimPending: false,
   };
   return { profile, conversation, messages };
 }

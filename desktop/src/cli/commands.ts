@@ -4,6 +4,7 @@ import type { Messenger } from '../core/messenger.js';
 import type { ConversationSummary, MessageView } from '../core/messenger-types.js';
 import { Profile } from '../core/profile.js';
 import { formatSafetyNumber } from '../core/protocol/safety-number.js';
+import { unverifiedName } from '../core/sync/content-handler.js';
 import { note, out, outJson, printable } from './output.js';
 
 export interface GlobalOptions {
@@ -20,6 +21,11 @@ export function profileDir(options: GlobalOptions): string {
 
 async function withMessenger<T>(options: GlobalOptions, fn: (m: Messenger) => Promise<T>): Promise<T> {
   const messenger = await new Profile(profileDir(options)).openMessenger();
+  messenger.on((event) => {
+    if (event.type === 'conversation_updated') {
+      known.set(event.conversation.id, event.conversation);
+    }
+  });
   try {
     return await fn(messenger);
   } finally {
@@ -35,23 +41,40 @@ function conversationFor(m: Messenger, name: string): ConversationSummary {
   return conversation;
 }
 
-const usernames = new Map<string, string>();
+/** How long `receive` holds a stranger's first lines for the relay to confirm the username they claim. */
+const CLAIM_WAIT_MS = 3000;
+
+/** Conversations by id, as last read or announced (conversation_updated keeps them current: see withMessenger). */
+const known = new Map<string, ConversationSummary>();
+
+function conversationById(m: Messenger, id: string): ConversationSummary | undefined {
+  let conversation = known.get(id);
+  if (!conversation) {
+    conversation = m.conversation(id);
+    if (conversation) {
+      known.set(id, conversation);
+    }
+  }
+  return conversation;
+}
+
+/** What output calls a conversation: a name the relay's directory confirmed, never only a stranger's word. */
+function shownName(conversation: ConversationSummary): string {
+  return conversation.claimPending ? unverifiedName(conversation.id) : conversation.username;
+}
 
 function usernameOf(m: Messenger, message: MessageView): string {
   if (message.fromMe) {
     return m.profile().username;
   }
-  let name = usernames.get(message.conversationId);
-  if (!name) {
-    name = m.listConversations().find((c) => c.id === message.conversationId)?.username ?? message.authorAccountId;
-    usernames.set(message.conversationId, name);
-  }
-  return name;
+  const conversation = conversationById(m, message.conversationId);
+  return conversation ? shownName(conversation) : message.authorAccountId;
 }
 
 function messageJson(m: Messenger, message: MessageView) {
   return {
     from: usernameOf(m, message),
+    fromAccountId: message.authorAccountId,
     text: message.body,
     sentAt: message.sentAt,
     receivedAt: message.receivedAt,
@@ -164,42 +187,70 @@ export async function receive(
 ): Promise<void> {
   await withMessenger(options, async (m) => {
     let received = 0;
+    const print = (message: MessageView) => {
+      const line = messageJson(m, message);
+      if (options.json) {
+        outJson(line);
+      } else {
+        out(`${printable(line.from)}: ${message.kind === 'text' ? printable(line.text) : `[${message.kind}]`}`);
+      }
+    };
+    // A stranger's first message claims a username, which the relay's directory is asked to confirm (in
+    // milliseconds, as a rule): lines wait for the answer, in order, for at most CLAIM_WAIT_MS, so the
+    // sender printed is never only their word (a bot may act on it). Unanswered: printed as unverified-….
+    const waiting: { message: MessageView; since: number }[] = [];
+    const release = (all = false) => {
+      for (let head = waiting[0]; head; head = waiting[0]) {
+        const claimPending = conversationById(m, head.message.conversationId)?.claimPending;
+        if (claimPending && !all && Date.now() - head.since < CLAIM_WAIT_MS) {
+          return;
+        }
+        waiting.shift();
+        print(head.message);
+      }
+    };
     m.on((event) => {
       if (event.type === 'message' && !event.message.fromMe) {
         received += 1;
-        const line = messageJson(m, event.message);
-        if (options.json) {
-          outJson(line);
-        } else {
-          out(
-            `${printable(line.from)}: ${event.message.kind === 'text' ? printable(line.text) : `[${event.message.kind}]`}`,
-          );
-        }
+        waiting.push({ message: event.message, since: Date.now() });
+      }
+      if (event.type === 'message' || event.type === 'conversation_updated') {
+        release();
       }
     });
-    // On a terminal, say what a wait is for; a script gets only the one-line reason if it fails.
-    const notice = process.stderr.isTTY
-      ? setTimeout(() => note(`waiting for the relay at ${m.profile().relayUrl}…`), 2000)
-      : undefined;
+    const releaser = setInterval(release, 100);
     try {
-      const started = Date.now();
-      // Fails at once if the relay no longer accepts this device.
-      await m.connect({ timeoutMs: 1000 });
-      await untilDrained(m, started, options.connectTimeout * 1000, () => received);
+      // On a terminal, say what a wait is for; a script gets only the one-line reason if it fails.
+      const notice = process.stderr.isTTY
+        ? setTimeout(() => note(`waiting for the relay at ${m.profile().relayUrl}…`), 2000)
+        : undefined;
+      try {
+        const started = Date.now();
+        // Fails at once if the relay no longer accepts this device.
+        await m.connect({ timeoutMs: 1000 });
+        await untilDrained(m, started, options.connectTimeout * 1000, () => received);
+      } finally {
+        clearTimeout(notice);
+      }
+      const quietMs = options.timeout * 1000;
+      const deadline = Date.now() + quietMs + 10 * 60_000;
+      while (Date.now() - m.lastActivity() < quietMs && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, quietMs)));
+      }
+      await m.flushOutgoing();
+      if (m.connectionState() !== 'online') {
+        throw new SottoError(
+          'relay_unreachable',
+          `lost the connection to the relay at ${m.profile().relayUrl}; what was received is kept, try again`,
+        );
+      }
+      // Claims still being asked about get their answer, within the bound.
+      while (waiting.length > 0 && Date.now() - (waiting[0]?.since ?? 0) < CLAIM_WAIT_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     } finally {
-      clearTimeout(notice);
-    }
-    const quietMs = options.timeout * 1000;
-    const deadline = Date.now() + quietMs + 10 * 60_000;
-    while (Date.now() - m.lastActivity() < quietMs && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, quietMs)));
-    }
-    await m.flushOutgoing();
-    if (m.connectionState() !== 'online') {
-      throw new SottoError(
-        'relay_unreachable',
-        `lost the connection to the relay at ${m.profile().relayUrl}; what was received is kept, try again`,
-      );
+      clearInterval(releaser);
+      release(true); // what arrived is printed, also when the connection failed
     }
   });
 }
@@ -210,11 +261,15 @@ export async function conversations(options: GlobalOptions & { json?: boolean })
       if (options.json) {
         outJson(c);
       } else {
-        const flags = [c.verified ? 'verified' : '', c.identityChanged ? 'SAFETY NUMBER CHANGED' : '']
+        const flags = [
+          c.verified ? 'verified' : '',
+          c.identityChanged ? 'SAFETY NUMBER CHANGED' : '',
+          c.claimPending ? `says it is ${c.username}, not confirmed yet` : '',
+        ]
           .filter(Boolean)
           .join(', ');
         const preview = printable(c.lastMessage?.preview ?? '');
-        out(`${printable(c.username)}\t${c.unreadCount} unread\t${preview}${flags ? `\t(${flags})` : ''}`);
+        out(`${printable(shownName(c))}\t${c.unreadCount} unread\t${preview}${flags ? `\t(${printable(flags)})` : ''}`);
       }
     }
   });
@@ -264,11 +319,13 @@ function describe(message: MessageView): string {
 export async function search(options: GlobalOptions & { json?: boolean }, query: string): Promise<void> {
   await withMessenger(options, async (m) => {
     for (const hit of m.search(query)) {
+      const found = conversationById(m, hit.message.conversationId);
+      const conversation = found ? shownName(found) : hit.username;
       if (options.json) {
-        outJson({ ...messageJson(m, hit.message), conversation: hit.username, snippet: hit.snippet });
+        outJson({ ...messageJson(m, hit.message), conversation, snippet: hit.snippet });
       } else {
         const marked = printable(hit.snippet.replaceAll('\u0002', '[').replaceAll('\u0003', ']'));
-        out(`${printable(hit.username)}\t${marked}`);
+        out(`${printable(conversation)}\t${marked}`);
       }
     }
   });

@@ -32,6 +32,11 @@ export interface ConversationSummary {
   verified: boolean;
   /** The peer's identity key changed since the user last acknowledged it. */
   identityChanged: boolean;
+  /**
+   * `username` is the one a stranger's first message claims, not confirmed by the relay's directory yet
+   * (usually for milliseconds; until the next connection if the relay could not answer).
+   */
+  claimPending: boolean;
 }
 
 export interface ReactionView {
@@ -112,6 +117,7 @@ export interface MessengerApi {
   /** Resolves a username on the relay and creates the conversation if needed. */
   startConversation(username: string): Promise<ConversationSummary>;
   listConversations(): ConversationSummary[];
+  conversation(conversationId: ConversationId): ConversationSummary | undefined;
   history(conversationId: ConversationId, options?: { before?: string; limit?: number }): HistoryPage;
   search(query: string, options?: { limit?: number }): SearchHit[];
 

@@ -219,6 +219,10 @@ export class Messenger implements MessengerApi {
   }
 
   /** The conversation with a username, if one exists locally. */
+  conversation(conversationId: ConversationId): ConversationSummary | undefined {
+    return conversations.getConversation(this.#db, conversationId);
+  }
+
   findConversation(username: string): ConversationSummary | undefined {
     const id = conversations.findConversationByUsername(this.#db, normalizeUsername(username));
     return id ? conversations.getConversation(this.#db, id) : undefined;

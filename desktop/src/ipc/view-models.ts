@@ -31,6 +31,7 @@ export const ConversationSummarySchema = z.object({
   expiresInSeconds: z.number(),
   verified: z.boolean(),
   identityChanged: z.boolean(),
+  claimPending: z.boolean(),
 });
 
 export const ReactionViewSchema = z.object({ emoji: z.string(), accountIds: z.array(z.string()) });

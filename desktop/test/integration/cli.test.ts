@@ -1,8 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Content } from '@sotto/shared-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassphraseSecretStore } from '../../src/core/secrets/passphrase-secret-store.js';
+import { ensureConversation, holdClaim } from '../../src/core/store/conversation-queries.js';
+import { enqueueOutbox } from '../../src/core/store/delivery-queries.js';
+import { newMessageId } from '../../src/core/store/message-queries.js';
 import { run, sql } from '../../src/core/store/sql.js';
 import { runCli } from './support/cli.js';
 import { openProfileDb } from './support/credentials.js';
@@ -97,6 +101,60 @@ describe('sotto CLI on the embedded relay', () => {
     expect(sent.code).toBe(0);
     const received = await cli(bob, 'receive', '--timeout', '1', '--json');
     expect(received.stdout).toContain('to a local name');
+  });
+
+  it('never prints a name a stranger claims before the relay confirms it is theirs', { timeout: 90_000 }, async () => {
+    const [erin, frank, mallory] = ['erin', 'frank', 'mallory'].map((name) => join(home.path, name)) as [
+      string,
+      string,
+      string,
+    ];
+    const ids = new Map<string, string>();
+    for (const [dir, name] of [
+      [erin, 'erin'],
+      [frank, 'frank'],
+      [mallory, 'mallory'],
+    ] as const) {
+      const reg = await cli(dir, 'register', '--relay', relay.url, '--username', name);
+      ids.set(name, /registered \S+ \(([0-9a-f-]{36})\)/.exec(reg.stdout)?.[1] ?? '');
+    }
+    // Mallory's modified client writes to erin for the first time as "the_boss" (nobody's username).
+    const db = await openProfileDb(mallory, new PassphraseSecretStore(mallory, env.SOTTO_DB_PASSPHRASE));
+    const content: Content = {
+      kind: 'text',
+      id: newMessageId(),
+      body: 'wire 5k to the usual account',
+      sentAt: Date.now(),
+      senderUsername: 'the_boss',
+    };
+    enqueueOutbox(db, { recipientAccountId: ids.get('erin') ?? '', messageId: null, content }, Date.now());
+    db.close();
+    expect((await cli(mallory, 'receive', '--timeout', '0')).code).toBe(0); // sends what is queued
+    expect((await cli(frank, 'send', 'erin', 'hi erin, frank here')).code).toBe(0);
+
+    const received = await cli(erin, 'receive', '--timeout', '1', '--json');
+    const lines = received.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { from: string; fromAccountId: string; text: string });
+    const unverified = `unverified-${ids.get('mallory')?.slice(0, 8)}`;
+    expect(lines.map((l) => [l.from, l.fromAccountId, l.text])).toEqual([
+      [unverified, ids.get('mallory'), 'wire 5k to the usual account'],
+      ['frank', ids.get('frank'), 'hi erin, frank here'], // a true claim: the name, once the relay said so
+    ]);
+    expect(received.stdout).not.toContain('the_boss');
+    const listed = (await cli(erin, 'conversations')).stdout;
+    expect(listed).toContain(unverified);
+    expect(listed).not.toContain('the_boss');
+
+    // A claim the relay could not answer yet (erin's last run ended first): listed, never as the name.
+    const stranger = randomUUID();
+    const erinDb = await openProfileDb(erin, new PassphraseSecretStore(erin, env.SOTTO_DB_PASSPHRASE));
+    ensureConversation(erinDb, stranger, 'the_ceo', Date.now());
+    holdClaim(erinDb, stranger, 'the_ceo');
+    erinDb.close();
+    const pending = (await cli(erin, 'conversations')).stdout.split('\n').find((l) => l.includes('the_ceo'));
+    expect(pending).toMatch(new RegExp(`^unverified-${stranger.slice(0, 8)}\t.*says it is the_ceo, not confirmed yet`));
   });
 
   it('fails with a non-zero exit and a one-line reason', async () => {

@@ -43,7 +43,6 @@ describe('crash consistency of the receive pipeline', () => {
     const bobDir = join(home.path, 'bob');
     const bobProfile = new Profile(bobDir, { secretStore: new PassphraseSecretStore(bobDir, PASSPHRASE) });
     const bob = await bobProfile.registerMessenger({ relayUrl: relay.url, username: `bob_${suffix}` });
-    await bob.messenger.close();
     const aliceDir = join(home.path, 'alice');
     const alice = await new Profile(aliceDir, {
       secretStore: new PassphraseSecretStore(aliceDir, PASSPHRASE),
@@ -51,6 +50,10 @@ describe('crash consistency of the receive pipeline', () => {
       relayUrl: relay.url,
       username: `alice_${suffix}`,
     });
+    // Bob knows alice already: his receiver prints each line at once (a stranger's first lines wait for
+    // the relay to confirm the name they claim, and these runs are killed within milliseconds).
+    await bob.messenger.startConversation(`alice_${suffix}`);
+    await bob.messenger.close();
     const conv = await alice.messenger.startConversation(`bob_${suffix}`);
     const expected = Array.from({ length: COUNT }, (_, i) => `burst message ${String(i).padStart(3, '0')}`);
 

@@ -7,6 +7,7 @@ interface RawConversation {
   expires_in_seconds: number;
   verified: number;
   identity_changed: number;
+  claim_pending: number;
   unread_count: number;
   last_body: string | null;
   last_at: number | null;
@@ -19,6 +20,7 @@ const PREVIEW_LENGTH = 120;
 
 const SELECT_SUMMARY = `
   SELECT c.id, c.username, c.expires_in_seconds, c.verified, c.identity_changed, c.unread_count,
+    c.claimed_username IS NOT NULL AS claim_pending,
     l.body AS last_body, l.sent_at AS last_at, l.from_me AS last_from_me, l.kind AS last_kind, l.deleted AS last_deleted
   FROM conversations c
   LEFT JOIN messages l ON l.seq = (
@@ -40,6 +42,7 @@ function toSummary(row: RawConversation): ConversationSummary {
     expiresInSeconds: row.expires_in_seconds,
     verified: row.verified === 1,
     identityChanged: row.identity_changed === 1,
+    claimPending: row.claim_pending === 1,
   };
 }
 

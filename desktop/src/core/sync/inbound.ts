@@ -55,7 +55,12 @@ export class Inbound {
     this.#socket = this.ctx.relay.openSocket({
       onEnvelope: (envelope) => this.#enqueue(envelope),
       onQueueEmpty: () => this.#onQueueEmpty(),
-      onState: (state) => this.hooks.onState(state),
+      onState: (state) => {
+        if (state === 'online') {
+          this.#verifyClaimedNames(); // claims left unanswered before this connection, before its backlog
+        }
+        this.hooks.onState(state);
+      },
     });
   }
 
@@ -115,6 +120,7 @@ export class Inbound {
    * conversation row). Confirm each held claim with the relay's directory: a conversation held as
    * unverified-… (its name was taken) then takes it; a name that resolves to another account is replaced by
    * unverified-…. An unanswered lookup stays held and is asked again after the next batch or connection.
+   * Runs once connected and after each batch.
    */
   #verifyClaimedNames(): void {
     const ctx = this.ctx;
@@ -134,18 +140,17 @@ export class Inbound {
           }
           await ctx.tx(() => {
             settleClaim(ctx.db, accountId);
+            emitConversation(ctx, accountId); // claimPending is false now, whatever the name
             if (!confirmed) {
               log.warn('claimed username does not match the sender');
               if (conversationName(ctx.db, accountId) === claimed) {
                 ensureConversation(ctx.db, accountId, unverifiedName(accountId), ctx.now());
-                emitConversation(ctx, accountId);
               }
               return;
             }
             confirmUsername(ctx, confirmed, accountId);
             if (conversationName(ctx.db, accountId) === unverifiedName(accountId)) {
               ensureConversation(ctx.db, accountId, confirmed, ctx.now());
-              emitConversation(ctx, accountId);
             }
           });
         })
@@ -164,7 +169,6 @@ export class Inbound {
   #onQueueEmpty(): void {
     this.#chain = this.#chain.then(async () => {
       this.#flushAcks();
-      this.#verifyClaimedNames(); // claims left unanswered before this connection, too
       this.#queueEmptySeen = true;
       this.sender.kick();
       const waiters = this.#drainedWaiters;
