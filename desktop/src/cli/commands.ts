@@ -4,7 +4,7 @@ import type { Messenger } from '../core/messenger.js';
 import type { ConversationSummary, MessageView } from '../core/messenger-types.js';
 import { Profile } from '../core/profile.js';
 import { formatSafetyNumber } from '../core/protocol/safety-number.js';
-import { unverifiedName } from '../core/sync/content-handler.js';
+import { shownName } from '../core/sync/content-handler.js';
 import { note, out, outJson, printable } from './output.js';
 
 export interface GlobalOptions {
@@ -56,11 +56,6 @@ function conversationById(m: Messenger, id: string): ConversationSummary | undef
     }
   }
   return conversation;
-}
-
-/** What output calls a conversation: a name the relay's directory confirmed, never only a stranger's word. */
-function shownName(conversation: ConversationSummary): string {
-  return conversation.claimPending ? unverifiedName(conversation.id) : conversation.username;
 }
 
 function usernameOf(m: Messenger, message: MessageView): string {

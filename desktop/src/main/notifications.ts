@@ -1,5 +1,6 @@
 import { Notification } from 'electron';
 import type { MessengerApi, MessengerEvent } from '../core/messenger-types.js';
+import { shownName } from '../core/sync/content-handler.js';
 import type { SettingsStore } from './settings-store.js';
 
 export interface NotifierOptions {
@@ -44,11 +45,9 @@ export function createNotifier(options: NotifierOptions): (event: MessengerEvent
     if (options.focusedConversation() === conversationId) {
       return;
     }
-    const username =
-      options
-        .messenger()
-        ?.listConversations()
-        .find((c) => c.id === conversationId)?.username ?? '';
+    // A stranger's first message names someone the relay has not confirmed yet: unverified-… until it has.
+    const conversation = options.messenger()?.conversation(conversationId);
+    const username = conversation ? shownName(conversation) : '';
     const text = notificationText(settings.hideNotificationContent, username, event.message.body);
     const notification = new Notification({ title: text.title, body: text.body, silent: false });
     notification.on('click', () => options.onClick(conversationId));

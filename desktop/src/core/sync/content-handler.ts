@@ -1,5 +1,6 @@
 import type { Content, Quote } from '@sotto/shared-types';
 import { missingCaseError } from '../errors.js';
+import type { ConversationSummary } from '../messenger-types.js';
 import {
   conversationExists,
   conversationNamed,
@@ -53,6 +54,14 @@ export function confirmUsername(ctx: CoreContext, username: string, ownerId: str
 /** What a stranger's conversation is called until the relay confirms the name it claims. */
 export function unverifiedName(accountId: string): string {
   return `unverified-${accountId.slice(0, 8)}`;
+}
+
+/**
+ * A conversation's name where someone decides whom to trust on it (CLI output, notifications): never a
+ * username a stranger claims before the relay's directory confirmed it (`claimPending`).
+ */
+export function shownName(conversation: Pick<ConversationSummary, 'id' | 'username' | 'claimPending'>): string {
+  return conversation.claimPending ? unverifiedName(conversation.id) : conversation.username;
 }
 
 /**
