@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +8,10 @@ import { Profile } from '../../src/core/profile.js';
 import { secretAccounts } from '../../src/core/profile-credentials.js';
 import { RelayClient } from '../../src/core/relay-client/http-client.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
+import { ensureConversation, holdClaim } from '../../src/core/store/conversation-queries.js';
 import { openDatabase } from '../../src/core/store/database.js';
 import { getProfile } from '../../src/core/store/profile-queries.js';
+import type { WritableDB } from '../../src/core/store/sql.js';
 import {
   ensureRendererBuilt,
   launchChromium,
@@ -68,6 +71,15 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
   const message = (page: Page, text: string): Locator => page.locator('article.message', { hasText: text }).last();
   /** The user's own message (a quote of it in a reply also contains the text). */
   const mine = (page: Page, text: string): Locator => page.locator('article.message.mine', { hasText: text }).first();
+
+  const bobSecretAccounts = () =>
+    secretAccounts((JSON.parse(readFileSync(join(bobDir, 'profile.json'), 'utf8')) as { profileId: string }).profileId);
+
+  /** Bob's encrypted database, opened beside the app (as another version or a crashed run left it). */
+  async function openBobDatabase(): Promise<WritableDB> {
+    const key = (await bobProfile.secretStore.get(bobSecretAccounts().dbKey)) ?? '';
+    return openDatabase(join(bobDir, 'sotto.db'), { key: Buffer.from(key, 'base64') });
+  }
 
   async function onboard(client: TestClient, username: string, shoot: boolean): Promise<string> {
     const { page } = client;
@@ -275,6 +287,29 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
       .waitFor(WAIT);
   });
 
+  it("marks the name a stranger's first message claims until the relay confirms it, then shows its answer", async () => {
+    // Bob's app stopped before the relay answered for "the_boss", the name a stranger claimed (a crash, say),
+    // and the relay is down when he opens it again.
+    await bob.close();
+    await relay.stop();
+    const stranger = randomUUID();
+    const db = await openBobDatabase();
+    ensureConversation(db, stranger, 'the_boss', Date.now());
+    holdClaim(db, stranger, 'the_boss');
+    db.close();
+    bob = await launchClient({ browser, appUrl: server.url, name: 'bob', profile: bobProfile });
+    const claimed = bob.page.locator('button.conversation[data-username="the_boss"]');
+    await claimed.waitFor(WAIT);
+    expect(await claimed.textContent()).toContain('(name not confirmed)');
+    expect(await claimed.getAttribute('aria-label')).toBe('the_boss, name not confirmed');
+
+    // The relay is back and says the_boss is nobody's: the stranger is unverified-… from then on.
+    await relay.restart();
+    const renamed = bob.page.locator(`button.conversation[data-username="unverified-${stranger.slice(0, 8)}"]`);
+    await renamed.waitFor({ timeout: 45_000 });
+    expect(await renamed.textContent()).not.toContain('not confirmed');
+  });
+
   it('shows settings with relay and device info', async () => {
     await bob.page.getByRole('button', { name: 'Settings' }).click();
     await bob.page.getByRole('heading', { name: 'Settings' }).waitFor(WAIT);
@@ -308,10 +343,8 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
 
   it('tells a user whose account is gone that this device must register again', async () => {
     // Bob's account is deleted elsewhere (another of his devices, say): the relay revokes this device.
-    const { profileId } = JSON.parse(readFileSync(join(bobDir, 'profile.json'), 'utf8')) as { profileId: string };
-    const accounts = secretAccounts(profileId);
-    const key = (await bobProfile.secretStore.get(accounts.dbKey)) ?? '';
-    const db = openDatabase(join(bobDir, 'sotto.db'), { key: Buffer.from(key, 'base64') });
+    const accounts = bobSecretAccounts();
+    const db = await openBobDatabase();
     const row = getProfile(db);
     db.close();
     const client = new RelayClient({ baseUrl: relay.url });

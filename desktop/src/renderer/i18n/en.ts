@@ -56,6 +56,10 @@ export const en = {
     itemLabel_one: '{{name}}, {{count}} unread message',
     itemLabel_other: '{{name}}, {{count}} unread messages',
     itemLabel_zero: '{{name}}',
+    unconfirmed: '(name not confirmed)',
+    unconfirmedLabel: '{{name}}, name not confirmed',
+    unconfirmedExplain:
+      'This is the name their first message gives. The relay has not confirmed yet that it is theirs: do not trust it until it has.',
     newLabel: 'Username',
     newPlaceholder: 'Who do you want to write to?',
     start: 'Start conversation',

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { type ListRange, Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
 import type { ConversationSummary, MessageView, ProfileInfo } from '../../../ipc/view-models.js';
 import { call, subscribe } from '../../api/client.js';
+import { UnconfirmedName } from '../conversations/ConversationList.js';
 import { IdentityBanner } from './Banners.js';
 import { Composer, type ComposerMode } from './Composer.js';
 import { dayKey } from './format.js';
@@ -185,6 +186,7 @@ export function ConversationView({ conversation, profile, jump, onShowSafety }: 
       <header className="conversation-header">
         <h2 id="conversation-title">
           {conversation.username}
+          {conversation.claimPending && <UnconfirmedName />}
           {conversation.verified && (
             <span className="verified" title={t('safety.verified')}>
               {' ✓'}

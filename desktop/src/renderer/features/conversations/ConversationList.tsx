@@ -34,7 +34,10 @@ export function ConversationList({ conversations, selectedId, onSelect }: Props)
             type="button"
             className="conversation"
             aria-current={c.id === selectedId ? 'true' : undefined}
-            aria-label={t('conversations.itemLabel', { name: c.username, count: c.unreadCount })}
+            aria-label={t('conversations.itemLabel', {
+              name: c.claimPending ? t('conversations.unconfirmedLabel', { name: c.username }) : c.username,
+              count: c.unreadCount,
+            })}
             data-username={c.username}
             onClick={() => onSelect(c.id)}
           >
@@ -45,6 +48,7 @@ export function ConversationList({ conversations, selectedId, onSelect }: Props)
               <span className="conversation-top">
                 <span className="name">
                   {c.username}
+                  {c.claimPending && <UnconfirmedName />}
                   {c.verified && (
                     <span className="verified" title={t('safety.verified')}>
                       {' ✓'}
@@ -68,5 +72,18 @@ export function ConversationList({ conversations, selectedId, onSelect }: Props)
         </li>
       ))}
     </ul>
+  );
+}
+
+/**
+ * After a name a stranger's first message claims, while the relay's directory has not confirmed it is theirs
+ * (for milliseconds as a rule; until the relay answers when it could not).
+ */
+export function UnconfirmedName() {
+  const { t } = useTranslation();
+  return (
+    <span className="unconfirmed" title={t('conversations.unconfirmedExplain')}>
+      {` ${t('conversations.unconfirmed')}`}
+    </span>
   );
 }
