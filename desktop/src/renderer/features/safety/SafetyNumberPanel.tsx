@@ -30,9 +30,9 @@ export function SafetyNumberPanel({ conversation, onBack }: { conversation: Conv
     [conversation.id],
   );
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `generation` is the "load again" signal
   useEffect(() => {
     let cancelled = false;
-    void generation;
     void (async () => {
       try {
         const value = await call('safety:get', { conversationId: conversation.id });
