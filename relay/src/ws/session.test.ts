@@ -275,11 +275,15 @@ describe('GET /v1/ws, acks that cannot commit yet', () => {
     const { alice, guid, socket, release } = await socketWithHeldEnvelope();
     let reply: ReturnType<SocketClient['send']>;
     try {
-      // Acks beyond the per-socket limit (8 being deleted) are not read, nor anything after them.
+      // Acks beyond the per-socket limit (8 being deleted) are not handled, nor anything after them, even
+      // when they all arrive in one TCP chunk (corked here; under load that happens by itself).
+      const tcp = (socket.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+      tcp.cork();
       for (let i = 0; i < 12; i++) {
         socket.ack([guid]);
       }
       reply = socket.send(target(alice));
+      tcp.uncork();
       await new Promise((r) => setTimeout(r, 300));
       expect(socket.frames.some((f) => f.type === 'send_result')).toBe(false);
     } finally {

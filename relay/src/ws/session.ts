@@ -59,6 +59,8 @@ export class DeviceSession {
   private maxSentId = 0;
   private closed = false;
   private inbox: Promise<void> = Promise.resolve();
+  /** The next frame's handling, waiting for room (see `full`). */
+  private roomWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
   private sendsInFlight = 0;
   private acksInFlight = 0;
@@ -82,7 +84,12 @@ export class DeviceSession {
     // Frames are handled in order, one at a time (an auth frame before everything else); acks and sends are
     // only started in order and commit concurrently, and a pong waits for the acks before its ping.
     ws.on('message', (data, isBinary) => {
-      this.inbox = this.inbox.then(() => this.onMessage(data, isBinary)).catch(() => undefined);
+      // Pausing the socket stops further reads, but ws still hands over every frame of a chunk already read
+      // (many small frames arrive in one): those wait here until there is room again.
+      this.inbox = this.inbox
+        .then(() => (this.full() ? this.room() : undefined))
+        .then(() => this.onMessage(data, isBinary))
+        .catch(() => undefined);
     });
     ws.on('close', () => this.onClose());
     ws.on('pong', () => {
@@ -327,16 +334,30 @@ export class DeviceSession {
       });
   }
 
-  /** Stops reading the socket while too many of its sends or acks are being committed. */
+  private full(): boolean {
+    return this.sendsInFlight >= MAX_SENDS_IN_FLIGHT || this.acksInFlight >= MAX_ACKS_IN_FLIGHT;
+  }
+
+  /** Resolves once a send or ack more may start (or the socket closed). */
+  private room(): Promise<void> {
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Stops reading the socket (and handling frames already read) while too many of its sends or acks are being committed. */
   private applyBackpressure(): void {
     if (this.closed) {
       return;
     }
-    const full = this.sendsInFlight >= MAX_SENDS_IN_FLIGHT || this.acksInFlight >= MAX_ACKS_IN_FLIGHT;
+    const full = this.full();
     if (full && !this.ws.isPaused) {
       this.ws.pause();
     } else if (!full && this.ws.isPaused) {
       this.ws.resume();
+    }
+    if (!full) {
+      for (const resolve of this.roomWaiters.splice(0)) {
+        resolve();
+      }
     }
   }
 
@@ -460,6 +481,9 @@ export class DeviceSession {
       return;
     }
     this.closed = true;
+    for (const resolve of this.roomWaiters.splice(0)) {
+      resolve(); // onMessage drops frames of a closed socket
+    }
     clearTimeout(this.authTimer);
     this.unsubscribe?.();
     if (this.auth) {
