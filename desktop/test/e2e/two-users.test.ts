@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -9,9 +9,8 @@ import { secretAccounts } from '../../src/core/profile-credentials.js';
 import { RelayClient } from '../../src/core/relay-client/http-client.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
 import { ensureConversation, holdClaim } from '../../src/core/store/conversation-queries.js';
-import { openDatabase } from '../../src/core/store/database.js';
 import { getProfile } from '../../src/core/store/profile-queries.js';
-import type { WritableDB } from '../../src/core/store/sql.js';
+import { openProfileDb, profileIdOf } from '../integration/support/credentials.js';
 import {
   ensureRendererBuilt,
   launchChromium,
@@ -71,15 +70,6 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
   const message = (page: Page, text: string): Locator => page.locator('article.message', { hasText: text }).last();
   /** The user's own message (a quote of it in a reply also contains the text). */
   const mine = (page: Page, text: string): Locator => page.locator('article.message.mine', { hasText: text }).first();
-
-  const bobSecretAccounts = () =>
-    secretAccounts((JSON.parse(readFileSync(join(bobDir, 'profile.json'), 'utf8')) as { profileId: string }).profileId);
-
-  /** Bob's encrypted database, opened beside the app (as another version or a crashed run left it). */
-  async function openBobDatabase(): Promise<WritableDB> {
-    const key = (await bobProfile.secretStore.get(bobSecretAccounts().dbKey)) ?? '';
-    return openDatabase(join(bobDir, 'sotto.db'), { key: Buffer.from(key, 'base64') });
-  }
 
   async function onboard(client: TestClient, username: string, shoot: boolean): Promise<string> {
     const { page } = client;
@@ -293,7 +283,7 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     await bob.close();
     await relay.stop();
     const stranger = randomUUID();
-    const db = await openBobDatabase();
+    const db = await openProfileDb(bobDir, bobProfile.secretStore);
     ensureConversation(db, stranger, 'the_boss', Date.now());
     holdClaim(db, stranger, 'the_boss');
     db.close();
@@ -343,8 +333,8 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
 
   it('tells a user whose account is gone that this device must register again', async () => {
     // Bob's account is deleted elsewhere (another of his devices, say): the relay revokes this device.
-    const accounts = bobSecretAccounts();
-    const db = await openBobDatabase();
+    const accounts = secretAccounts(profileIdOf(bobDir));
+    const db = await openProfileDb(bobDir, bobProfile.secretStore);
     const row = getProfile(db);
     db.close();
     const client = new RelayClient({ baseUrl: relay.url });

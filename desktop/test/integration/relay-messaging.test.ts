@@ -1,48 +1,24 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type Content, MAX_TEXT_LENGTH } from '@sotto/shared-types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SottoError } from '../../src/core/errors.js';
 import type { Messenger } from '../../src/core/messenger.js';
 import { Profile } from '../../src/core/profile.js';
 import { secretAccounts } from '../../src/core/profile-credentials.js';
 import { RelayClient } from '../../src/core/relay-client/http-client.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
-import { ensureConversation, heldClaims, holdClaim } from '../../src/core/store/conversation-queries.js';
-import { openDatabase } from '../../src/core/store/database.js';
 import { enqueueOutbox } from '../../src/core/store/delivery-queries.js';
 import { insertMessage, newMessageId } from '../../src/core/store/message-queries.js';
 import { getProfile } from '../../src/core/store/profile-queries.js';
-import { one, sql, type WritableDB } from '../../src/core/store/sql.js';
+import { one, sql } from '../../src/core/store/sql.js';
+import { openProfileDb, profileIdOf, restartWith } from './support/credentials.js';
 import { tempDir, until } from './support/helpers.js';
 import { startPrefixProxy } from './support/prefix-proxy.js';
-import { announceDevicesChanged, psql, type RelayProcess, startRelay } from './support/relay-process.js';
+import { announceDevicesChanged, psql } from './support/relay-process.js';
+import { relayAndUsers, uniq } from './support/test-users.js';
 
 // Real relay on real Postgres + Redis, real libsignal, real SQLCipher; the cores run in this process.
-let relay: RelayProcess;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  relay = await startRelay();
-});
-
-afterAll(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    await cleanup();
-  }
-  await relay?.stop();
-});
-
-async function makeUser(username: string, relayUrl = relay.url) {
-  const dir = tempDir();
-  const profile = new Profile(dir.path, { secretStore: new MemorySecretStore() });
-  const { messenger } = await profile.registerMessenger({ relayUrl, username });
-  cleanups.push(async () => {
-    await messenger.close();
-    dir.remove();
-  });
-  return { profile, messenger };
-}
+const fixture = relayAndUsers();
+const { users } = fixture;
 
 function texts(m: Messenger, conversationId: string): string[] {
   return m
@@ -51,14 +27,12 @@ function texts(m: Messenger, conversationId: string): string[] {
     .map((x) => x.body);
 }
 
-const uniq = (name: string) => `${name}_${Math.random().toString(36).slice(2, 8)}`;
-
 describe('messaging through the real relay (Postgres + Redis)', () => {
   it('three profiles exchange messages both ways, live and queued for an offline recipient', async () => {
     const [alice, bob, carol] = await Promise.all([
-      makeUser(uniq('alice')),
-      makeUser(uniq('bob')),
-      makeUser(uniq('carol')),
+      users.make(uniq('alice')),
+      users.make(uniq('bob')),
+      users.make(uniq('carol')),
     ]);
     const ids = [alice, bob, carol].map((u) => u.messenger.profile());
     await alice.messenger.connect();
@@ -95,12 +69,12 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
   });
 
   it('works behind a reverse proxy that serves the relay under a path (HTTP and the socket alike)', async () => {
-    const proxy = await startPrefixProxy(Number(new URL(relay.url).port), '/sotto');
-    cleanups.push(() => proxy.stop());
+    const proxy = await startPrefixProxy(Number(new URL(fixture.relay.url).port), '/sotto');
+    users.onClose(() => proxy.stop());
     // As a person would type it: with a trailing slash.
     const [alice, bob] = await Promise.all([
-      makeUser(uniq('alice'), `${proxy.url}/`),
-      makeUser(uniq('bob'), `${proxy.url}/`),
+      users.make(uniq('alice'), `${proxy.url}/`),
+      users.make(uniq('bob'), `${proxy.url}/`),
     ]);
     expect(alice.messenger.profile().relayUrl).toBe(proxy.url);
     const toBob = await alice.messenger.startConversation(bob.messenger.profile().username);
@@ -116,9 +90,9 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
 
   it('refuses a relay URL that is not a whole http(s) address, before anything is created', async () => {
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    users.onClose(() => dir.remove());
     const profile = new Profile(dir.path, { secretStore: new MemorySecretStore() });
-    const attempt = profile.registerMessenger({ relayUrl: new URL(relay.url).host, username: uniq('dora') });
+    const attempt = profile.registerMessenger({ relayUrl: new URL(fixture.relay.url).host, username: uniq('dora') });
     await expect(attempt).rejects.toThrow(/^relay URL: give the whole address, like https:\/\/relay.example.org/);
     expect(await profile.state()).toBe('none');
   });
@@ -126,7 +100,7 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
   it('a registration that fails after the relay created the account deletes it, so the username stays free', async () => {
     const username = uniq('gwen');
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    users.onClose(() => dir.remove());
     // The relay creates the account, then the key upload fails (the relay restarts, the network drops ...).
     const failing = new Profile(dir.path, {
       secretStore: new MemorySecretStore(),
@@ -135,24 +109,24 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
           uploadKeys: () => Promise.reject(new SottoError('relay_unreachable', 'key upload lost (test)')),
         }),
     });
-    await expect(failing.registerMessenger({ relayUrl: relay.url, username })).rejects.toThrow(
+    await expect(failing.registerMessenger({ relayUrl: fixture.relay.url, username })).rejects.toThrow(
       'key upload lost (test)',
     );
     expect(await failing.state()).toBe('none');
     // Before: "that username is taken", by the account the failed attempt left behind.
-    const { messenger } = await makeUser(username);
+    const { messenger } = await users.make(username);
     expect(messenger.profile().username).toBe(username);
   });
 
   it('sets up a session from the last-resort Kyber key when one-time prekeys are exhausted', async () => {
-    const bob = await makeUser(uniq('bob'));
-    const dave = await makeUser(uniq('dave'));
+    const bob = await users.make(uniq('bob'));
+    const dave = await users.make(uniq('dave'));
     const bobInfo = bob.messenger.profile();
     // Another account drains bob's one-time keys through the public bundle route.
-    const drainer = new RelayClient({ baseUrl: relay.url });
+    const drainer = new RelayClient({ baseUrl: fixture.relay.url });
     const daveProfile = dave.messenger.profile();
     // A throwaway account drains the keys with its own credentials.
-    const thief = await makeUser(uniq('thief'));
+    const thief = await users.make(uniq('thief'));
     await thief.messenger.close();
     drainer.setCredentials(await credentialsOf(thief.profile));
     let last = await drainer.bundle(bobInfo.accountId, 1);
@@ -173,7 +147,7 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
       () =>
         psql(
           `SELECT count(*) FROM one_time_prekeys WHERE account_id = '${bobInfo.accountId}'`,
-          relay.databaseUrl,
+          fixture.relay.databaseUrl,
         ).trim() === '100',
       15_000,
       'refill',
@@ -181,9 +155,9 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
   });
 
   it('detects an identity key swapped by the relay: recorded, event, verification reset', async () => {
-    const alice = await makeUser(uniq('alice'));
-    const bob = await makeUser(uniq('bob'));
-    const mallory = await makeUser(uniq('mallory'));
+    const alice = await users.make(uniq('alice'));
+    const bob = await users.make(uniq('bob'));
+    const mallory = await users.make(uniq('mallory'));
     const [a, b, m] = [alice, bob, mallory].map((u) => u.messenger.profile()) as [
       ReturnType<Messenger['profile']>,
       ReturnType<Messenger['profile']>,
@@ -197,7 +171,7 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
     const before = await alice.messenger.safetyNumber(conv.id);
 
     // A compromised relay serves mallory's keys for bob's account.
-    const url = relay.databaseUrl ?? '';
+    const url = fixture.relay.databaseUrl ?? '';
     psql(
       `BEGIN;
        UPDATE accounts SET identity_key = (SELECT identity_key FROM accounts WHERE id = '${m.accountId}') WHERE id = '${b.accountId}';
@@ -213,7 +187,7 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
        COMMIT;`,
       url,
     );
-    announceDevicesChanged(relay, b.accountId);
+    announceDevicesChanged(fixture.relay, b.accountId);
     const changed = new Promise<void>((resolve) =>
       alice.messenger.on((e) => e.type === 'identity_changed' && resolve()),
     );
@@ -237,16 +211,6 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
   });
 });
 
-/** A registered, connected user with its username and account id. */
-async function connectedUser(name: string) {
-  const username = uniq(name);
-  const { profile, messenger } = await makeUser(username);
-  await messenger.connect();
-  const user = { profile, messenger, username, accountId: messenger.profile().accountId };
-  cleanups.push(() => user.messenger.close()); // the reopened one, when a test replaces it
-  return user;
-}
-
 const history = (m: Messenger, conversationId: string) =>
   m.history(conversationId, { limit: 500 }).messages.map((x) => ({ body: x.body, status: x.status }));
 
@@ -265,7 +229,7 @@ async function refusal(promise: Promise<unknown>): Promise<SottoError> {
 // must fail alone: queued, it would be retried forever and hold back every later message to that person.
 describe('content that cannot be sent', () => {
   it('is refused when written, with what is wrong, and leaves nothing in the history or the outbox', async () => {
-    const [alice, bob] = await Promise.all([connectedUser('alice'), connectedUser('bob')]);
+    const [alice, bob] = await Promise.all([users.connected('alice'), users.connected('bob')]);
     const conversation = await alice.messenger.startConversation(bob.username);
     await alice.messenger.sendText(conversation.id, 'first');
     const before = history(alice.messenger, conversation.id);
@@ -297,149 +261,8 @@ describe('content that cannot be sent', () => {
     );
   });
 
-  it('never shows a stranger under the name of someone already in the conversation list', async () => {
-    const [alice, bob, mallory] = await Promise.all([
-      connectedUser('alice'),
-      connectedUser('bob'),
-      connectedUser('mallory'),
-    ]);
-    const withBob = await alice.messenger.startConversation(bob.username);
-    await alice.messenger.sendText(withBob.id, 'hi bob');
-    // What alice's list says at the moment mallory's message is shown.
-    const namesWhenShown: string[] = [];
-    alice.messenger.on((event) => {
-      if (event.type === 'message' && event.message.conversationId === mallory.accountId) {
-        namesWhenShown.push(
-          alice.messenger.listConversations().find((c) => c.id === mallory.accountId)?.username ?? '',
-        );
-      }
-    });
-
-    // Mallory's modified client claims to be bob.
-    const at = Date.now();
-    const content: Content = {
-      kind: 'text',
-      id: newMessageId(),
-      body: 'new number, this is bob',
-      sentAt: at,
-      senderUsername: bob.username,
-    };
-    await restartWith(mallory, (db) =>
-      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content }, at),
-    );
-
-    await until(() => namesWhenShown.length === 1, 15_000, "alice receives mallory's message");
-    const unverified = `unverified-${mallory.accountId.slice(0, 8)}`;
-    expect(namesWhenShown).toEqual([unverified]);
-    // The relay's directory says bob is someone else: the name stays unverified, the real bob keeps his.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const names = new Map(alice.messenger.listConversations().map((c) => [c.id, c.username]));
-    expect(names.get(mallory.accountId)).toBe(unverified);
-    expect(names.get(bob.accountId)).toBe(bob.username);
-  });
-
-  it('asks the relay on the next connection about names claimed before it answered (the app closed, a crash)', async () => {
-    const [alice, carol, mallory] = await Promise.all([
-      connectedUser('alice'),
-      connectedUser('carol'),
-      connectedUser('mallory'),
-    ]);
-    // Alice's app stopped after committing two strangers' first messages, before the relay answered for the
-    // names they claimed: carol truly (held as unverified: the name was taken then), mallory falsely.
-    const now = Date.now();
-    await restartWith(alice, (db) => {
-      ensureConversation(db, carol.accountId, `unverified-${carol.accountId.slice(0, 8)}`, now);
-      holdClaim(db, carol.accountId, carol.username);
-      ensureConversation(db, mallory.accountId, 'the_ceo', now);
-      holdClaim(db, mallory.accountId, 'the_ceo');
-    });
-
-    const named = () => new Map(alice.messenger.listConversations().map((c) => [c.id, c.username]));
-    await until(() => named().get(carol.accountId) === carol.username, 15_000, "carol's claim confirmed");
-    await until(
-      () => named().get(mallory.accountId) === `unverified-${mallory.accountId.slice(0, 8)}`,
-      15_000,
-      "mallory's claim refused",
-    );
-    await alice.messenger.close();
-    const db = await openProfileDatabase(alice.profile);
-    try {
-      expect(heldClaims(db).size).toBe(0); // answered: not asked again
-    } finally {
-      db.close();
-    }
-    alice.messenger = await alice.profile.openMessenger();
-  });
-
-  it("shows a reply's quote as the quoted message says, never words its sender put in the reader's mouth", async () => {
-    const [alice, bob] = await Promise.all([connectedUser('alice'), connectedUser('bob')]);
-    const conversation = await alice.messenger.startConversation(bob.username);
-    const original = await alice.messenger.sendText(conversation.id, 'lunch at noon?');
-    await until(() => history(bob.messenger, alice.accountId).length === 1, 15_000, 'bob receives it');
-
-    // What a modified client can send: a reply that misquotes alice, and one quoting a message she never wrote.
-    const at = Date.now();
-    const misquote: Content = {
-      kind: 'reply',
-      id: newMessageId(),
-      body: 'deal',
-      sentAt: at,
-      quote: { messageId: original.id, authorAccountId: alice.accountId, text: 'I owe you 1000' },
-    };
-    const invented: Content = {
-      kind: 'reply',
-      id: newMessageId(),
-      body: 'as you said',
-      sentAt: at + 1,
-      quote: { messageId: newMessageId(), authorAccountId: alice.accountId, text: 'you can have my car' },
-    };
-    await restartWith(bob, (db) => {
-      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: misquote }, at);
-      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: invented }, at + 1);
-    });
-
-    await until(() => alice.messenger.history(conversation.id).messages.length === 3, 15_000, 'both replies arrive');
-    const [, first, second] = alice.messenger.history(conversation.id).messages;
-    expect(first?.quote).toEqual({ messageId: original.id, authorAccountId: alice.accountId, text: 'lunch at noon?' });
-    expect(second?.quote).toMatchObject({ authorAccountId: alice.accountId, text: '' }); // "original message not found"
-  });
-
-  it('dates a message no later than it arrived, so a sender cannot keep its conversation first or its message last', async () => {
-    const [alice, bob, carol] = await Promise.all([
-      connectedUser('alice'),
-      connectedUser('bob'),
-      connectedUser('carol'),
-    ]);
-    const withBob = await alice.messenger.startConversation(bob.username);
-    await alice.messenger.sendText(withBob.id, 'hi bob');
-    await until(() => history(bob.messenger, alice.accountId).length === 1, 15_000, 'bob receives it');
-
-    const year2100 = Date.UTC(2100, 0, 1);
-    const future: Content = { kind: 'text', id: newMessageId(), body: 'pinned forever', sentAt: year2100 };
-    const sentBefore = Date.now();
-    await restartWith(bob, (db) =>
-      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: future }, sentBefore),
-    );
-    await until(() => history(alice.messenger, withBob.id).length === 2, 15_000, 'the future-dated message arrives');
-    const shown = alice.messenger.history(withBob.id).messages.find((m) => m.id === future.id);
-    expect(shown?.sentAt).toBeGreaterThanOrEqual(sentBefore);
-    expect(shown?.sentAt).toBeLessThanOrEqual(Date.now());
-
-    // What comes after it is shown after it, in the conversation and in the list.
-    await alice.messenger.sendText(withBob.id, 'later reply');
-    expect(history(alice.messenger, withBob.id).map((m) => m.body)).toEqual([
-      'hi bob',
-      'pinned forever',
-      'later reply',
-    ]);
-    const withCarol = await carol.messenger.startConversation(alice.username);
-    await carol.messenger.sendText(withCarol.id, 'newest of all');
-    await until(() => history(alice.messenger, carol.accountId).length === 1, 15_000, 'alice receives carol');
-    expect(alice.messenger.listConversations().map((c) => c.id)).toEqual([carol.accountId, withBob.id]);
-  });
-
   it('found in the outbox (queued by an older version), fails alone and does not hold back later messages', async () => {
-    const [alice, bob] = await Promise.all([connectedUser('alice'), connectedUser('bob')]);
+    const [alice, bob] = await Promise.all([users.connected('alice'), users.connected('bob')]);
     const conversation = await alice.messenger.startConversation(bob.username);
     await alice.messenger.sendText(conversation.id, 'before');
     await until(() => history(bob.messenger, alice.accountId).length === 1, 15_000, 'bob receives "before"');
@@ -481,33 +304,10 @@ describe('content that cannot be sent', () => {
   });
 });
 
-/**
- * Stops a user's client, lets `write` change its database (what another version or a modified client
- * would have stored or queued), and starts it again, connected.
- */
-async function restartWith(user: { profile: Profile; messenger: Messenger }, write: (db: WritableDB) => void) {
-  await user.messenger.close();
-  const db = await openProfileDatabase(user.profile);
-  try {
-    write(db);
-  } finally {
-    db.close();
-  }
-  user.messenger = await user.profile.openMessenger();
-  await user.messenger.connect();
-}
-
-async function openProfileDatabase(profile: Profile) {
-  const { profileId } = JSON.parse(readFileSync(join(profile.dir, 'profile.json'), 'utf8')) as { profileId: string };
-  const key = await profile.secretStore.get(secretAccounts(profileId).dbKey);
-  return openDatabase(join(profile.dir, 'sotto.db'), { key: Buffer.from(key ?? '', 'base64') });
-}
-
 /** The device secret lives in the profile's secret store (keychain-like) or its encrypted database. */
 async function credentialsOf(profile: Profile) {
-  const { profileId } = JSON.parse(readFileSync(join(profile.dir, 'profile.json'), 'utf8')) as { profileId: string };
-  const accounts = secretAccounts(profileId);
-  const db = await openProfileDatabase(profile);
+  const accounts = secretAccounts(profileIdOf(profile.dir));
+  const db = await openProfileDb(profile.dir, profile.secretStore);
   const row = getProfile(db);
   db.close();
   const deviceSecret = row?.deviceSecret ?? (await profile.secretStore.get(accounts.deviceSecret));

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Messenger } from '../../../src/core/messenger.js';
+import type { Profile } from '../../../src/core/profile.js';
 import { secretAccounts } from '../../../src/core/profile-credentials.js';
 import type { SecretStore } from '../../../src/core/secrets/secret-store.js';
 import { openDatabase } from '../../../src/core/store/database.js';
@@ -66,4 +68,23 @@ export async function downgradeToDatabaseSecret(dir: string, secrets: SecretStor
   }
   await secrets.delete(account);
   return secret;
+}
+
+/**
+ * Stops a user's client, lets `write` change its database (as another version, a modified client or a run cut
+ * short would have left it), and starts it again, connected.
+ */
+export async function restartWith(
+  user: { profile: Profile; messenger: Messenger },
+  write: (db: WritableDB) => void,
+): Promise<void> {
+  await user.messenger.close();
+  const db = await openProfileDb(user.profile.dir, user.profile.secretStore);
+  try {
+    write(db);
+  } finally {
+    db.close();
+  }
+  user.messenger = await user.profile.openMessenger();
+  await user.messenger.connect();
 }
