@@ -130,7 +130,8 @@ function markdown(profile: ProfileName, sections: Section[], total: Record<strin
     '  \u00b15 min clock skew with faketime; the plaintext canary searched in the client files (WAL/SHM included),',
     '  relay tables, Redis traffic and relay logs.',
     '- `soak`: clients in a ring sending to each other through one relay: everything delivered once and in order,',
-    '  relay RSS and file descriptors compared after warm-up and at the end.',
+    '  relay RSS and file descriptors compared after warm-up and at the end; once the clients are gone, none of',
+    '  their connections may be left open on the relay.',
     '',
   );
   return lines.join('\n');

@@ -8,6 +8,8 @@ import { TEST_ENV } from '../../support/relay.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const MAX_KEPT_LINES = 5000;
+/** The state column of a listening socket in /proc/net/tcp. */
+const LISTEN = '0A';
 
 export interface RelayProcessOptions {
   databaseUrl: string;
@@ -136,13 +138,14 @@ export class RelayProcess {
   }
 
   /**
-   * Open file descriptors (Linux /proc): sockets (clients' connections, which come and go with their
-   * keep-alive timing, and the pools') and the rest (files, pipes, event and timer fds), which a relay
-   * under steady load holds at a constant count.
+   * Open file descriptors (Linux /proc): sockets, split into clients' connections (accepted on the relay's
+   * port; they come and go with the clients' keep-alive timing) and the rest (the listener, the Postgres
+   * and Redis pools), and everything else (files, pipes, event and timer fds), which a relay under steady
+   * load holds at a constant count.
    */
-  fds(): { sockets: number; other: number } {
+  fds(): { clientSockets: number; otherSockets: number; other: number } {
     const dir = `/proc/${this.pid}/fd`;
-    let sockets = 0;
+    const socketInodes: string[] = [];
     let other = 0;
     for (const fd of readdirSync(dir)) {
       let target = '';
@@ -151,13 +154,39 @@ export class RelayProcess {
       } catch {
         continue; // closed since the listing
       }
-      if (target.startsWith('socket:')) {
-        sockets += 1;
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode) {
+        socketInodes.push(inode);
       } else {
         other += 1;
       }
     }
-    return { sockets, other };
+    const accepted = this.acceptedInodes();
+    const clientSockets = socketInodes.filter((inode) => accepted.has(inode)).length;
+    return { clientSockets, otherSockets: socketInodes.length - clientSockets, other };
+  }
+
+  /** Inodes of the TCP connections whose local end is the relay's port, other than the listener. */
+  private acceptedInodes(): Set<string> {
+    const inodes = new Set<string>();
+    const port = this.port.toString(16).toUpperCase().padStart(4, '0');
+    for (const table of ['tcp', 'tcp6']) {
+      let text = '';
+      try {
+        text = readFileSync(`/proc/${this.pid}/net/${table}`, 'utf8');
+      } catch {
+        continue; // no IPv6 here
+      }
+      for (const line of text.split('\n').slice(1)) {
+        // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+        const cols = line.trim().split(/\s+/);
+        const [local, state, inode] = [cols[1], cols[3], cols[9]];
+        if (local?.endsWith(`:${port}`) && state !== LISTEN && inode) {
+          inodes.add(inode);
+        }
+      }
+    }
+    return inodes;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
