@@ -11,6 +11,8 @@ import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
 import { ensureConversation, holdClaim } from '../../src/core/store/conversation-queries.js';
 import { getProfile } from '../../src/core/store/profile-queries.js';
 import { openProfileDb, profileIdOf } from '../integration/support/credentials.js';
+import { announceDevicesChanged, serveImpostorKeys } from '../integration/support/relay-process.js';
+import { TestUsers } from '../integration/support/test-users.js';
 import {
   ensureRendererBuilt,
   launchChromium,
@@ -40,6 +42,8 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
   const aliceDir = mkdtempSync(join(tmpdir(), 'sotto-e2e-alice-'));
   const aliceProfile = new Profile(aliceDir, { secretStore: aliceSecrets });
   let aliceRecoveryKey = '';
+  /** People who use the core only (no browser page). */
+  const others = new TestUsers(() => relay.url);
 
   beforeAll(async () => {
     ensureRendererBuilt();
@@ -49,6 +53,7 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
   }, 120_000);
 
   afterAll(async () => {
+    await others.closeAll();
     await alice?.close();
     await bob?.close();
     await browser?.close();
@@ -259,6 +264,58 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
       .getByRole('heading', { level: 2, name: 'bob' })
       .getByText('Verified')
       .waitFor({ state: 'attached' });
+  });
+
+  it("shows the new safety number at once when the peer's key changes while the number is on screen", async () => {
+    // Carol and mallory use the core only; a compromised relay will serve mallory's keys for carol.
+    const [carol, mallory] = await Promise.all([others.connected('carol'), others.connected('mallory')]);
+    const { page } = alice;
+    await page.getByRole('button', { name: 'New conversation' }).click();
+    await page.getByPlaceholder('Who do you want to write to?').fill(carol.username);
+    await page.getByRole('button', { name: 'Start conversation' }).click();
+    await page.getByRole('heading', { level: 2, name: carol.username }).waitFor(WAIT);
+    await send(page, 'Hi Carol');
+    await mine(page, 'Hi Carol').locator('.tick[data-status="delivered"]').waitFor(WAIT);
+
+    await page.getByRole('button', { name: 'Safety number' }).click();
+    const number = page.getByTestId('safety-number');
+    await number.waitFor(WAIT);
+    const shown = async () => (await number.locator('li').allTextContents()).join('');
+    const before = await shown();
+
+    serveImpostorKeys(relay.databaseUrl, carol.accountId, mallory.accountId);
+    announceDevicesChanged(relay, carol.accountId);
+    // Alice's app sends to carol while the number is on screen (as a queued message would), and so meets the
+    // new key.
+    await page.evaluate(
+      (conversationId) =>
+        (window as unknown as { sotto: Record<string, (input: unknown) => Promise<unknown>> }).sotto['messages:send']?.(
+          {
+            conversationId,
+            body: 'still you?',
+          },
+        ),
+      carol.accountId,
+    );
+    await expect.poll(shown, WAIT).not.toBe(before);
+    const after = await shown();
+    const aliceCore = alice.session.messenger;
+    if (!aliceCore) {
+      throw new Error("alice's profile is not open");
+    }
+    const core = await aliceCore.safetyNumber(carol.accountId);
+    expect(after).toBe(core.displayString.replace(/\D/g, ''));
+    expect(await page.getByTestId('verified-state').textContent()).toBe('Not verified yet.');
+
+    // Verifying now vouches for the number on screen, the new one.
+    await page.getByRole('button', { name: 'Mark as verified' }).click();
+    await page.getByText('You have verified this safety number.').waitFor(WAIT);
+    expect(await aliceCore.safetyNumber(carol.accountId)).toMatchObject({
+      verified: true,
+      displayString: core.displayString,
+    });
+    await page.getByRole('button', { name: 'Back to conversation' }).click();
+    await openConversation(page, 'bob');
   });
 
   it('delivers messages sent while the other side was offline when it comes back', async () => {

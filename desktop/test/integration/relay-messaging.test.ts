@@ -13,7 +13,7 @@ import { one, sql } from '../../src/core/store/sql.js';
 import { openProfileDb, profileIdOf, restartWith } from './support/credentials.js';
 import { tempDir, until } from './support/helpers.js';
 import { startPrefixProxy } from './support/prefix-proxy.js';
-import { announceDevicesChanged, psql } from './support/relay-process.js';
+import { announceDevicesChanged, psql, serveImpostorKeys } from './support/relay-process.js';
 import { relayAndUsers, uniq } from './support/test-users.js';
 
 // Real relay on real Postgres + Redis, real libsignal, real SQLCipher; the cores run in this process.
@@ -171,22 +171,7 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
     const before = await alice.messenger.safetyNumber(conv.id);
 
     // A compromised relay serves mallory's keys for bob's account.
-    const url = fixture.relay.databaseUrl ?? '';
-    psql(
-      `BEGIN;
-       UPDATE accounts SET identity_key = (SELECT identity_key FROM accounts WHERE id = '${m.accountId}') WHERE id = '${b.accountId}';
-       UPDATE devices SET registration_id = (SELECT registration_id FROM devices WHERE account_id = '${m.accountId}' AND device_id = 1) WHERE account_id = '${b.accountId}';
-       DELETE FROM signed_prekeys WHERE account_id = '${b.accountId}';
-       DELETE FROM kyber_last_resort_prekeys WHERE account_id = '${b.accountId}';
-       DELETE FROM one_time_prekeys WHERE account_id = '${b.accountId}';
-       DELETE FROM one_time_kyber_prekeys WHERE account_id = '${b.accountId}';
-       UPDATE signed_prekeys SET account_id = '${b.accountId}' WHERE account_id = '${m.accountId}';
-       UPDATE kyber_last_resort_prekeys SET account_id = '${b.accountId}' WHERE account_id = '${m.accountId}';
-       UPDATE one_time_prekeys SET account_id = '${b.accountId}' WHERE account_id = '${m.accountId}';
-       UPDATE one_time_kyber_prekeys SET account_id = '${b.accountId}' WHERE account_id = '${m.accountId}';
-       COMMIT;`,
-      url,
-    );
+    serveImpostorKeys(fixture.relay.databaseUrl ?? '', b.accountId, m.accountId);
     announceDevicesChanged(fixture.relay, b.accountId);
     const changed = new Promise<void>((resolve) =>
       alice.messenger.on((e) => e.type === 'identity_changed' && resolve()),

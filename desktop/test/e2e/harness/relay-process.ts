@@ -11,6 +11,10 @@ const START_TIMEOUT_MS = 30_000;
 export interface RelayProcess {
   url: string;
   port: number;
+  /** Its Postgres database (what a compromised relay could edit). */
+  databaseUrl: string;
+  /** The prefix of its Redis channels. */
+  redisPrefix: string;
   /** Stops the relay (the database stays) — for offline scenarios. */
   stop(): Promise<void>;
   /** Starts it again on the same port and database. */
@@ -106,6 +110,8 @@ export async function startRelayProcess(): Promise<RelayProcess> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    databaseUrl: env.DATABASE_URL ?? '',
+    redisPrefix: env.REDIS_PREFIX ?? '',
     stop: () => stopChild(current.child),
     async restart() {
       current = await spawnRelay({ ...env, PORT: String(port) });

@@ -22,7 +22,7 @@ export function psql(statement: string, url = ADMIN_URL): string {
  * After editing device rows by hand (as a compromised relay would), tell the relay's instances the way the
  * relay itself announces a device-list change, so the edit is not hidden behind their device-list cache.
  */
-export function announceDevicesChanged(relay: RelayProcess, accountId: string): void {
+export function announceDevicesChanged(relay: Pick<RelayProcess, 'redisPrefix'>, accountId: string): void {
   if (!relay.redisPrefix) {
     throw new Error('only a relay on Redis can be told from outside');
   }
@@ -36,6 +36,23 @@ export function announceDevicesChanged(relay: RelayProcess, accountId: string): 
   if (result.status !== 0 || Number(result.stdout.trim()) < 1) {
     throw new Error(`announcing the change reached no relay: ${result.stderr}${result.stdout}`);
   }
+}
+
+/**
+ * What a compromised relay does to put itself in the middle: it serves the impostor's identity key,
+ * registration id and prekeys for the victim's account (the impostor's own account loses them).
+ */
+export function serveImpostorKeys(databaseUrl: string, victim: string, impostor: string): void {
+  const prekeyTables = ['signed_prekeys', 'kyber_last_resort_prekeys', 'one_time_prekeys', 'one_time_kyber_prekeys'];
+  psql(
+    `BEGIN;
+     UPDATE accounts SET identity_key = (SELECT identity_key FROM accounts WHERE id = '${impostor}') WHERE id = '${victim}';
+     UPDATE devices SET registration_id = (SELECT registration_id FROM devices WHERE account_id = '${impostor}' AND device_id = 1) WHERE account_id = '${victim}';
+     ${prekeyTables.map((t) => `DELETE FROM ${t} WHERE account_id = '${victim}';`).join('\n')}
+     ${prekeyTables.map((t) => `UPDATE ${t} SET account_id = '${victim}' WHERE account_id = '${impostor}';`).join('\n')}
+     COMMIT;`,
+    databaseUrl,
+  );
 }
 
 /** Every row of every table of a database, as pg_dump text. */
