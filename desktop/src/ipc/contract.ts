@@ -35,7 +35,7 @@ const none = z.void();
 const noInput = z.undefined();
 const conversation = z.strictObject({ conversationId: ConversationIdSchema });
 const message = z.strictObject({ messageId: MessageIdSchema });
-/** MAX_TEXT_LENGTH of the wire contract (shared-types, which this renderer-side module does not import). */
+/** MAX_TEXT_LENGTH of the wire contract (shared-types, which this renderer-side module does not import; ipc.test.ts holds them equal). */
 const body = z.string().min(1, 'message is empty').max(65_536, 'message is too long: at most 65,536 characters');
 
 export const invokeChannels = {

@@ -1,3 +1,4 @@
+import { MAX_TEXT_LENGTH } from '@sotto/shared-types';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const handles = new Map<string, (event: unknown, raw: unknown) => Promise<unknown>>();
@@ -73,10 +74,14 @@ describe('registerIpcHandlers', () => {
     expect(calls).toEqual([]);
   });
 
-  it('says what is wrong with a message text it refuses', async () => {
+  it('says what is wrong with a message text it refuses, and lets through the longest one the wire carries', async () => {
     const send = (body: string) => handles.get('messages:send')?.(ourEvent, { conversationId: 'c1', body });
     expect(await send('')).toEqual({ ok: false, error: { code: 'bad_request', message: 'message is empty' } });
-    expect(await send('x'.repeat(65_537))).toEqual({
+    // Past validation, to the (fake) core, which answers not_found.
+    expect(await send('x'.repeat(MAX_TEXT_LENGTH))).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(calls.map(([channel]) => channel)).toEqual(['messages:send']);
+    calls.length = 0;
+    expect(await send('x'.repeat(MAX_TEXT_LENGTH + 1))).toEqual({
       ok: false,
       error: { code: 'bad_request', message: 'message is too long: at most 65,536 characters' },
     });
