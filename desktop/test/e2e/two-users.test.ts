@@ -314,7 +314,13 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
       verified: true,
       displayString: core.displayString,
     });
+    // Verifying the new number also settles the change: no "safety number changed" banner is left behind.
     await page.getByRole('button', { name: 'Back to conversation' }).click();
+    await page
+      .getByRole('heading', { level: 2, name: carol.username })
+      .getByText('Verified')
+      .waitFor({ state: 'attached' });
+    await expect.poll(() => page.getByText(`Your safety number with ${carol.username} changed`).count(), WAIT).toBe(0);
     await openConversation(page, 'bob');
   });
 

@@ -69,10 +69,8 @@ export function SafetyNumberPanel({ conversation, onBack }: { conversation: Conv
       setGeneration((g) => g + 1);
       return;
     }
+    // Verifying also settles a recorded identity change (the core clears it in the same transaction).
     setError(null);
-    if (verified && conversation.identityChanged) {
-      await call('safety:acknowledge-change', { conversationId: conversation.id });
-    }
     setSafety({ ...safety, verified });
   }
 
