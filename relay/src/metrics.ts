@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics, one registry per relay instance (tests run two in one process). */
 export class Metrics {
@@ -31,6 +31,15 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+
+  /**
+   * Adds the process's own figures (CPU, memory, open files, garbage-collection pauses by kind, event-loop
+   * lag since the last scrape) under the usual `process_` and `nodejs_` names. Once per process: the server
+   * calls it; relays created in a test process share it and leave it off.
+   */
+  includeProcess(): void {
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
 
   constructor(queueDepth: () => Promise<number>) {
     new Gauge({

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   let port: number;
   try {
     relay = await createRelay({ env, logger });
+    relay.services.metrics.includeProcess();
     port = await relay.listen(env.PORT, env.HOST);
   } catch (err) {
     failedToStart(err, env);
