@@ -47,6 +47,35 @@ export function cpuMs(pid: number): number {
   return user + system;
 }
 
+/** Bearer token for the bench relays' /metrics (never a real deployment's). */
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
+/** A relay's garbage-collection pauses so far, and its longest event-loop delay since the previous scrape. */
+export interface RelayRuntime {
+  minorMs: number;
+  minorPauses: number;
+  majorMs: number;
+  majorPauses: number;
+  lagMaxMs: number;
+}
+
+/** Reads a relay's /metrics (its process figures; each scrape starts a new event-loop delay window). */
+export async function relayRuntime(url: string): Promise<RelayRuntime> {
+  const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
+  const text = await res.text();
+  const value = (sample: string) => {
+    const escaped = sample.replace(/[{}"]/g, '\\$&');
+    return Number(new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  };
+  return {
+    minorMs: 1000 * value('nodejs_gc_duration_seconds_sum{kind="minor"}'),
+    minorPauses: value('nodejs_gc_duration_seconds_count{kind="minor"}'),
+    majorMs: 1000 * value('nodejs_gc_duration_seconds_sum{kind="major"}'),
+    majorPauses: value('nodejs_gc_duration_seconds_count{kind="major"}'),
+    lagMaxMs: 1000 * value('nodejs_eventloop_lag_max_seconds'),
+  };
+}
+
 /** Read and write system calls a process has made so far (Linux /proc/PID/io: syscr + syscw). */
 export function readWriteCalls(pid: number): number {
   try {

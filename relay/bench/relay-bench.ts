@@ -4,6 +4,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import {
+  BENCH_METRICS_TOKEN,
   cpuMs,
   cpuSplitMs,
   freePort,
@@ -12,7 +13,9 @@ import {
   out,
   percentile,
   pidsByCommand,
+  type RelayRuntime,
   readWriteCalls,
+  relayRuntime,
   round,
   rssKib,
   sleep,
@@ -99,6 +102,7 @@ async function startRelay(databaseUrl: string): Promise<RelayProcess> {
       RATE_PREKEY_POINTS: '100000000',
       RATE_TOKEN_POINTS: '100000000',
       SHUTDOWN_GRACE_MS: '2000',
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
     },
     [
       ...(process.env.BENCH_RELAY_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RELAY_CPU_PROF}`] : []),
@@ -200,6 +204,7 @@ async function runPhase(
   const budget = cmd.warmupMs + cmd.durationMs + cmd.drainMs + 30_000;
   const pending = Promise.all(workers.map((w) => w.next<LoadResult>('result', budget)));
   await sleep(cmd.warmupMs);
+  const runtimeBefore = await Promise.all(relays.map((r) => relayRuntime(r.url)));
   const cpuBefore = cpuSnapshot(
     relays.map((r) => r.child),
     workers,
@@ -209,6 +214,7 @@ async function runPhase(
     relays.map((r) => r.child),
     workers,
   );
+  const runtimeAfter = await Promise.all(relays.map((r) => relayRuntime(r.url)));
   const results = await pending;
   const latencies = results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
   const sendErrors: Record<string, number> = {};
@@ -242,6 +248,7 @@ async function runPhase(
     machineBusyPct:
       (100 * (cpuAfter.machine.busy - cpuBefore.machine.busy)) /
       Math.max(1, cpuAfter.machine.total - cpuBefore.machine.total),
+    relayRuntime: runtimeDuring(runtimeBefore, runtimeAfter),
     messagesPerS: deliveredInWindow / (cmd.durationMs / 1000),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -251,6 +258,19 @@ async function runPhase(
     duplicates: results.reduce((a, r) => a + r.duplicates, 0),
     sendErrors,
     queueLeft,
+  };
+}
+
+/** The relays' GC between two scrapes, summed, and the longest event-loop delay any of them saw (since the first). */
+function runtimeDuring(before: RelayRuntime[], after: RelayRuntime[]): RelayRuntime {
+  const sum = (key: Exclude<keyof RelayRuntime, 'lagMaxMs'>) =>
+    after.reduce((total, a, i) => total + a[key] - (before[i]?.[key] ?? 0), 0);
+  return {
+    minorMs: sum('minorMs'),
+    minorPauses: sum('minorPauses'),
+    majorMs: sum('majorMs'),
+    majorPauses: sum('majorPauses'),
+    lagMaxMs: Math.max(...after.map((a) => a.lagMaxMs)),
   };
 }
 
@@ -374,6 +394,13 @@ async function main(): Promise<void> {
     relayKernelUs: Number.NaN,
     relayCalls: Number.NaN,
     machineBusyPct: Number.NaN,
+    relayRuntime: {
+      minorMs: Number.NaN,
+      minorPauses: Number.NaN,
+      majorMs: Number.NaN,
+      majorPauses: Number.NaN,
+      lagMaxMs: Number.NaN,
+    },
   };
   let peak1 = skipped;
   let quarter = skipped;

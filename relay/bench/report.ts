@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { out, round } from './bench-support.js';
+import { out, type RelayRuntime, round } from './bench-support.js';
 
 /** One load phase's figures, as the load workers and the CPU snapshots give them. */
 export interface PhaseFigures {
@@ -21,6 +21,11 @@ export interface PhaseFigures {
   relayCalls: number;
   /** How busy the whole machine (every core) was during the measured window, %. */
   machineBusyPct: number;
+  /**
+   * The relays' garbage collection during the measured window (pauses and their total time, summed over
+   * relays) and their longest event-loop delay: the stalls that make a latency tail.
+   */
+  relayRuntime: RelayRuntime;
 }
 
 /** Two lines per phase: rate, latency, counts (and any send errors or duplicates), then CPU per message. */
@@ -37,6 +42,11 @@ export function describePhase(name: string, f: PhaseFigures): void {
     `${''.padEnd(34)} CPU per message: relay ${round(cpu.relay, 0)} µs (kernel ${round(f.relayKernelUs, 0)} µs, ` +
       `${round(f.relayCalls, 2)} read/write calls), Postgres ${round(cpu.postgres, 0)} µs, ` +
       `Redis ${round(cpu.redis, 0)} µs, load generator ${round(cpu.load, 0)} µs; machine ${round(f.machineBusyPct, 0)} % busy`,
+  );
+  const rt = f.relayRuntime;
+  out(
+    `${''.padEnd(34)} relay GC: ${rt.minorPauses} minor pauses (${round(rt.minorMs, 0)} ms in all), ` +
+      `${rt.majorPauses} major (${round(rt.majorMs, 0)} ms); longest event-loop delay ${round(rt.lagMaxMs, 0)} ms`,
   );
 }
 
@@ -92,6 +102,12 @@ export function report(r: BenchSummary): void {
     `  pub/sub ceiling here ${round(ceilingPubsub, 0)} msgs/s (baseline ~67,500); Prosody 0.12: ~5,000–6,000 msgs/s, p99 12–44 ms`,
   );
   out(`  p99 at half load: ${round(half.p99, 2)} ms (goal < 50 ms); at a quarter of peak: ${round(quarter.p99, 2)} ms`);
+  // The tail comes in stalls (runs with a latency timeline saw them line up with the relay's major
+  // collections): say how long the relay's event loop stood still.
+  out(
+    `  at half load the relay's event loop stood still for up to ${round(half.relayRuntime.lagMaxMs, 0)} ms ` +
+      `(${half.relayRuntime.majorPauses} major collections, ${half.relayRuntime.minorPauses} minor in ${round(half.relayRuntime.minorMs, 0)} ms)`,
+  );
   // Half of peak's messages is not half of peak's work: with fewer messages per read, write and commit, each
   // costs more, and the relay, Postgres and the load generator share these cores with the messages waiting.
   const totalUs = (f: PhaseFigures) => f.cpuUs.relay + f.cpuUs.postgres + f.cpuUs.redis + f.cpuUs.load;
@@ -147,6 +163,12 @@ export function report(r: BenchSummary): void {
     relay_kernel_cpu_us_per_msg_half_load: round(half.relayKernelUs, 0),
     relay_rw_calls_per_msg_half_load: round(half.relayCalls, 2),
     machine_busy_pct_half_load: round(half.machineBusyPct, 0),
+    relay_gc_ms: round(peak1.relayRuntime.minorMs + peak1.relayRuntime.majorMs, 0),
+    relay_gc_major_pauses: peak1.relayRuntime.majorPauses,
+    relay_event_loop_delay_max_ms: round(peak1.relayRuntime.lagMaxMs, 0),
+    relay_gc_ms_half_load: round(half.relayRuntime.minorMs + half.relayRuntime.majorMs, 0),
+    relay_gc_major_pauses_half_load: half.relayRuntime.majorPauses,
+    relay_event_loop_delay_max_ms_half_load: round(half.relayRuntime.lagMaxMs, 0),
     idle_sockets: idleFigures.open,
     idle_socket_kib: round(idleFigures.perSocketKib, 2),
     idle_socket_kib_incl_first_1000: round(idleFigures.perSocketTotalKib, 2),
