@@ -9,6 +9,9 @@ export const TSX_ARGS = ['--import', 'tsx', '--conditions', 'source'];
 
 /** A free TCP port on 127.0.0.1 (the tests' helper). */
 export { freePort } from '../test/support/private-redis.js';
+
+import { metricValue } from '../test/support/prometheus.js';
+
 export { wsMasking } from '../test/support/ws-masking.js';
 
 export const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -63,16 +66,25 @@ export interface RelayRuntime {
 export async function relayRuntime(url: string): Promise<RelayRuntime> {
   const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
   const text = await res.text();
-  const value = (sample: string) => {
-    const escaped = sample.replace(/[{}"]/g, '\\$&');
-    return Number(new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  };
   return {
-    minorMs: 1000 * value('nodejs_gc_duration_seconds_sum{kind="minor"}'),
-    minorPauses: value('nodejs_gc_duration_seconds_count{kind="minor"}'),
-    majorMs: 1000 * value('nodejs_gc_duration_seconds_sum{kind="major"}'),
-    majorPauses: value('nodejs_gc_duration_seconds_count{kind="major"}'),
-    lagMaxMs: 1000 * value('nodejs_eventloop_lag_max_seconds'),
+    minorMs: 1000 * metricValue(text, 'nodejs_gc_duration_seconds_sum', 'kind="minor"'),
+    minorPauses: metricValue(text, 'nodejs_gc_duration_seconds_count', 'kind="minor"'),
+    majorMs: 1000 * metricValue(text, 'nodejs_gc_duration_seconds_sum', 'kind="major"'),
+    majorPauses: metricValue(text, 'nodejs_gc_duration_seconds_count', 'kind="major"'),
+    lagMaxMs: 1000 * metricValue(text, 'nodejs_eventloop_lag_max_seconds'),
+  };
+}
+
+/** The relays' GC between two scrapes, summed, and the longest event-loop delay any of them saw (since the first). */
+export function runtimeDuring(before: RelayRuntime[], after: RelayRuntime[]): RelayRuntime {
+  const sum = (key: Exclude<keyof RelayRuntime, 'lagMaxMs'>) =>
+    after.reduce((total, a, i) => total + a[key] - (before[i]?.[key] ?? 0), 0);
+  return {
+    minorMs: sum('minorMs'),
+    minorPauses: sum('minorPauses'),
+    majorMs: sum('majorMs'),
+    majorPauses: sum('majorPauses'),
+    lagMaxMs: Math.max(...after.map((a) => a.lagMaxMs)),
   };
 }
 

@@ -13,11 +13,11 @@ import {
   out,
   percentile,
   pidsByCommand,
-  type RelayRuntime,
   readWriteCalls,
   relayRuntime,
   round,
   rssKib,
+  runtimeDuring,
   sleep,
   withTimeout,
   wsMasking,
@@ -258,19 +258,6 @@ async function runPhase(
     duplicates: results.reduce((a, r) => a + r.duplicates, 0),
     sendErrors,
     queueLeft,
-  };
-}
-
-/** The relays' GC between two scrapes, summed, and the longest event-loop delay any of them saw (since the first). */
-function runtimeDuring(before: RelayRuntime[], after: RelayRuntime[]): RelayRuntime {
-  const sum = (key: Exclude<keyof RelayRuntime, 'lagMaxMs'>) =>
-    after.reduce((total, a, i) => total + a[key] - (before[i]?.[key] ?? 0), 0);
-  return {
-    minorMs: sum('minorMs'),
-    minorPauses: sum('minorPauses'),
-    majorMs: sum('majorMs'),
-    majorPauses: sum('majorPauses'),
-    lagMaxMs: Math.max(...after.map((a) => a.lagMaxMs)),
   };
 }
 

@@ -3,6 +3,7 @@ import type { HealthResponse, TurnCredentials } from '@sotto/shared-types';
 import { describe, expect, it } from 'vitest';
 import { api, errorCode, registerDevice, SocketClient, sendTo, target } from '../../test/support/client.js';
 import { useRelay } from '../../test/support/fixture.js';
+import { metricValue } from '../../test/support/prometheus.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
 const fx = useRelay({
@@ -36,7 +37,7 @@ describe('operability routes', () => {
     const res = await fetch(`${fx.relay.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     const text = await res.text();
     expect(res.status).toBe(200);
-    const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+    const value = (name: string) => metricValue(text, name);
     expect(value('sotto_messages_accepted_total')).toBeGreaterThanOrEqual(1);
     expect(value('sotto_messages_delivered_total')).toBeGreaterThanOrEqual(1);
     expect(value('sotto_open_sockets')).toBeGreaterThanOrEqual(1);
