@@ -122,6 +122,12 @@ export async function send(options: GlobalOptions, name: string, text: string): 
     await m.flushOutgoing();
     const after = m.history(conversation.id, { limit: 200 }).messages.find((x) => x.id === message.id);
     if (after?.status === 'failed') {
+      if (m.conversation(conversation.id)?.identityChanged) {
+        throw new SottoError(
+          'untrusted_identity',
+          `not sent: the safety number with ${shownName(conversation)} changed since you verified it. Compare the new one (sotto safety-number ${name}), then send again`,
+        );
+      }
       throw new SottoError('relay_error', 'the relay refused the message');
     }
     if (after?.status === 'sending') {

@@ -266,7 +266,7 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
       .waitFor({ state: 'attached' });
   });
 
-  it("shows the new safety number at once when the peer's key changes while the number is on screen", async () => {
+  it("shows the new safety number at once when a verified peer's key changes while it is on screen, and holds the message", async () => {
     // Carol and mallory use the core only; a compromised relay will serve mallory's keys for carol.
     const [carol, mallory] = await Promise.all([others.connected('carol'), others.connected('mallory')]);
     const { page } = alice;
@@ -282,7 +282,12 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     await number.waitFor(WAIT);
     const shown = async () => (await number.locator('li').allTextContents()).join('');
     const before = await shown();
+    await page.getByRole('button', { name: 'Mark as verified' }).click();
+    await page.getByText('You have verified this safety number.').waitFor(WAIT);
 
+    // Carol goes offline (her app would otherwise answer with her real key, which is a change back), and
+    // the relay starts serving mallory's keys for her.
+    await carol.messenger.close();
     serveImpostorKeys(relay.databaseUrl, carol.accountId, mallory.accountId);
     announceDevicesChanged(relay, carol.accountId);
     // Alice's app sends to carol while the number is on screen (as a queued message would), and so meets the
@@ -307,6 +312,17 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     expect(after).toBe(core.displayString.replace(/\D/g, ''));
     expect(await page.getByTestId('verified-state').textContent()).toBe('Not verified yet.');
 
+    // Back in the conversation, a banner says so, and leads back to the number. Carol was verified: the
+    // message written for her was not sent to the new key.
+    await page.getByRole('button', { name: 'Back to conversation' }).click();
+    const banner = page.getByText(`Your safety number with ${carol.username} changed`);
+    await banner.waitFor(WAIT);
+    await mine(page, 'still you?').locator('.tick[data-status="failed"]').waitFor(WAIT);
+    await screenshot(page, 'identity-changed');
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'View safety number' }).click();
+    await expect.poll(shown, WAIT).toBe(after);
+
     // Verifying now vouches for the number on screen, the new one.
     await page.getByRole('button', { name: 'Mark as verified' }).click();
     await page.getByText('You have verified this safety number.').waitFor(WAIT);
@@ -320,7 +336,7 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
       .getByRole('heading', { level: 2, name: carol.username })
       .getByText('Verified')
       .waitFor({ state: 'attached' });
-    await expect.poll(() => page.getByText(`Your safety number with ${carol.username} changed`).count(), WAIT).toBe(0);
+    await expect.poll(() => banner.count(), WAIT).toBe(0);
     await openConversation(page, 'bob');
   });
 

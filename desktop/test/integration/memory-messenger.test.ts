@@ -127,11 +127,20 @@ describe('two cores over an in-memory relay', () => {
       const status = alice.messenger.history(conv.id).messages.find((m) => m.id === second.id)?.status;
       throw new Error(`${(error as Error).message}; the message "second" is ${status}`);
     });
+    // Alice had verified bob's old key: "second", written for that bob, is not sent to the new one.
     await until(
-      () => texts(bob2.messenger, alice.messenger.profile().accountId).includes('second'),
+      () => alice.messenger.history(conv.id).messages.find((m) => m.id === second.id)?.status === 'failed',
       5000,
-      'second message',
+      '"second" failing',
     );
+    // What she sends once the change is on her screen goes to the new key, as to anyone unverified.
+    await alice.messenger.sendText(conv.id, 'third');
+    await until(
+      () => texts(bob2.messenger, alice.messenger.profile().accountId).includes('third'),
+      5000,
+      'third message',
+    );
+    expect(texts(bob2.messenger, alice.messenger.profile().accountId)).not.toContain('second');
     const summary = alice.messenger.listConversations()[0];
     expect(summary).toMatchObject({ verified: false, identityChanged: true });
     expect(alice.messenger.history(conv.id).messages.map((m) => m.kind)).toContain('identity_change');

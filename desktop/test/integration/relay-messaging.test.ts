@@ -176,7 +176,7 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
     const changed = new Promise<void>((resolve) =>
       alice.messenger.on((e) => e.type === 'identity_changed' && resolve()),
     );
-    await alice.messenger.sendText(conv.id, 'are you still you?');
+    const held = await alice.messenger.sendText(conv.id, 'are you still you?');
     await alice.messenger.flushOutgoing();
     await changed;
     expect(alice.messenger.listConversations().find((c) => c.id === conv.id)).toMatchObject({
@@ -187,7 +187,16 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
     const after = await alice.messenger.safetyNumber(conv.id);
     expect(after.displayString).not.toBe(before.displayString);
     expect(after.verified).toBe(false);
-    // Bob cannot decrypt a message meant for mallory's keys: he sees an error entry, nothing silently lost.
+    // Alice had verified bob: the message written for him is not sent to mallory's keys.
+    await until(
+      () => alice.messenger.history(conv.id).messages.find((x) => x.id === held.id)?.status === 'failed',
+      15_000,
+      'the held message failing',
+    );
+    // What she sends after seeing the change goes to the keys the relay serves. Bob cannot decrypt a message
+    // meant for mallory's keys: he sees an error entry, nothing silently lost.
+    await alice.messenger.sendText(conv.id, 'hello?');
+    await alice.messenger.flushOutgoing();
     await until(
       () => bob.messenger.history(a.accountId).messages.some((x) => x.kind === 'decryption_error'),
       15_000,

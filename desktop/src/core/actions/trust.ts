@@ -2,7 +2,8 @@ import { SottoError } from '../errors.js';
 import type { ConversationId, SafetyNumber } from '../messenger-types.js';
 import { computeSafetyNumber } from '../protocol/safety-number.js';
 import * as conversations from '../store/conversation-queries.js';
-import { insertMessage, newMessageId } from '../store/message-queries.js';
+import { dropOutboxOf } from '../store/delivery-queries.js';
+import { insertMessage, markFailed, newMessageId } from '../store/message-queries.js';
 import { emitConversation } from '../sync/content-handler.js';
 import type { CoreContext } from '../sync/core-context.js';
 import { emitStored, requireConversation } from './lookups.js';
@@ -65,10 +66,22 @@ export function acknowledgeIdentityChange(ctx: CoreContext, conversationId: Conv
   });
 }
 
-/** Inside the transaction that saved the new key: record it, reset verification, tell the UI. */
+/**
+ * Inside the transaction that saved the new key: record it, reset verification, tell the UI. When the user had
+ * verified the old key, what is still waiting to be sent was written for the person they verified: none of it
+ * goes to the new key. Those messages fail (not sent), and what the user sends after seeing the change goes
+ * to the new key, as with anyone unverified.
+ */
 export function recordIdentityChange(ctx: CoreContext, accountId: string): void {
-  if (!conversations.conversationExists(ctx.db, accountId)) {
+  const conversation = conversations.getConversation(ctx.db, accountId);
+  if (!conversation) {
     return;
+  }
+  if (conversation.verified) {
+    const held = dropOutboxOf(ctx.db, accountId).filter((messageId) => markFailed(ctx.db, messageId));
+    for (const messageId of held) {
+      emitStored(ctx, messageId, 'message_updated');
+    }
   }
   const now = ctx.now();
   const id = newMessageId();

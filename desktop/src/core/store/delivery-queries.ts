@@ -174,6 +174,26 @@ export function removeOutbox(db: WritableDB, seq: number): void {
   run(db, sql`DELETE FROM outbox_ciphertexts WHERE seq = ${seq}`);
 }
 
+/**
+ * Removes everything waiting to be sent to `recipient` (with any stored ciphertexts); returns the ids of the
+ * messages among it (not receipts, typing or other online-only items).
+ */
+export function dropOutboxOf(db: WritableDB, recipient: string): string[] {
+  const rows = all<{ seq: number; message_id: string | null; online_only: number }>(
+    db,
+    sql`DELETE FROM outbox WHERE recipient_account_id = ${recipient} RETURNING seq, message_id, online_only`,
+  );
+  for (const row of rows) {
+    run(db, sql`DELETE FROM outbox_ciphertexts WHERE seq = ${row.seq}`);
+  }
+  return rows.flatMap((row) => (row.message_id !== null && row.online_only === 0 ? [row.message_id] : []));
+}
+
+/** Whether the outbox still holds item `seq`. */
+export function inOutbox(db: ReadableDB, seq: number): boolean {
+  return one(db, sql`SELECT 1 FROM outbox WHERE seq = ${seq}`) !== undefined;
+}
+
 export function deferOutbox(db: WritableDB, seq: number, nextAttemptAt: number): void {
   run(db, sql`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ${nextAttemptAt} WHERE seq = ${seq}`);
 }

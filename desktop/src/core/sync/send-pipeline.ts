@@ -8,6 +8,7 @@ import {
   dueRecipients,
   dueRun,
   enqueueOutbox,
+  inOutbox,
   nextOutboxAttempt,
   type OutboxItem,
   removeOutbox,
@@ -265,13 +266,15 @@ export class SendPipeline {
   /** Inside a transaction: encrypts the due run (items without stored ciphertexts) and stores the result. */
   async #prepare(recipient: string, afterSeq: number): Promise<OutboxItem[]> {
     const ctx = this.ctx;
-    const items = dueRun(ctx.db, recipient, ctx.now(), PIPELINE_DEPTH, afterSeq);
+    let items = dueRun(ctx.db, recipient, ctx.now(), PIPELINE_DEPTH, afterSeq);
     if (items.every((item) => item.prepared)) {
       return items;
     }
     let devices = ctx.stores.session.activeDevices(recipient);
     if (devices.length === 0) {
       devices = await this.#fetchSessions(recipient, '*');
+      // A verified person's new key drops what was queued for them (see recordIdentityChange).
+      items = items.filter((item) => inOutbox(ctx.db, item.seq));
     }
     if (devices.length === 0) {
       throw new SottoError('not_found', 'the recipient has no devices');
