@@ -125,6 +125,8 @@ export interface MessengerApi {
   react(messageId: string, emoji: string, options?: { remove?: boolean }): Promise<void>;
   edit(messageId: string, body: string): Promise<void>;
   deleteForEveryone(messageId: string): Promise<void>;
+  /** Sends a message that failed once more, as it was written. */
+  resend(messageId: string): Promise<void>;
   setDisappearingTimer(conversationId: ConversationId, seconds: number): Promise<void>;
   setTyping(conversationId: ConversationId, typing: boolean): Promise<void>;
   /** Marks everything up to now read and sends read receipts. */

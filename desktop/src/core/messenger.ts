@@ -245,6 +245,10 @@ export class Messenger implements MessengerApi {
     return this.#composer.deleteForEveryone(messageId);
   }
 
+  resend(messageId: string): Promise<void> {
+    return this.#composer.resend(messageId);
+  }
+
   setDisappearingTimer(conversationId: ConversationId, seconds: number): Promise<void> {
     return this.#composer.setDisappearingTimer(conversationId, seconds);
   }

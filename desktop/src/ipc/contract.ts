@@ -109,6 +109,7 @@ export const invokeChannels = {
   },
   'messages:edit': { input: z.strictObject({ messageId: MessageIdSchema, body }), output: none },
   'messages:delete': { input: message, output: none },
+  'messages:resend': { input: message, output: none },
   'typing:set': { input: z.strictObject({ conversationId: ConversationIdSchema, typing: z.boolean() }), output: none },
   'search:query': {
     input: z.strictObject({ query: z.string().trim().min(1).max(256), limit: z.int().min(1).max(200).optional() }),

@@ -101,6 +101,7 @@ export class CoreSession {
       this.require().react(messageId, emoji, remove ? { remove } : undefined),
     'messages:edit': ({ messageId, body }) => this.require().edit(messageId, body),
     'messages:delete': ({ messageId }) => this.require().deleteForEveryone(messageId),
+    'messages:resend': ({ messageId }) => this.require().resend(messageId),
     'typing:set': ({ conversationId, typing }) => this.require().setTyping(conversationId, typing),
     'search:query': ({ query, limit }) => this.require().search(query, limit ? { limit } : undefined),
     'safety:get': ({ conversationId }) => this.require().safetyNumber(conversationId),

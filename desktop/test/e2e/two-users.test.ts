@@ -337,6 +337,13 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
       .getByText('Verified')
       .waitFor({ state: 'attached' });
     await expect.poll(() => banner.count(), WAIT).toBe(0);
+
+    // Having looked, alice sends the held message again, as written: the relay takes it (for the new key).
+    const held = mine(page, 'still you?');
+    expect(await held.locator('.not-sent').textContent()).toContain('Not sent.');
+    await held.getByRole('button', { name: 'Send again' }).click();
+    await held.locator('.tick[data-status="sent"]').waitFor(WAIT);
+    expect(await held.locator('.not-sent').count()).toBe(0);
     await openConversation(page, 'bob');
   });
 

@@ -141,6 +141,26 @@ describe('two cores over an in-memory relay', () => {
       'third message',
     );
     expect(texts(bob2.messenger, alice.messenger.profile().accountId)).not.toContain('second');
+    // Having looked, she sends "second" again, as written: it arrives, under its first id and time.
+    await expect(alice.messenger.resend(conv.id)).rejects.toMatchObject({ code: 'not_found' });
+    const third = alice.messenger.history(conv.id).messages.find((m) => m.body === 'third');
+    await expect(alice.messenger.resend(third?.id ?? '')).rejects.toMatchObject({ code: 'invalid_argument' });
+    await alice.messenger.resend(second.id);
+    await until(
+      () => texts(bob2.messenger, alice.messenger.profile().accountId).includes('second'),
+      5000,
+      '"second" sent again',
+    );
+    const resent = bob2.messenger
+      .history(alice.messenger.profile().accountId)
+      .messages.find((m) => m.body === 'second');
+    expect(resent).toMatchObject({ id: second.id, sentAt: second.sentAt });
+    await until(
+      () => alice.messenger.history(conv.id).messages.find((m) => m.id === second.id)?.status !== 'sending',
+      5000,
+      '"second" sent',
+    );
+    expect(alice.messenger.history(conv.id).messages.find((m) => m.id === second.id)?.status).not.toBe('failed');
     const summary = alice.messenger.listConversations()[0];
     expect(summary).toMatchObject({ verified: false, identityChanged: true });
     expect(alice.messenger.history(conv.id).messages.map((m) => m.kind)).toContain('identity_change');

@@ -132,6 +132,39 @@ export class Composer {
     this.sender.kick();
   }
 
+  /**
+   * Sends a message that failed once more, as it was written (same id, time, quote and timer): after a
+   * refusal, or after a verified person's key changed and the user has looked at the new one. The same id
+   * means a copy that did arrive the first time is not shown twice.
+   */
+  async resend(messageId: string): Promise<void> {
+    const ctx = this.ctx;
+    const message = requireOwnMessage(ctx, messageId);
+    if (message.kind !== 'text' || message.status !== 'failed') {
+      throw new SottoError('invalid_argument', 'only a message that failed to send can be sent again');
+    }
+    const expires = message.expiresAt === null ? 0 : Math.round((message.expiresAt - message.sentAt) / 1000);
+    const base = {
+      id: message.id,
+      body: message.body,
+      sentAt: message.sentAt,
+      senderUsername: ctx.local.username,
+      ...(expires > 0 ? { expiresInSeconds: expires } : {}),
+    };
+    const content: Content = message.quote
+      ? { kind: 'reply', ...base, quote: message.quote }
+      : { kind: 'text', ...base };
+    await ctx.tx(() => {
+      if (!messages.markResending(ctx.db, messageId)) {
+        throw new SottoError('invalid_argument', 'only a message that failed to send can be sent again');
+      }
+      enqueue(ctx, message.conversationId, content, messageId);
+      emitStored(ctx, messageId, 'message_updated');
+      emitConversation(ctx, message.conversationId);
+    });
+    this.sender.kick();
+  }
+
   async deleteForEveryone(messageId: string): Promise<void> {
     const ctx = this.ctx;
     const target = requireOwnMessage(ctx, messageId);

@@ -286,6 +286,14 @@ export function markFailed(db: WritableDB, id: string): boolean {
   return run(db, sql`UPDATE messages SET status = 'failed' WHERE id = ${id} AND from_me = 1`).changes > 0;
 }
 
+/** A failed message of ours goes back to `sending` (to be sent again); false if it is not one. */
+export function markResending(db: WritableDB, id: string): boolean {
+  return (
+    run(db, sql`UPDATE messages SET status = 'sending' WHERE id = ${id} AND from_me = 1 AND status = 'failed'`)
+      .changes > 0
+  );
+}
+
 export function editMessage(db: WritableDB, id: string, authorAccountId: string, body: string, at: number): boolean {
   return (
     run(

@@ -86,6 +86,8 @@ export const en = {
     edit: 'Edit',
     delete: 'Delete for everyone',
     confirmDelete: 'Yes, delete for everyone',
+    notSent: 'Not sent.',
+    resend: 'Send again',
     pickReaction: 'Pick a reaction',
     reactWith: 'React with {{emoji}}',
     identityChange: 'Your safety number with {{name}} changed.',

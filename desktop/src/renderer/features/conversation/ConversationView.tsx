@@ -155,6 +155,7 @@ export function ConversationView({ conversation, profile, jump, onShowSafety }: 
       reply: (message) => setMode({ kind: 'reply', to: message }),
       edit: (message) => setMode({ kind: 'edit', message }),
       remove: (message) => void call('messages:delete', { messageId: message.id }),
+      resend: (message) => void call('messages:resend', { messageId: message.id }),
       react: (message, emoji, remove) => void call('messages:react', { messageId: message.id, emoji, remove }),
       jumpTo: (messageId) => void jumpTo(messageId),
     }),

@@ -10,6 +10,7 @@ export interface MessageActions {
   reply: (message: MessageView) => void;
   edit: (message: MessageView) => void;
   remove: (message: MessageView) => void;
+  resend: (message: MessageView) => void;
   react: (message: MessageView, emoji: string, remove: boolean) => void;
   jumpTo: (messageId: string) => void;
 }
@@ -147,6 +148,14 @@ export const MessageRow = memo(function MessageRow({
               {message.fromMe && <StatusTick status={message.status} labels={labels} />}
             </span>
           </div>
+          {message.fromMe && message.status === 'failed' && !message.deleted && (
+            <p className="not-sent">
+              {labels.notSent}
+              <button type="button" onClick={() => actions.resend(message)}>
+                {labels.resend}
+              </button>
+            </p>
+          )}
           {message.reactions.length > 0 && (
             <ul className="reactions" aria-label={labels.reactions}>
               {message.reactions.map((r) => {

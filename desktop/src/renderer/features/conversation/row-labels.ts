@@ -24,6 +24,9 @@ export interface RowLabels {
   delete: string;
   confirmDelete: string;
   cancel: string;
+  /** Under a message of ours that failed to send. */
+  notSent: string;
+  resend: string;
   pickReaction: string;
   identityChange: string;
   decryptionError: string;
@@ -74,6 +77,8 @@ export function rowLabels(t: TFunction, peerName: string): RowLabels {
     delete: t('message.delete'),
     confirmDelete: t('message.confirmDelete'),
     cancel: t('common.cancel'),
+    notSent: t('message.notSent'),
+    resend: t('message.resend'),
     pickReaction: t('message.pickReaction'),
     identityChange: t('message.identityChange', { name: peerName }),
     decryptionError: t('message.decryptionError', { name: peerName }),
