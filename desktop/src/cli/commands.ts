@@ -307,7 +307,10 @@ export async function history(options: GlobalOptions & { limit: number; json?: b
 function describe(message: MessageView): string {
   switch (message.kind) {
     case 'text':
-      return message.deleted ? '[deleted]' : message.body;
+      if (message.deleted) {
+        return '[deleted]';
+      }
+      return message.fromMe && message.status === 'failed' ? `${message.body} [not sent]` : message.body;
     case 'identity_change':
       return '[safety number changed]';
     case 'decryption_error':

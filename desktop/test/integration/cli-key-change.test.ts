@@ -56,6 +56,11 @@ describe('sotto send to a verified person whose key changed', () => {
       `sotto: not sent: the safety number with ${bobName} changed since you verified it. ` +
         `Compare the new one (sotto safety-number ${bobName}), then send again\n`,
     );
+    const history = (await cli(alice, 'history', bobName)).stdout.trim().split('\n');
+    expect(history.slice(-2).map((line) => line.slice(25))).toEqual([
+      `alice_${suffix}: still you? [not sent]`,
+      `${bobName}: [safety number changed]`,
+    ]);
     const now = await cli(alice, 'safety-number', bobName);
     expect(now.stdout.split('\n')[0]).not.toBe(number);
     expect(now.stdout).toContain('\nnot verified');
