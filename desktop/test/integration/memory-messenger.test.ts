@@ -176,6 +176,52 @@ describe('two cores over an in-memory relay', () => {
     await until(() => alice.messenger.listConversations()[0]?.identityChanged === false, 2000, 'acknowledged');
   });
 
+  it('holds what waits for a verified person when their new key is first seen on a message from them', async () => {
+    const relay = new MemoryRelay({ reRegistration: true });
+    const alice = await makeUser(relay, 'alice');
+    const bob = await makeUser(relay, 'bob');
+    await bob.messenger.connect();
+    const conv = await alice.messenger.startConversation('bob');
+    await alice.messenger.sendText(conv.id, 'first');
+    await until(() => bob.messenger.listConversations().length === 1, 5000, 'first message');
+    await alice.messenger.markVerified(conv.id, true, (await alice.messenger.safetyNumber(conv.id)).displayString);
+    await alice.messenger.close();
+
+    // Bob reinstalls (same account, new key) and writes first.
+    await bob.messenger.close();
+    const bob2 = await makeUser(relay, 'bob');
+    await bob2.messenger.connect();
+    const toAlice = await bob2.messenger.startConversation('alice');
+    await bob2.messenger.sendText(toAlice.id, 'new phone, same bob');
+    await bob2.messenger.flushOutgoing();
+    expect(bob2.messenger.pendingOutgoing()).toBe(0);
+
+    // Alice's app writes to bob while her sends cannot reach the relay, then connects: the new key arrives
+    // with bob's message, before her queued one could leave.
+    const client = relay.client();
+    const original = Object.getPrototypeOf(client).sendMessages;
+    Object.getPrototypeOf(client).sendMessages = async () => {
+      throw new Error('down');
+    };
+    const reopened = await alice.profile.openMessenger();
+    cleanups.push(() => reopened.close());
+    const queued = await reopened.sendText(conv.id, 'written for the bob I verified');
+    await reopened.flushOutgoing();
+    expect(reopened.pendingOutgoing()).toBe(1);
+    await reopened.connect();
+    await until(() => texts(reopened, conv.id).includes('new phone, same bob'), 5000, "bob's message");
+    Object.getPrototypeOf(client).sendMessages = original;
+
+    expect(reopened.listConversations()[0]).toMatchObject({ verified: false, identityChanged: true });
+    expect(reopened.history(conv.id).messages.find((m) => m.id === queued.id)?.status).toBe('failed');
+    // What is left is the delivery receipt for bob's message, queued after the change: it goes.
+    await reopened.flushOutgoing();
+    expect(reopened.pendingOutgoing()).toBe(0);
+    await reopened.sendText(conv.id, 'after the change');
+    await until(() => texts(bob2.messenger, toAlice.id).includes('after the change'), 5000, 'the next message');
+    expect(texts(bob2.messenger, toAlice.id)).not.toContain('written for the bob I verified');
+  });
+
   it('keeps the outbox across a restart and delivers once the relay is reachable', async () => {
     const relay = new MemoryRelay();
     const alice = await makeUser(relay, 'alice');
