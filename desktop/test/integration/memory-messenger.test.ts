@@ -23,6 +23,18 @@ async function makeUser(relay: MemoryRelay, username: string, dir = tempDir()) {
   return { profile, messenger, recoveryKey, dir, secrets };
 }
 
+/** Alice and bob on a relay where bob can reinstall (same account, new key); alice's first message arrived. */
+async function aliceWroteToBob() {
+  const relay = new MemoryRelay({ reRegistration: true });
+  const alice = await makeUser(relay, 'alice');
+  const bob = await makeUser(relay, 'bob');
+  await bob.messenger.connect();
+  const conv = await alice.messenger.startConversation('bob');
+  await alice.messenger.sendText(conv.id, 'first');
+  await until(() => bob.messenger.listConversations().length === 1, 5000, 'first message');
+  return { relay, alice, bob, conv };
+}
+
 function texts(m: Messenger, conversationId: string): string[] {
   return m
     .history(conversationId)
@@ -98,13 +110,7 @@ describe('two cores over an in-memory relay', () => {
   });
 
   it('detects an identity change, records it and resets verification', async () => {
-    const relay = new MemoryRelay({ reRegistration: true });
-    const alice = await makeUser(relay, 'alice');
-    const bob = await makeUser(relay, 'bob');
-    await bob.messenger.connect();
-    const conv = await alice.messenger.startConversation('bob');
-    await alice.messenger.sendText(conv.id, 'first');
-    await until(() => bob.messenger.listConversations().length === 1, 5000, 'first message');
+    const { relay, alice, bob, conv } = await aliceWroteToBob();
     await expect(alice.messenger.markVerified(conv.id, true)).rejects.toMatchObject({ code: 'invalid_argument' });
     const shown = await alice.messenger.safetyNumber(conv.id);
     await alice.messenger.markVerified(conv.id, true, shown.displayString);
@@ -177,13 +183,7 @@ describe('two cores over an in-memory relay', () => {
   });
 
   it('holds what waits for a verified person when their new key is first seen on a message from them', async () => {
-    const relay = new MemoryRelay({ reRegistration: true });
-    const alice = await makeUser(relay, 'alice');
-    const bob = await makeUser(relay, 'bob');
-    await bob.messenger.connect();
-    const conv = await alice.messenger.startConversation('bob');
-    await alice.messenger.sendText(conv.id, 'first');
-    await until(() => bob.messenger.listConversations().length === 1, 5000, 'first message');
+    const { relay, alice, bob, conv } = await aliceWroteToBob();
     await alice.messenger.markVerified(conv.id, true, (await alice.messenger.safetyNumber(conv.id)).displayString);
     await alice.messenger.close();
 
