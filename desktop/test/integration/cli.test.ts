@@ -127,7 +127,11 @@ describe('sotto CLI on the embedded relay', () => {
       sentAt: Date.now(),
       senderUsername: 'the_boss',
     };
-    enqueueOutbox(db, { recipientAccountId: ids.get('erin') ?? '', messageId: null, content }, Date.now());
+    enqueueOutbox(
+      db,
+      { recipientAccountId: ids.get('erin') ?? '', messageId: null, contentJson: JSON.stringify(content) },
+      Date.now(),
+    );
     db.close();
     expect((await cli(mallory, 'receive', '--timeout', '0')).code).toBe(0); // sends what is queued
     expect((await cli(frank, 'send', 'erin', 'hi erin, frank here')).code).toBe(0);

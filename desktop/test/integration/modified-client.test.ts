@@ -44,7 +44,11 @@ describe('content from a modified client', () => {
       senderUsername: bob.username,
     };
     await restartWith(mallory, (db) =>
-      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content }, at),
+      enqueueOutbox(
+        db,
+        { recipientAccountId: alice.accountId, messageId: null, contentJson: JSON.stringify(content) },
+        at,
+      ),
     );
 
     await until(() => namesWhenShown.length === 1, 15_000, "alice receives mallory's message");
@@ -113,8 +117,16 @@ describe('content from a modified client', () => {
       quote: { messageId: newMessageId(), authorAccountId: alice.accountId, text: 'you can have my car' },
     };
     await restartWith(bob, (db) => {
-      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: misquote }, at);
-      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: invented }, at + 1);
+      enqueueOutbox(
+        db,
+        { recipientAccountId: alice.accountId, messageId: null, contentJson: JSON.stringify(misquote) },
+        at,
+      );
+      enqueueOutbox(
+        db,
+        { recipientAccountId: alice.accountId, messageId: null, contentJson: JSON.stringify(invented) },
+        at + 1,
+      );
     });
 
     await until(() => alice.messenger.history(conversation.id).messages.length === 3, 15_000, 'both replies arrive');
@@ -137,7 +149,11 @@ describe('content from a modified client', () => {
     const future: Content = { kind: 'text', id: newMessageId(), body: 'pinned forever', sentAt: year2100 };
     const sentBefore = Date.now();
     await restartWith(bob, (db) =>
-      enqueueOutbox(db, { recipientAccountId: alice.accountId, messageId: null, content: future }, sentBefore),
+      enqueueOutbox(
+        db,
+        { recipientAccountId: alice.accountId, messageId: null, contentJson: JSON.stringify(future) },
+        sentBefore,
+      ),
     );
     await until(() => history(alice.messenger, withBob.id).length === 2, 15_000, 'the future-dated message arrives');
     const shown = alice.messenger.history(withBob.id).messages.find((m) => m.id === future.id);

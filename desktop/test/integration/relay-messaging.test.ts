@@ -279,7 +279,11 @@ describe('content that cannot be sent', () => {
         unread: false,
       });
       const content: Content = { kind: 'text', id, body, sentAt };
-      enqueueOutbox(db, { recipientAccountId: conversation.id, messageId: id, content }, sentAt);
+      enqueueOutbox(
+        db,
+        { recipientAccountId: conversation.id, messageId: id, contentJson: JSON.stringify(content) },
+        sentAt,
+      );
       expect(one<{ n: number }>(db, sql`SELECT count(*) AS n FROM outbox`)?.n).toBe(1);
     });
     await alice.messenger.sendText(conversation.id, 'after');

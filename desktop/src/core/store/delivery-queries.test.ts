@@ -24,9 +24,9 @@ describe('outbox ciphertexts', () => {
   it('come back exactly as stored, per item and device, and go with their item', () => {
     const db = fresh();
     for (const body of ['one', 'two', 'three']) {
-      enqueueOutbox(db, { recipientAccountId: 'bob', messageId: body, content: text(body) }, 0);
+      enqueueOutbox(db, { recipientAccountId: 'bob', messageId: body, contentJson: JSON.stringify(text(body)) }, 0);
     }
-    enqueueOutbox(db, { recipientAccountId: 'carol', messageId: 'c', content: text('c') }, 0);
+    enqueueOutbox(db, { recipientAccountId: 'carol', messageId: 'c', contentJson: JSON.stringify(text('c')) }, 0);
     const [first, two, three] = dueRun(db, 'bob', 0, 10);
     expect([first?.prepared, two?.prepared, three?.prepared]).toEqual([null, null, null]);
 
@@ -51,7 +51,7 @@ describe('outbox ciphertexts', () => {
 
   it('leave the queued item untouched when stored (nothing grows in place)', () => {
     const db = fresh();
-    enqueueOutbox(db, { recipientAccountId: 'bob', messageId: 'm', content: text('hello') }, 0);
+    enqueueOutbox(db, { recipientAccountId: 'bob', messageId: 'm', contentJson: JSON.stringify(text('hello')) }, 0);
     const before = one(db, sql`SELECT * FROM outbox`);
     setPrepared(db, dueRun(db, 'bob', 0, 1)[0]?.seq ?? 0, [ciphertext(1, [1, 2, 3])]);
     expect(one(db, sql`SELECT * FROM outbox`)).toEqual(before);

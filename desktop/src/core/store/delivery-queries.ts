@@ -58,13 +58,13 @@ interface RawCiphertext {
 
 export function enqueueOutbox(
   db: WritableDB,
-  item: { recipientAccountId: string; messageId: string | null; content: Content; onlineOnly?: boolean },
+  item: { recipientAccountId: string; messageId: string | null; contentJson: string; onlineOnly?: boolean },
   now: number,
 ): void {
   run(
     db,
     sql`INSERT INTO outbox (recipient_account_id, message_id, content, online_only, next_attempt_at, created_at)
-      VALUES (${item.recipientAccountId}, ${item.messageId}, ${JSON.stringify(item.content)}, ${item.onlineOnly ? 1 : 0}, ${now}, ${now})`,
+      VALUES (${item.recipientAccountId}, ${item.messageId}, ${item.contentJson}, ${item.onlineOnly ? 1 : 0}, ${now}, ${now})`,
   );
 }
 

@@ -26,10 +26,16 @@ function serialize(content: Content): { json: string } | { reason: string } {
   return padded > MAX_PLAINTEXT_BYTES ? { reason: 'it is too large for one message' } : { json };
 }
 
-/** Why `content` cannot be sent, or undefined: checked before it is queued, so the outbox holds no poison. */
-export function unsendable(content: Content): string | undefined {
+/**
+ * The JSON the outbox stores for `content`, checked before it is queued so the outbox holds no poison
+ * (`invalid_argument` when it cannot be sent).
+ */
+export function sendableJson(content: Content): string {
   const result = serialize(content);
-  return 'reason' in result ? result.reason : undefined;
+  if ('reason' in result) {
+    throw new SottoError('invalid_argument', `cannot send this: ${result.reason}`);
+  }
+  return result.json;
 }
 
 /** Content → JSON → padded bytes, ready for libsignal. Unsendable content is `invalid_content`. */

@@ -16,7 +16,7 @@ import {
 } from '../store/delivery-queries.js';
 import { advanceStatuses, getMessage, getMessages, markFailed } from '../store/message-queries.js';
 import { one, run, sql } from '../store/sql.js';
-import { contentTimestamp, encodeContent, unsendable } from './content-codec.js';
+import { contentTimestamp, encodeContent, sendableJson } from './content-codec.js';
 import type { CoreContext } from './core-context.js';
 
 const log = createLogger('send');
@@ -46,11 +46,8 @@ export function enqueue(
   messageId: string | null,
   onlineOnly = false,
 ): void {
-  const reason = unsendable(content);
-  if (reason) {
-    // Refused here, before anything is stored: queued, it would be retried forever ahead of later messages.
-    throw new SottoError('invalid_argument', `cannot send this: ${reason}`);
-  }
+  // Refused here, before anything is stored: queued, it would be retried forever ahead of later messages.
+  const contentJson = sendableJson(content);
   if (content.kind === 'receipt') {
     const last = one<{ seq: number; content: string }>(
       ctx.db,
@@ -75,7 +72,7 @@ export function enqueue(
       }
     }
   }
-  enqueueOutbox(ctx.db, { recipientAccountId: recipient, messageId, content, onlineOnly }, ctx.now());
+  enqueueOutbox(ctx.db, { recipientAccountId: recipient, messageId, contentJson, onlineOnly }, ctx.now());
 }
 
 interface StaleDetails {
