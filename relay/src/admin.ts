@@ -38,8 +38,11 @@ async function withDatabase<T>(run: (ctx: Context) => Promise<T>): Promise<T> {
   if (!url) {
     embedded = await startEmbeddedPostgres(env.SOTTO_DATA_DIR, 2);
     url = embedded.url;
+    if (embedded.warning) {
+      process.stderr.write(`warning: ${embedded.warning}\n`);
+    }
   }
-  const sql = createSql(url, { max: 2 });
+  const sql = createSql(url, { max: 2, ...(embedded ? { path: embedded.path } : {}) });
   try {
     await migrate(sql);
     return await run({ env, sql });

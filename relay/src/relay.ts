@@ -62,8 +62,11 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
     embeddedDb = await startEmbeddedPostgres(env.SOTTO_DATA_DIR, poolSize + 2);
     databaseUrl = embeddedDb.url;
     log.info({ dataDir: env.SOTTO_DATA_DIR }, 'embedded Postgres (PGlite) started');
+    if (embeddedDb.warning) {
+      log.warn(embeddedDb.warning);
+    }
   }
-  const sql = createSql(databaseUrl, { max: poolSize });
+  const sql = createSql(databaseUrl, { max: poolSize, ...(embeddedDb ? { path: embeddedDb.path } : {}) });
   try {
     const applied = await migrate(sql);
     if (applied.length > 0) {

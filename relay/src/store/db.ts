@@ -8,11 +8,14 @@ export interface SqlOptions {
   max: number;
   /** Seconds to wait for a connection before failing the query (then the request answers 503). */
   connectTimeout?: number;
+  /** A Unix socket to connect through instead of the URL's host and port (the embedded default). */
+  path?: string;
 }
 
-export function createSql(url: string, { max, connectTimeout = 5 }: SqlOptions): Sql {
+export function createSql(url: string, { max, connectTimeout = 5, path }: SqlOptions): Sql {
   return postgres(url, {
     max,
+    ...(path ? { path } : {}),
     connect_timeout: connectTimeout,
     idle_timeout: 60,
     onnotice: () => {},

@@ -1,39 +1,73 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { lockDataDir } from './data-dir-lock.js';
 
 export interface EmbeddedPostgres {
+  /** Database and user, for createSql with `path`. */
   url: string;
+  /** The Unix socket it is served on, in a folder only this user can enter. */
+  path: string;
+  /** Set when the data folder is open to other users and could not be made private. */
+  warning?: string;
   stop(): Promise<void>;
 }
 
 /**
- * The embedded default: PGlite in `dataDir`, served on 127.0.0.1 (a free port) through pglite-socket,
- * so the relay talks to it with the same `postgres` client and SQL as to a real server.
+ * The data folder holds the whole database, the relay's token signing key included: it is made private to
+ * this user (created 0700, or narrowed to 0700 when it is ours). PGlite writes its files world-readable, so
+ * the folder's mode is what keeps other local users out. Returns a warning when it stays open.
+ */
+async function makePrivate(dataDir: string): Promise<string | undefined> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const info = await stat(dataDir);
+  if ((info.mode & 0o077) === 0) {
+    return undefined;
+  }
+  if (info.uid === process.getuid?.()) {
+    await chmod(dataDir, 0o700);
+    return undefined;
+  }
+  return `the data folder ${dataDir} can be read by other users and is not ours to change: make it private (chmod 700, as its owner)`;
+}
+
+/**
+ * The embedded default: PGlite in `dataDir`, served through pglite-socket on a Unix socket in a private
+ * temporary folder, so the relay talks to it with the same `postgres` client and SQL as to a real server.
+ * PGlite asks for no password: on a TCP port of 127.0.0.1 every local user could open the database.
  * `dataDir` of `memory://` keeps everything in memory (tests). A folder is locked to this process until `stop`
  * (see lockDataDir).
  */
 export async function startEmbeddedPostgres(dataDir: string, maxConnections: number): Promise<EmbeddedPostgres> {
   let unlock = async () => {};
+  let warning: string | undefined;
   if (!dataDir.startsWith('memory://')) {
-    await mkdir(dataDir, { recursive: true });
+    warning = await makePrivate(dataDir);
     unlock = await lockDataDir(dataDir);
   }
+  // mkdtemp creates it 0700; a short path, since a Unix socket's path must stay under 108 bytes.
+  const socketDir = await mkdtemp(join(tmpdir(), 'sotto-pg-'));
+  const removeSocketDir = () => rm(socketDir, { recursive: true, force: true });
   try {
     const db = await PGlite.create(dataDir);
-    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
+    const path = join(socketDir, '.s.PGSQL.5432');
+    const server = new PGLiteSocketServer({ db, path, maxConnections });
     await server.start();
-    const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
     return {
-      url,
+      url: 'postgres://postgres@localhost/postgres?sslmode=disable',
+      path,
+      ...(warning ? { warning } : {}),
       async stop() {
         await server.stop();
         await db.close();
+        await removeSocketDir();
         await unlock();
       },
     };
   } catch (err) {
+    await removeSocketDir();
     await unlock();
     throw err;
   }

@@ -1,0 +1,91 @@
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSql } from './db.js';
+import { startEmbeddedPostgres } from './embedded.js';
+
+const parent = mkdtempSync(join(tmpdir(), 'sotto-embedded-'));
+afterAll(() => rmSync(parent, { recursive: true, force: true }));
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** Local addresses (hex, as /proc shows them) of the TCP sockets this process listens on. */
+function tcpListeners(): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+      if (inode) {
+        inodes.add(inode);
+      }
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const listening: string[] = [];
+  for (const table of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && inodes.has(cols[9] ?? '')) {
+        listening.push(cols[1] ?? '');
+      }
+    }
+  }
+  return listening.sort();
+}
+
+// PGlite asks for no password, and writes its files readable and writable by everyone: the folder's mode and
+// a socket only this user can reach are what keep other local users from the accounts and the signing key.
+describe('the embedded database', () => {
+  const dataDir = join(parent, 'data');
+
+  it('is created private, served on a private Unix socket and on no TCP port', { timeout: 60_000 }, async () => {
+    const before = tcpListeners();
+    const db = await startEmbeddedPostgres(dataDir, 2);
+    try {
+      expect(mode(dataDir)).toBe(0o700);
+      expect(db.warning).toBeUndefined();
+      expect(tcpListeners()).toEqual(before);
+      expect(statSync(db.path).isSocket()).toBe(true);
+      expect(mode(dirname(db.path))).toBe(0o700);
+      const sql = createSql(db.url, { max: 1, path: db.path });
+      expect(await sql`SELECT 41 + 1 AS answer`).toEqual([{ answer: 42 }]);
+      await sql.end();
+    } finally {
+      await db.stop();
+    }
+    expect(existsSync(dirname(db.path))).toBe(false);
+  });
+
+  it('narrows a folder an earlier version left open to other users', { timeout: 60_000 }, async () => {
+    chmodSync(dataDir, 0o755);
+    const db = await startEmbeddedPostgres(dataDir, 1);
+    await db.stop();
+    expect(mode(dataDir)).toBe(0o700);
+    expect(db.warning).toBeUndefined();
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    'warns when an open folder belongs to someone else',
+    { timeout: 60_000 },
+    async () => {
+      chownSync(dataDir, 65534, 65534);
+      chmodSync(dataDir, 0o755);
+      const db = await startEmbeddedPostgres(dataDir, 1);
+      await db.stop();
+      expect(db.warning).toMatch(/can be read by other users.*chmod 700/);
+      expect(mode(dataDir)).toBe(0o755);
+    },
+  );
+});
