@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -127,6 +127,24 @@ describe('encrypted database', () => {
     expect(caught).toBeInstanceOf(SottoError);
     expect((caught as SottoError).is('wrong_key')).toBe(true);
     expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  it('keeps the database, its WAL and its SHM readable by this user only, narrowing files left open', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sotto-db-'));
+    dirs.push(dir);
+    const path = join(dir, 'test.db');
+    const files = [path, `${path}-wal`, `${path}-shm`];
+    const modes = () => files.map((file) => statSync(file).mode & 0o777);
+    const key = randomBytes(32);
+    const db = openDatabase(path, { key });
+    run(db, sql`INSERT INTO settings (key, value) VALUES ('k', 'v')`);
+    expect(modes()).toEqual([0o600, 0o600, 0o600]);
+    for (const file of files) {
+      chmodSync(file, 0o644);
+    }
+    db.close();
+    openDatabase(path, { key }).close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
   it('rejects keys that are not 256 bits', () => {

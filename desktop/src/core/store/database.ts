@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { SottoError } from '../errors.js';
 import { indexNewMessages } from './message-queries.js';
@@ -24,6 +25,25 @@ export interface OpenDatabaseOptions {
 }
 
 /**
+ * The database file and its WAL and SHM readable by this user only. SQLite creates a database 0644 and gives
+ * the WAL and SHM the database's mode, so a new file is created 0600 before SQLite opens it, and files an
+ * earlier version left open are narrowed. Encrypted as they are, their size and timing are still nobody else's.
+ */
+function keepPrivate(path: string): void {
+  if (path === ':memory:') {
+    return;
+  }
+  if (!existsSync(path)) {
+    closeSync(openSync(path, 'wx', 0o600));
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) {
+      chmodSync(file, 0o600);
+    }
+  }
+}
+
+/**
  * Opens (or creates) the encrypted database with the SQLCipher scheme and a RAW key
  * (`x'…'`: no per-open KDF), checks the key by reading the schema, enables WAL and migrates.
  * A wrong key throws `wrong_key` and writes nothing.
@@ -32,6 +52,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Writab
   if (options.key.byteLength !== DB_KEY_BYTES) {
     throw new SottoError('invalid_argument', 'database key must be 32 bytes');
   }
+  keepPrivate(path);
   const raw = new Database(path);
   try {
     raw.pragma(`cipher = 'sqlcipher'`);
