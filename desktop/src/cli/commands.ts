@@ -6,6 +6,7 @@ import { Profile } from '../core/profile.js';
 import { formatSafetyNumber } from '../core/protocol/safety-number.js';
 import { shownName } from '../core/sync/content-handler.js';
 import { note, out, outJson, printable } from './output.js';
+import { readSecretLine } from './secret-input.js';
 
 export interface GlobalOptions {
   profile?: string;
@@ -358,8 +359,10 @@ export async function verify(options: GlobalOptions & { safetyNumber?: string },
   });
 }
 
-export async function unlock(options: GlobalOptions & { recoveryKey: string }): Promise<void> {
-  const messenger = await new Profile(profileDir(options)).unlockMessenger(options.recoveryKey);
+export async function unlock(options: GlobalOptions & { recoveryKey?: string }): Promise<void> {
+  // Given as an option, the key is in the process list and the shell's history: asked for, it is in neither.
+  const recoveryKey = options.recoveryKey ?? (await readSecretLine('recovery key: '));
+  const messenger = await new Profile(profileDir(options)).unlockMessenger(recoveryKey);
   await messenger.close();
   out('unlocked: the database key is back in the keychain');
 }

@@ -80,8 +80,11 @@ export function buildProgram(): Command {
     .action((name: string, o: { safetyNumber?: string }) => commands.verify({ ...global(), ...o }, name));
   program
     .command('unlock')
-    .requiredOption('--recovery-key <key>', 'the recovery key shown at registration')
-    .action((o: { recoveryKey: string }) => commands.unlock({ ...global(), ...o }));
+    .option(
+      '--recovery-key <key>',
+      'the recovery key shown at registration (left out: asked for without echo, or read from standard input)',
+    )
+    .action((o: { recoveryKey?: string }) => commands.unlock({ ...global(), ...o }));
   return program;
 }
 

@@ -8,7 +8,7 @@ import { ensureConversation, holdClaim } from '../../src/core/store/conversation
 import { enqueueOutbox } from '../../src/core/store/delivery-queries.js';
 import { newMessageId } from '../../src/core/store/message-queries.js';
 import { run, sql } from '../../src/core/store/sql.js';
-import { runCli } from './support/cli.js';
+import { runCli, runCliOnTerminal, runCliWithInput } from './support/cli.js';
 import { openProfileDb } from './support/credentials.js';
 import { tempDir } from './support/helpers.js';
 import { type RelayProcess, startRelay } from './support/relay-process.js';
@@ -237,6 +237,22 @@ describe('sotto CLI on the embedded relay', () => {
     const good = await cli(dir, 'unlock', '--recovery-key', recoveryKey.toLowerCase());
     expect(good.code).toBe(0);
     expect((await cli(dir, 'conversations')).code).toBe(0);
+
+    // Left out, the key is read from standard input or asked for at a terminal: never in the process list.
+    rmSync(join(dir, 'db-key.passphrase.json'));
+    const piped = await runCliWithInput(['--profile', dir, 'unlock'], `${recoveryKey}\n`, env);
+    expect(piped.stderr).toBe('');
+    expect(piped.code).toBe(0);
+    rmSync(join(dir, 'db-key.passphrase.json'));
+    const typed = await runCliOnTerminal(['--profile', dir, 'unlock'], `${recoveryKey}\r`, env);
+    expect(typed.code).toBe(0);
+    expect(typed.stdout).toContain('recovery key: ');
+    expect(typed.stdout).toContain('unlocked');
+    expect(typed.stdout).not.toContain(recoveryKey.slice(0, 9)); // not echoed
+    expect((await cli(dir, 'conversations')).code).toBe(0);
+    const empty = await runCliWithInput(['--profile', dir, 'unlock'], '\n', env);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toBe('sotto: nothing was entered\n');
   });
 });
 
