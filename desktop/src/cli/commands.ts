@@ -141,13 +141,16 @@ export async function send(options: GlobalOptions, name: string, text: string): 
   });
 }
 
+const displaced = () =>
+  new SottoError(
+    'relay_unreachable',
+    'another client of this profile (the app, or another sotto receive) holds its connection to the relay; close it and try again',
+  );
+
 function unreachable(m: Messenger, waitedMs: number, received: number): SottoError {
   const { relayUrl } = m.profile();
   if (m.connectionState() === 'elsewhere') {
-    return new SottoError(
-      'relay_unreachable',
-      'another client of this profile (the app, or another sotto receive) holds its connection to the relay; close it and try again',
-    );
+    return displaced();
   }
   return new SottoError(
     'relay_unreachable',
@@ -240,6 +243,9 @@ export async function receive(
         await new Promise((resolve) => setTimeout(resolve, Math.min(200, quietMs)));
       }
       await m.flushOutgoing();
+      if (m.connectionState() === 'elsewhere') {
+        throw displaced(); // what arrived meanwhile went to the other client
+      }
       if (m.connectionState() !== 'online') {
         throw new SottoError(
           'relay_unreachable',

@@ -1,14 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Content } from '@sotto/shared-types';
+import { type Content, Routes } from '@sotto/shared-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassphraseSecretStore } from '../../src/core/secrets/passphrase-secret-store.js';
 import { ensureConversation, holdClaim } from '../../src/core/store/conversation-queries.js';
 import { enqueueOutbox } from '../../src/core/store/delivery-queries.js';
 import { newMessageId } from '../../src/core/store/message-queries.js';
 import { run, sql } from '../../src/core/store/sql.js';
-import { runCli, runCliOnTerminal, runCliWithInput } from './support/cli.js';
+import { runCli, runCliOnTerminal, runCliWithInput, spawnCli, waitCli } from './support/cli.js';
 import { openProfileDb } from './support/credentials.js';
 import { tempDir } from './support/helpers.js';
 import { type RelayProcess, startRelay } from './support/relay-process.js';
@@ -222,6 +222,28 @@ describe('sotto CLI on the embedded relay', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain(`could not reach the relay at ${gone.url} for 2 s; nothing was received`);
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('receive says that another client of the profile took its connection', { timeout: 60_000 }, async () => {
+    const dir = join(home.path, 'frank');
+    expect((await cli(dir, 'register', '--relay', relay.url, '--username', 'frank')).code).toBe(0);
+    const openSockets = async () => {
+      const metrics = await fetch(`${relay.url}${Routes.metrics}`, {
+        headers: { authorization: `Bearer ${relay.metricsToken}` },
+      });
+      return Number(/^sotto_open_sockets (\d+)$/m.exec(await metrics.text())?.[1]);
+    };
+    const first = waitCli(spawnCli(['--profile', dir, 'receive', '--timeout', '5'], env));
+    for (let i = 0; i < 100 && (await openSockets()) === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const second = await cli(dir, 'receive', '--timeout', '0');
+    expect(second.code).toBe(0);
+    const pushedOff = await first;
+    expect(pushedOff.code).toBe(1);
+    expect(pushedOff.stderr).toBe(
+      'sotto: another client of this profile (the app, or another sotto receive) holds its connection to the relay; close it and try again\n',
+    );
   });
 
   it('unlock --recovery-key restores access after the stored key is lost', { timeout: 60_000 }, async () => {
