@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,9 @@ export interface EmbeddedPostgres {
  */
 async function makePrivate(dataDir: string): Promise<string | undefined> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (process.platform === 'win32') {
+    return undefined; // no mode bits there: access follows the folder's ACL (a user's own folders are private)
+  }
   const info = await stat(dataDir);
   if ((info.mode & 0o077) === 0) {
     return undefined;
@@ -34,8 +38,24 @@ async function makePrivate(dataDir: string): Promise<string | undefined> {
 }
 
 /**
- * The embedded default: PGlite in `dataDir`, served through pglite-socket on a Unix socket in a private
- * temporary folder, so the relay talks to it with the same `postgres` client and SQL as to a real server.
+ * Where to serve the embedded database. On Windows a named pipe of a random name (by default only its
+ * creator, administrators and the system may write to one); elsewhere a Unix socket in a folder mkdtemp
+ * creates 0700, under the temporary folder since a socket's path must stay under 104 bytes.
+ */
+async function privateSocket(): Promise<{ path: string; removeSocketDir: () => Promise<void> }> {
+  if (process.platform === 'win32') {
+    return { path: `\\\\.\\pipe\\sotto-pg-${randomUUID()}`, removeSocketDir: async () => {} };
+  }
+  const socketDir = await mkdtemp(join(tmpdir(), 'sotto-pg-'));
+  return {
+    path: join(socketDir, '.s.PGSQL.5432'),
+    removeSocketDir: () => rm(socketDir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * The embedded default: PGlite in `dataDir`, served through pglite-socket on a private socket (see
+ * privateSocket), so the relay talks to it with the same `postgres` client and SQL as to a real server.
  * PGlite asks for no password: on a TCP port of 127.0.0.1 every local user could open the database.
  * `dataDir` of `memory://` keeps everything in memory (tests). A folder is locked to this process until `stop`
  * (see lockDataDir).
@@ -47,12 +67,9 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections: num
     warning = await makePrivate(dataDir);
     unlock = await lockDataDir(dataDir);
   }
-  // mkdtemp creates it 0700; a short path, since a Unix socket's path must stay under 108 bytes.
-  const socketDir = await mkdtemp(join(tmpdir(), 'sotto-pg-'));
-  const removeSocketDir = () => rm(socketDir, { recursive: true, force: true });
+  const { path, removeSocketDir } = await privateSocket();
   try {
     const db = await PGlite.create(dataDir);
-    const path = join(socketDir, '.s.PGSQL.5432');
     const server = new PGLiteSocketServer({ db, path, maxConnections });
     await server.start();
     return {
