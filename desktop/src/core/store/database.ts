@@ -30,8 +30,8 @@ export interface OpenDatabaseOptions {
  * earlier version left open are narrowed. Encrypted as they are, their size and timing are still nobody else's.
  */
 function keepPrivate(path: string): void {
-  if (path === ':memory:') {
-    return;
+  if (path === ':memory:' || process.platform === 'win32') {
+    return; // Windows has no mode bits: the profile folder's ACL decides
   }
   if (!existsSync(path)) {
     closeSync(openSync(path, 'wx', 0o600));
