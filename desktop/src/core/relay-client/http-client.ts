@@ -37,7 +37,7 @@ export interface RelayClientOptions {
 /**
  * The relay's base URL as stored in a profile: http(s), with ws(s) taken as the same server over http(s), no
  * trailing slash. Anything else is refused with what a URL should look like ("127.0.0.1:8787" would otherwise
- * only fail later as "cannot reach the relay").
+ * only fail later as "cannot reach the relay"), and so is plain http to another machine.
  */
 export function relayBaseUrl(input: string): string {
   let url: URL | undefined;
@@ -54,7 +54,25 @@ export function relayBaseUrl(input: string): string {
     );
   }
   url.protocol = protocol;
+  if (protocol === 'http:' && !isLoopback(url.hostname) && process.env.SOTTO_ALLOW_PLAIN_HTTP !== '1') {
+    throw new SottoError(
+      'invalid_argument',
+      `relay URL: ${url.host} would be reached without encryption (http://), so this device's secret and tokens ` +
+        'would cross the network readable by anyone on the way: use https:// (the relay behind a TLS reverse ' +
+        'proxy, see the README). Only for a test relay on your own network, set SOTTO_ALLOW_PLAIN_HTTP=1',
+    );
+  }
   return url.toString().replace(/\/+$/, '');
+}
+
+/** This machine: plain http never leaves it. */
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
 }
 
 function path(template: string, params: Record<string, string | number>): string {
