@@ -21,7 +21,11 @@ export function profileDir(options: GlobalOptions): string {
 }
 
 async function withMessenger<T>(options: GlobalOptions, fn: (m: Messenger) => Promise<T>): Promise<T> {
-  const messenger = await new Profile(profileDir(options)).openMessenger();
+  const messenger = await new Profile(profileDir(options)).openMessenger().catch((error: unknown) => {
+    throw SottoError.is(error, 'locked')
+      ? new SottoError('locked', `${error.message} (sotto unlock, then type the key shown at registration)`)
+      : error;
+  });
   messenger.on((event) => {
     if (event.type === 'conversation_updated') {
       known.set(event.conversation.id, event.conversation);

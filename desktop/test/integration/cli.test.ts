@@ -253,7 +253,9 @@ describe('sotto CLI on the embedded relay', () => {
     rmSync(join(dir, 'db-key.passphrase.json')); // the key store lost its entry
     const locked = await cli(dir, 'conversations');
     expect(locked.code).not.toBe(0);
-    expect(locked.stderr).toMatch(/recovery key/);
+    expect(locked.stderr).toBe(
+      'sotto: the database key is not in the keychain: unlock with your recovery key (sotto unlock, then type the key shown at registration)\n',
+    );
     const bad = await cli(dir, 'unlock', '--recovery-key', 'AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA');
     expect(bad.code).not.toBe(0);
     const good = await cli(dir, 'unlock', '--recovery-key', recoveryKey.toLowerCase());
