@@ -17,7 +17,7 @@ import { RateLimits } from './rate-limits.js';
 import { AckWriter } from './store/ack-writer.js';
 import { deleteExpiredAttachments, unknownAttachmentIds } from './store/attachments.js';
 import { createSql } from './store/db.js';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from './store/embedded.js';
+import { EMBEDDED_POOL_SIZE, type EmbeddedPostgres, startEmbeddedPostgres } from './store/embedded.js';
 import { EnvelopeWriter } from './store/envelope-writer.js';
 import { Lookups } from './store/lookups.js';
 import { countEnvelopes, deleteExpiredEnvelopes } from './store/messages.js';
@@ -58,8 +58,8 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
   let databaseUrl = env.DATABASE_URL;
   let poolSize = env.DATABASE_POOL_SIZE;
   if (!databaseUrl) {
-    poolSize = Math.min(poolSize, 4);
-    embeddedDb = await startEmbeddedPostgres(env.SOTTO_DATA_DIR, poolSize + 2);
+    poolSize = EMBEDDED_POOL_SIZE;
+    embeddedDb = await startEmbeddedPostgres(env.SOTTO_DATA_DIR, EMBEDDED_POOL_SIZE + 1);
     databaseUrl = embeddedDb.url;
     log.info({ dataDir: env.SOTTO_DATA_DIR }, 'embedded Postgres (PGlite) started');
     if (embeddedDb.warning) {

@@ -225,8 +225,8 @@ describe('sotto CLI on the embedded relay', () => {
   });
 
   it('receive says that another client of the profile took its connection', { timeout: 60_000 }, async () => {
-    const dir = join(home.path, 'frank');
-    expect((await cli(dir, 'register', '--relay', relay.url, '--username', 'frank')).code).toBe(0);
+    const dir = join(home.path, 'gina');
+    expect((await cli(dir, 'register', '--relay', relay.url, '--username', 'gina')).code).toBe(0);
     const openSockets = async () => {
       const metrics = await fetch(`${relay.url}${Routes.metrics}`, {
         headers: { authorization: `Bearer ${relay.metricsToken}` },

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSql } from './db.js';
-import { startEmbeddedPostgres } from './embedded.js';
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './embedded.js';
 
 const parent = mkdtempSync(join(tmpdir(), 'sotto-embedded-'));
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
@@ -88,4 +88,42 @@ describe('the embedded database', () => {
       expect(mode(dataDir)).toBe(0o755);
     },
   );
+
+  it("runs concurrent statements and transactions from a cold pool of the relay's size", {
+    timeout: 60_000,
+  }, async () => {
+    // PGlite is one session behind pglite-socket: with 4 pooled connections (as before), the messages of
+    // connections starting up and running interleaved there, and every such burst had a statement fail
+    // with 'portal "" does not exist' (as a rejection inside postgres.js nobody handled).
+    const db = await startEmbeddedPostgres('memory://', EMBEDDED_POOL_SIZE + 1);
+    const sql = createSql(db.url, { max: EMBEDDED_POOL_SIZE, path: db.path });
+    const failures: string[] = [];
+    let wrong = 0;
+    try {
+      await sql`CREATE TABLE probe (id int PRIMARY KEY, v text)`;
+      await Promise.all(
+        Array.from({ length: 3000 }, async (_, i) => {
+          try {
+            if (i % 3 === 0) {
+              await sql.begin(async (tx) => {
+                await tx`INSERT INTO probe (id, v) VALUES (${i}, ${`v${i}`})`;
+                const [row] = await tx<{ v: string }[]>`SELECT v FROM probe WHERE id = ${i}`;
+                wrong += row?.v === `v${i}` ? 0 : 1;
+              });
+            } else {
+              const rows = await sql<{ v: number }[]>`SELECT ${i}::int AS v FROM generate_series(1, ${(i % 5) + 1})`;
+              wrong += rows.length === (i % 5) + 1 && rows.every((r) => r.v === i) ? 0 : 1;
+            }
+          } catch (error) {
+            failures.push((error as Error).message);
+          }
+        }),
+      );
+    } finally {
+      await sql.end();
+      await db.stop();
+    }
+    expect(failures).toEqual([]);
+    expect(wrong).toBe(0);
+  });
 });

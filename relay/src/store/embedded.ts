@@ -6,6 +6,15 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { lockDataDir } from './data-dir-lock.js';
 
+/**
+ * PGlite is one database session: pglite-socket serves several connections by passing their protocol messages
+ * to it one at a time, so the Parse/Bind/Execute of two connections interleave and an Execute finds the
+ * unnamed portal replaced or gone ("portal "" does not exist"; met inside postgres.js's own queries, the
+ * rejection is unhandled and ends the process). One connection keeps them apart: postgres.js pipelines
+ * queries on it, and PGlite runs one at a time anyway. (The socket takes one more, for a reconnect.)
+ */
+export const EMBEDDED_POOL_SIZE = 1;
+
 export interface EmbeddedPostgres {
   /** Database and user, for createSql with `path`. */
   url: string;
