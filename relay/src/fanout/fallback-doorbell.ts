@@ -78,7 +78,12 @@ export class FallbackDoorbell {
       if (!this.degraded) {
         this.lastId = await maxEnvelopeId(this.sql);
         this.degraded = true;
-        this.logger.warn('fan-out unhealthy: polling connected devices\u2019 queues');
+        const problem = this.fanout.problem() ?? 'unreachable';
+        this.logger.warn(
+          { problem, pollMs: this.intervalMs },
+          `Redis ${problem}: until it is back, each instance finds new mail by polling Postgres every ` +
+            `${this.intervalMs} ms (messages arrive later, none is lost); check REDIS_URL and that Redis is running`,
+        );
         this.ringAll();
         return;
       }

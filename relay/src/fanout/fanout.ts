@@ -62,6 +62,8 @@ export interface Fanout {
   localDevices(): DeviceAddress[];
   /** False while cross-instance delivery is known to be broken (Redis down). */
   healthy(): boolean;
+  /** While unhealthy, the backing service's last error, for the log ("connect ECONNREFUSED 10.0.0.5:6379"). */
+  problem(): string | undefined;
   /** Round trip to the backing service, for /readyz. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

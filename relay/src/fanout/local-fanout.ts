@@ -63,6 +63,10 @@ export class LocalFanout implements Fanout {
     return true;
   }
 
+  problem(): string | undefined {
+    return undefined;
+  }
+
   async ping(): Promise<boolean> {
     return true;
   }

@@ -59,6 +59,8 @@ export class RedisFanout implements Fanout {
   private epoch = 0;
   /** The last epoch seen from each other instance. */
   private readonly epochs = new Map<string, string>();
+  /** The last error either Redis client reported (its message names the address, never the password). */
+  private lastError: string | undefined;
   private readonly devicesChannel: string;
   private readonly barrierChannel: string;
   private barrierIds = 0;
@@ -98,6 +100,7 @@ export class RedisFanout implements Fanout {
     this.subscriber = new Redis(url, { maxRetriesPerRequest: null, retryStrategy, autoResubscribe: true });
     for (const client of [this.commands, this.subscriber]) {
       client.on('error', (err) => {
+        this.lastError = err.message;
         this.logger.debug({ err: toLogFormat(err) }, 'redis error');
       });
     }
@@ -369,6 +372,10 @@ export class RedisFanout implements Fanout {
 
   healthy(): boolean {
     return this.commands.status === 'ready' && this.subscriber.status === 'ready';
+  }
+
+  problem(): string | undefined {
+    return this.healthy() ? undefined : (this.lastError ?? `not connected (${this.commands.status})`);
   }
 
   async ping(): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { CloseCode } from '@sotto/shared-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
 import { api, registerDevice, SocketClient, sendTo, target } from '../support/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { PrivateRedis } from '../support/private-redis.js';
@@ -9,13 +10,26 @@ let db: TestDatabase;
 let redis: PrivateRedis;
 let one: TestRelay;
 let two: TestRelay;
+interface LogLine {
+  level: string;
+  msg: string;
+}
+/** What instance one logs. */
+const oneLog: LogLine[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   redis = await PrivateRedis.start();
   // Short heartbeats: while Redis is down, revocations and takeovers are checked at each one.
   const env = { FALLBACK_POLL_MS: '500', WS_HEARTBEAT_MS: '300' };
-  one = await startTestRelay({ databaseUrl: db.url, redisUrl: redis.url, redisPrefix: 'rd:', env });
+  const destination = { write: (line: string) => void oneLog.push(JSON.parse(line) as LogLine) };
+  one = await startTestRelay({
+    databaseUrl: db.url,
+    redisUrl: redis.url,
+    redisPrefix: 'rd:',
+    env,
+    logger: createLogger('info', destination),
+  });
   two = await startTestRelay({ databaseUrl: db.url, redisUrl: redis.url, redisPrefix: 'rd:', env });
 });
 afterAll(async () => {
@@ -38,6 +52,14 @@ describe('when Redis goes down', () => {
     const ready = await api<{ checks: Record<string, string> }>(one.url, 'GET', '/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.checks.redis).toBe('down');
+    // The operator is told what is wrong, what it costs and what to check.
+    const warning = oneLog.find((line) => line.level === 'warn' && line.msg.startsWith('Redis '));
+    expect(warning?.msg).toMatch(
+      new RegExp(
+        `^Redis (connect ECONNREFUSED 127\\.0\\.0\\.1:${new URL(redis.url).port}|Connection is closed\\.|not connected \\(\\w+\\)): ` +
+          'until it is back, each instance finds new mail by polling Postgres every 500 ms \\(messages arrive later, none is lost\\); check REDIS_URL and that Redis is running$',
+      ),
+    );
 
     await redis.start();
     // Wait (bounded) until both instances are healthy again, then expect live delivery through Redis.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../src/clock.js';
 import { loadEnv } from '../../src/env.js';
+import type { Logger } from '../../src/logger.js';
 import { createRelay, type Relay } from '../../src/relay.js';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -35,6 +36,8 @@ export interface StartRelayOptions {
   redisPrefix?: string;
   env?: Record<string, string>;
   clock?: Clock;
+  /** Where the relay logs (silent otherwise). */
+  logger?: Logger;
 }
 
 /** Starts an in-process relay on a random port of 127.0.0.1. Without databaseUrl it runs PGlite in memory. */
@@ -48,7 +51,11 @@ export async function startTestRelay(options: StartRelayOptions = {}): Promise<T
       : {}),
     ...options.env,
   });
-  const relay = await createRelay({ env, ...(options.clock ? { clock: options.clock } : {}) });
+  const relay = await createRelay({
+    env,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   const port = await relay.listen(0, '127.0.0.1');
   return {
     relay,
