@@ -5,8 +5,8 @@ import type { ConversationSummary, MessageView } from '../core/messenger-types.j
 import { Profile } from '../core/profile.js';
 import { formatSafetyNumber } from '../core/protocol/safety-number.js';
 import { shownName } from '../core/sync/content-handler.js';
+import { readMessageInput, readSecretLine } from './input.js';
 import { note, out, outJson, printable } from './output.js';
-import { readSecretLine } from './secret-input.js';
 
 export interface GlobalOptions {
   profile?: string;
@@ -100,7 +100,9 @@ export async function register(
   out(`recovery key (shown once, keep it safe): ${recoveryKey}`);
 }
 
-export async function send(options: GlobalOptions, name: string, text: string): Promise<void> {
+export async function send(options: GlobalOptions, name: string, given: string | undefined): Promise<void> {
+  // Read before the profile is opened: a person may take a while to type it.
+  const text = given ?? (await readMessageInput());
   await withMessenger(options, async (m) => {
     const known = m.findConversation(name);
     let conversation: ConversationSummary;

@@ -34,11 +34,11 @@ export function buildProgram(): Command {
   program
     .command('send')
     .argument('<name>')
-    .argument('<text>')
+    .argument('[text]', 'the message; left out, it is read from standard input (then it is not in the process list)')
     .description('send a message')
     // A message may start with "-" ("-1 for that", "- first item"): it is the text, not an unknown option.
     .allowUnknownOption()
-    .action((name: string, text: string) => commands.send(global(), name, text));
+    .action((name: string, text: string | undefined) => commands.send(global(), name, text));
   program
     .command('receive')
     .description('receive queued and live messages, exit after the queue is drained and --timeout seconds of quiet')

@@ -209,6 +209,23 @@ describe('sotto CLI on the embedded relay', () => {
     expect(found.stdout).toContain('-1 for the early meeting');
   });
 
+  it('sends a message read from standard input, which keeps it out of the process list', {
+    timeout: 60_000,
+  }, async () => {
+    const piped = await runCliWithInput(['--profile', alice, 'send', 'bob'], 'first line\n  second line\n', env);
+    expect(piped.stderr).toBe('');
+    expect(piped.code).toBe(0);
+    const received = await cli(bob, 'receive', '--timeout', '1', '--json');
+    const texts = received.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { text: string }).text);
+    expect(texts).toEqual(['first line\n  second line']);
+    const empty = await runCliWithInput(['--profile', alice, 'send', 'bob'], '\n', env);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toBe('sotto: nothing to send: standard input was empty\n');
+  });
+
   it('receive gives up with a one-line reason when the relay is out of reach, instead of waiting forever', {
     timeout: 60_000,
   }, async () => {

@@ -1,4 +1,5 @@
 import { SottoError } from '../core/errors.js';
+import { note } from './output.js';
 
 const ENTER = new Set(['\r', '\n']);
 const CTRL_C = '\u0003';
@@ -64,4 +65,24 @@ async function firstLine(): Promise<string> {
     }
   }
   return text.split('\n')[0] ?? '';
+}
+
+/**
+ * A message from standard input, to its end (one final line break dropped): given as an argument, it would be
+ * in the process list, readable by every user of the machine while `send` runs.
+ */
+export async function readMessageInput(): Promise<string> {
+  if (process.stdin.isTTY) {
+    note('type the message, then Ctrl-D on a line of its own');
+  }
+  let text = '';
+  process.stdin.setEncoding('utf8');
+  for await (const chunk of process.stdin) {
+    text += chunk as string;
+  }
+  text = text.replace(/\r?\n$/, '');
+  if (!text.trim()) {
+    throw new SottoError('invalid_argument', 'nothing to send: standard input was empty');
+  }
+  return text;
 }
