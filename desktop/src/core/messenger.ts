@@ -99,6 +99,7 @@ export class Messenger implements MessengerApi {
       onState: (state) => this.#setState(state),
       onDrained: () => this.maintainKeys(),
     });
+    this.#sweeper.sweepAtOpen();
     this.#sweeper.schedule(0);
   }
 

@@ -294,6 +294,23 @@ describe('two cores over an in-memory relay', () => {
     );
   });
 
+  it('never shows a disappearing message that expired while the profile was closed', async () => {
+    const relay = new MemoryRelay();
+    const alice = await makeUser(relay, 'alice');
+    await makeUser(relay, 'bob');
+    const conv = await alice.messenger.startConversation('bob');
+    await alice.messenger.setDisappearingTimer(conv.id, 1);
+    await alice.messenger.sendText(conv.id, 'short-lived words');
+    await alice.messenger.close();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const reopened = await alice.profile.openMessenger();
+    cleanups.push(() => reopened.close());
+    // Read at once, as `sotto history` and `sotto search` do, before any timer could have run.
+    expect(texts(reopened, conv.id)).not.toContain('short-lived words');
+    expect(reopened.search('short')).toEqual([]);
+    expect(reopened.listConversations()[0]?.lastMessage?.preview ?? '').not.toContain('short-lived');
+  });
+
   it('refuses to send or type to a conversation that does not exist, and stores nothing', async () => {
     const relay = new MemoryRelay();
     const alice = await makeUser(relay, 'alice');

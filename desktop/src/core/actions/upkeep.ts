@@ -37,6 +37,14 @@ export class ExpirySweeper {
 
   constructor(private readonly ctx: CoreContext) {}
 
+  /**
+   * At open, before anything can read: what expired while the profile was closed is deleted at once, not at
+   * the first timer (a `sotto history` or `search` reads before any timer runs). Nothing listens yet.
+   */
+  sweepAtOpen(): void {
+    this.ctx.db.transaction(() => deleteExpired(this.ctx.db, this.ctx.now()))();
+  }
+
   schedule(delayMs = 0): void {
     if (this.#stopped) {
       return;
