@@ -194,11 +194,14 @@ async function untilDrained(m: Messenger, since: number, waitMs: number, receive
 }
 
 export async function receive(
-  options: GlobalOptions & { timeout: number; connectTimeout: number; json?: boolean },
+  options: GlobalOptions & { timeout: number; connectTimeout: number; json?: boolean; markRead?: boolean },
 ): Promise<void> {
   await withMessenger(options, async (m) => {
     let received = 0;
+    /** Conversations with a message printed in this run. */
+    const shown = new Set<string>();
     const print = (message: MessageView) => {
+      shown.add(message.conversationId);
       const line = messageJson(m, message);
       if (options.json) {
         outJson(line);
@@ -261,6 +264,14 @@ export async function receive(
       // Claims still being asked about get their answer, within the bound.
       while (waiting.length > 0 && Date.now() - (waiting[0]?.since ?? 0) < CLAIM_WAIT_MS) {
         await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (options.markRead) {
+        release(true);
+        // As opening the conversation in the app: disappearing timers start, and read receipts go out.
+        for (const conversationId of shown) {
+          await m.markRead(conversationId);
+        }
+        await m.flushOutgoing();
       }
     } finally {
       clearInterval(releaser);

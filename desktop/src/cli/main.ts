@@ -50,7 +50,11 @@ export function buildProgram(): Command {
       20,
     )
     .option('--json', 'one JSON object per line')
-    .action((o: { timeout: number; connectTimeout: number; json?: boolean }) =>
+    .option(
+      '--mark-read',
+      'mark the conversations it printed messages from as read (starts disappearing timers, sends read receipts)',
+    )
+    .action((o: { timeout: number; connectTimeout: number; json?: boolean; markRead?: boolean }) =>
       commands.receive({ ...global(), ...o }),
     );
   program

@@ -226,6 +226,25 @@ describe('sotto CLI on the embedded relay', () => {
     expect(empty.stderr).toBe('sotto: nothing to send: standard input was empty\n');
   });
 
+  it('receive --mark-read marks what it printed as read, and the sender learns it', { timeout: 60_000 }, async () => {
+    const unreadFromAlice = async () => {
+      const lines = (await cli(bob, 'conversations', '--json')).stdout.trim().split('\n');
+      const rows = lines.map((line) => JSON.parse(line) as { username: string; unreadCount: number });
+      return rows.find((row) => row.username === 'alice')?.unreadCount;
+    };
+    expect((await cli(alice, 'send', 'bob', 'please read me')).code).toBe(0);
+    expect((await cli(bob, 'receive', '--timeout', '0')).stdout).toContain('alice: please read me');
+    expect(await unreadFromAlice()).toBeGreaterThan(0); // printing alone does not mark read
+    expect((await cli(alice, 'send', 'bob', 'and me')).code).toBe(0);
+    const marked = await cli(bob, 'receive', '--timeout', '0', '--mark-read');
+    expect(marked.stdout).toBe('alice: and me\n');
+    expect(await unreadFromAlice()).toBe(0);
+    expect((await cli(alice, 'receive', '--timeout', '1')).code).toBe(0); // the read receipt
+    const history = (await cli(alice, 'history', 'bob', '--json')).stdout.trim().split('\n');
+    const mine = history.map((line) => JSON.parse(line) as { text: string; status: string });
+    expect(mine.find((m) => m.text === 'and me')?.status).toBe('read');
+  });
+
   it('receive gives up with a one-line reason when the relay is out of reach, instead of waiting forever', {
     timeout: 60_000,
   }, async () => {
