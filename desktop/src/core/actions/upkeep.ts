@@ -42,7 +42,18 @@ export class ExpirySweeper {
    * the first timer (a `sotto history` or `search` reads before any timer runs). Nothing listens yet.
    */
   sweepAtOpen(): void {
-    this.ctx.db.transaction(() => deleteExpired(this.ctx.db, this.ctx.now()))();
+    const { db } = this.ctx;
+    const now = this.ctx.now();
+    const next = nextExpiry(db);
+    if (next === null || next > now) {
+      return; // the common case writes nothing, so another process holding the database cannot fail the open
+    }
+    try {
+      // IMMEDIATE: waits its turn behind another process's write (a deferred one could fail at the DELETE).
+      db.transaction(() => deleteExpired(db, now)).immediate();
+    } catch (error) {
+      log.warn('expiry sweep at open failed; the timer retries', { error: toLogFormat(error) });
+    }
   }
 
   schedule(delayMs = 0): void {
