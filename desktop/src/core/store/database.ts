@@ -38,7 +38,11 @@ function keepPrivate(path: string): void {
   }
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) {
-      chmodSync(file, 0o600);
+      try {
+        chmodSync(file, 0o600);
+      } catch {
+        // Not ours to change (another user's file we may still open): opening matters more.
+      }
     }
   }
 }
