@@ -10,7 +10,7 @@ import { RedisFanout } from './fanout/redis-fanout.js';
 import { createLogger } from './logger.js';
 import { findAccountByUsername } from './store/accounts.js';
 import { createSql, type Sql } from './store/db.js';
-import { EMBEDDED_POOL_SIZE, type EmbeddedPostgres, startEmbeddedPostgres } from './store/embedded.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './store/embedded.js';
 import { createInvite, listInvites, revokeInvite } from './store/invites.js';
 import { migrate } from './store/migrate.js';
 import { relayStats } from './store/stats.js';
@@ -34,15 +34,16 @@ interface Context {
 async function withDatabase<T>(run: (ctx: Context) => Promise<T>): Promise<T> {
   const env = loadEnv();
   let embedded: EmbeddedPostgres | undefined;
-  let url = env.DATABASE_URL;
-  if (!url) {
-    embedded = await startEmbeddedPostgres(env.SOTTO_DATA_DIR, EMBEDDED_POOL_SIZE + 1);
-    url = embedded.url;
+  let sql: Sql;
+  if (env.DATABASE_URL) {
+    sql = createSql(env.DATABASE_URL, { max: 2 });
+  } else {
+    embedded = await startEmbeddedPostgres(env.SOTTO_DATA_DIR);
     if (embedded.warning) {
       process.stderr.write(`warning: ${embedded.warning}\n`);
     }
+    sql = embedded.connect();
   }
-  const sql = createSql(url, { max: embedded ? EMBEDDED_POOL_SIZE : 2, ...(embedded ? { path: embedded.path } : {}) });
   try {
     await migrate(sql);
     return await run({ env, sql });

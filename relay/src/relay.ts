@@ -16,7 +16,7 @@ import { Metrics } from './metrics.js';
 import { RateLimits } from './rate-limits.js';
 import { AckWriter } from './store/ack-writer.js';
 import { deleteExpiredAttachments, unknownAttachmentIds } from './store/attachments.js';
-import { createSql } from './store/db.js';
+import { createSql, type Sql } from './store/db.js';
 import { EMBEDDED_POOL_SIZE, type EmbeddedPostgres, startEmbeddedPostgres } from './store/embedded.js';
 import { EnvelopeWriter } from './store/envelope-writer.js';
 import { Lookups } from './store/lookups.js';
@@ -55,18 +55,19 @@ export interface Relay {
 export async function createRelay({ env, clock = systemClock, logger }: RelayOptions): Promise<Relay> {
   const log = logger ?? createLogger(env.LOG_LEVEL);
   let embeddedDb: EmbeddedPostgres | undefined;
-  let databaseUrl = env.DATABASE_URL;
   let poolSize = env.DATABASE_POOL_SIZE;
-  if (!databaseUrl) {
+  let sql: Sql;
+  if (env.DATABASE_URL) {
+    sql = createSql(env.DATABASE_URL, { max: poolSize });
+  } else {
     poolSize = EMBEDDED_POOL_SIZE;
-    embeddedDb = await startEmbeddedPostgres(env.SOTTO_DATA_DIR, EMBEDDED_POOL_SIZE + 1);
-    databaseUrl = embeddedDb.url;
+    embeddedDb = await startEmbeddedPostgres(env.SOTTO_DATA_DIR);
     log.info({ dataDir: env.SOTTO_DATA_DIR }, 'embedded Postgres (PGlite) started');
     if (embeddedDb.warning) {
       log.warn(embeddedDb.warning);
     }
+    sql = embeddedDb.connect();
   }
-  const sql = createSql(databaseUrl, { max: poolSize, ...(embeddedDb ? { path: embeddedDb.path } : {}) });
   try {
     const applied = await migrate(sql);
     if (applied.length > 0) {

@@ -12,8 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSql } from './db.js';
-import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './embedded.js';
+import { startEmbeddedPostgres } from './embedded.js';
 
 const parent = mkdtempSync(join(tmpdir(), 'sotto-embedded-'));
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
@@ -52,14 +51,14 @@ describe('the embedded database', () => {
 
   it('is created private, served on a private Unix socket and on no TCP port', { timeout: 60_000 }, async () => {
     const before = tcpListeners();
-    const db = await startEmbeddedPostgres(dataDir, 2);
+    const db = await startEmbeddedPostgres(dataDir);
     try {
       expect(mode(dataDir)).toBe(0o700);
       expect(db.warning).toBeUndefined();
       expect(tcpListeners()).toEqual(before);
       expect(statSync(db.path).isSocket()).toBe(true);
       expect(mode(dirname(db.path))).toBe(0o700);
-      const sql = createSql(db.url, { max: 1, path: db.path });
+      const sql = db.connect();
       expect(await sql`SELECT 41 + 1 AS answer`).toEqual([{ answer: 42 }]);
       await sql.end();
     } finally {
@@ -70,7 +69,7 @@ describe('the embedded database', () => {
 
   it('narrows a folder an earlier version left open to other users', { timeout: 60_000 }, async () => {
     chmodSync(dataDir, 0o755);
-    const db = await startEmbeddedPostgres(dataDir, 1);
+    const db = await startEmbeddedPostgres(dataDir);
     await db.stop();
     expect(mode(dataDir)).toBe(0o700);
     expect(db.warning).toBeUndefined();
@@ -82,7 +81,7 @@ describe('the embedded database', () => {
     async () => {
       chownSync(dataDir, 65534, 65534);
       chmodSync(dataDir, 0o755);
-      const db = await startEmbeddedPostgres(dataDir, 1);
+      const db = await startEmbeddedPostgres(dataDir);
       await db.stop();
       expect(db.warning).toMatch(/can be read by other users.*chmod 700/);
       expect(mode(dataDir)).toBe(0o755);
@@ -95,8 +94,8 @@ describe('the embedded database', () => {
     // PGlite is one session behind pglite-socket: with 4 pooled connections (as before), the messages of
     // connections starting up and running interleaved there, and every such burst had a statement fail
     // with 'portal "" does not exist' (as a rejection inside postgres.js nobody handled).
-    const db = await startEmbeddedPostgres('memory://', EMBEDDED_POOL_SIZE + 1);
-    const sql = createSql(db.url, { max: EMBEDDED_POOL_SIZE, path: db.path });
+    const db = await startEmbeddedPostgres('memory://');
+    const sql = db.connect();
     const failures: string[] = [];
     let wrong = 0;
     try {

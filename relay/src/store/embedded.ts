@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { lockDataDir } from './data-dir-lock.js';
+import { createSql, type Sql } from './db.js';
 
 /**
  * PGlite is one database session: pglite-socket serves several connections by passing their protocol messages
@@ -16,10 +17,10 @@ import { lockDataDir } from './data-dir-lock.js';
 export const EMBEDDED_POOL_SIZE = 1;
 
 export interface EmbeddedPostgres {
-  /** Database and user, for createSql with `path`. */
-  url: string;
-  /** The Unix socket it is served on, in a folder only this user can enter. */
+  /** The socket it is served on: a Unix socket in a folder only this user can enter (a named pipe on Windows). */
   path: string;
+  /** The relay's connection pool to it: EMBEDDED_POOL_SIZE connections through `path`. */
+  connect(): Sql;
   /** Set when the data folder is open to other users and could not be made private. */
   warning?: string;
   stop(): Promise<void>;
@@ -69,7 +70,7 @@ async function privateSocket(): Promise<{ path: string; removeSocketDir: () => P
  * `dataDir` of `memory://` keeps everything in memory (tests). A folder is locked to this process until `stop`
  * (see lockDataDir).
  */
-export async function startEmbeddedPostgres(dataDir: string, maxConnections: number): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   let unlock = async () => {};
   let warning: string | undefined;
   if (!dataDir.startsWith('memory://')) {
@@ -79,11 +80,12 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections: num
   const { path, removeSocketDir } = await privateSocket();
   try {
     const db = await PGlite.create(dataDir);
-    const server = new PGLiteSocketServer({ db, path, maxConnections });
+    const server = new PGLiteSocketServer({ db, path, maxConnections: EMBEDDED_POOL_SIZE + 1 });
     await server.start();
     return {
-      url: 'postgres://postgres@localhost/postgres?sslmode=disable',
       path,
+      connect: () =>
+        createSql('postgres://postgres@localhost/postgres?sslmode=disable', { max: EMBEDDED_POOL_SIZE, path }),
       ...(warning ? { warning } : {}),
       async stop() {
         await server.stop();
