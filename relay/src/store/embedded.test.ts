@@ -1,18 +1,26 @@
+import { spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from './embedded.js';
+import { SOCKET_RECORD, startEmbeddedPostgres } from './embedded.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 const parent = mkdtempSync(join(tmpdir(), 'sotto-embedded-'));
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
@@ -44,6 +52,26 @@ function tcpListeners(): string[] {
   return listening.sort();
 }
 
+/** Starts the embedded database on `dataDir` in another process and SIGKILLs it: returns the socket it served on. */
+async function crashHolder(dataDir: string): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions', 'source', 'relay/test/support/embedded-holder.ts', dataDir],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const [path] = await createInterface({ input: child.stdout })
+    [Symbol.asyncIterator]()
+    .next()
+    .then((r) => [r.value]);
+  child.kill('SIGKILL');
+  await exited;
+  if (typeof path !== 'string') {
+    throw new Error('the holder process printed no socket path');
+  }
+  return path;
+}
+
 // PGlite asks for no password, and writes its files readable and writable by everyone: the folder's mode and
 // a socket only this user can reach are what keep other local users from the accounts and the signing key.
 describe('the embedded database', () => {
@@ -73,6 +101,46 @@ describe('the embedded database', () => {
     await db.stop();
     expect(mode(dataDir)).toBe(0o700);
     expect(db.warning).toBeUndefined();
+  });
+
+  it('removes the socket folder a crashed relay on this data folder left behind, and nothing else', {
+    timeout: 60_000,
+  }, async () => {
+    const left = dirname(await crashHolder(dataDir));
+    expect(existsSync(left)).toBe(true);
+    const anotherRelays = mkdtempSync(join(tmpdir(), 'sotto-pg-'));
+    try {
+      const db = await startEmbeddedPostgres(dataDir);
+      try {
+        expect(existsSync(left)).toBe(false);
+        expect(existsSync(anotherRelays)).toBe(true);
+        expect(readFileSync(join(dataDir, SOCKET_RECORD), 'utf8')).toBe(`${hostname()}\n${dirname(db.path)}\n`);
+      } finally {
+        await db.stop();
+      }
+      expect(existsSync(join(dataDir, SOCKET_RECORD))).toBe(false);
+    } finally {
+      rmSync(anotherRelays, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves alone what a record names that is not a socket folder of ours', { timeout: 60_000 }, async () => {
+    const notASocketFolder = join(parent, 'keep');
+    mkdirSync(notASocketFolder);
+    const target = mkdtempSync(join(tmpdir(), 'sotto-keep-'));
+    const link = join(parent, 'sotto-pg-AbC123');
+    symlinkSync(target, link);
+    try {
+      for (const named of [notASocketFolder, link, parent]) {
+        writeFileSync(join(dataDir, SOCKET_RECORD), `${hostname()}\n${named}\n`);
+        const db = await startEmbeddedPostgres(dataDir);
+        await db.stop();
+        expect(existsSync(named)).toBe(true);
+      }
+      expect(existsSync(target)).toBe(true);
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
   });
 
   it.runIf(process.getuid?.() === 0)(

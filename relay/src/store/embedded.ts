@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { lockDataDir } from './data-dir-lock.js';
@@ -15,6 +15,13 @@ import { createSql, type Sql } from './db.js';
  * queries on it, and PGlite runs one at a time anyway. (The socket takes one more, for a reconnect.)
  */
 export const EMBEDDED_POOL_SIZE = 1;
+
+/**
+ * In the data folder, while a relay holds it: the host and the socket folder it serves on, so that after a
+ * crash (SIGKILL, power loss) the next relay on this folder removes the folder the crashed one left behind.
+ */
+export const SOCKET_RECORD = 'sotto-relay.socket';
+const SOCKET_DIR_PREFIX = 'sotto-pg-';
 
 export interface EmbeddedPostgres {
   /** The socket it is served on: a Unix socket in a folder only this user can enter (a named pipe on Windows). */
@@ -49,18 +56,37 @@ async function makePrivate(dataDir: string): Promise<string | undefined> {
 
 /**
  * Where to serve the embedded database. On Windows a named pipe of a random name (by default only its
- * creator, administrators and the system may write to one); elsewhere a Unix socket in a folder mkdtemp
- * creates 0700, under the temporary folder since a socket's path must stay under 104 bytes.
+ * creator, administrators and the system may write to one; it goes with the process); elsewhere a Unix
+ * socket in a folder mkdtemp creates 0700, under the temporary folder since a socket's path must stay under
+ * 104 bytes.
  */
-async function privateSocket(): Promise<{ path: string; removeSocketDir: () => Promise<void> }> {
+async function privateSocket(): Promise<{ path: string; socketDir?: string }> {
   if (process.platform === 'win32') {
-    return { path: `\\\\.\\pipe\\sotto-pg-${randomUUID()}`, removeSocketDir: async () => {} };
+    return { path: `\\\\.\\pipe\\${SOCKET_DIR_PREFIX}${randomUUID()}` };
   }
-  const socketDir = await mkdtemp(join(tmpdir(), 'sotto-pg-'));
-  return {
-    path: join(socketDir, '.s.PGSQL.5432'),
-    removeSocketDir: () => rm(socketDir, { recursive: true, force: true }),
-  };
+  const socketDir = await mkdtemp(join(tmpdir(), SOCKET_DIR_PREFIX));
+  return { path: join(socketDir, '.s.PGSQL.5432'), socketDir };
+}
+
+/**
+ * Removes the socket folder that a relay which held `dataDir` and crashed left in the temporary folder, as
+ * its record names it (call while holding the folder's lock). Only a folder of this host, of the name
+ * mkdtemp gave it, and this user's own (not a link) is removed.
+ */
+async function removeLeftSocketDir(dataDir: string): Promise<void> {
+  const record = join(dataDir, SOCKET_RECORD);
+  const [host, socketDir] = (await readFile(record, 'utf8').catch(() => '')).split('\n');
+  if (
+    host === hostname() &&
+    socketDir &&
+    new RegExp(`^${SOCKET_DIR_PREFIX}[A-Za-z0-9]{6}$`).test(basename(socketDir))
+  ) {
+    const info = await lstat(socketDir).catch(() => undefined);
+    if (info?.isDirectory() && info.uid === process.getuid?.()) {
+      await rm(socketDir, { recursive: true, force: true });
+    }
+  }
+  await rm(record, { force: true });
 }
 
 /**
@@ -71,14 +97,33 @@ async function privateSocket(): Promise<{ path: string; removeSocketDir: () => P
  * (see lockDataDir).
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
+  const durable = !dataDir.startsWith('memory://');
   let unlock = async () => {};
   let warning: string | undefined;
-  if (!dataDir.startsWith('memory://')) {
+  if (durable) {
     warning = await makePrivate(dataDir);
     unlock = await lockDataDir(dataDir);
   }
-  const { path, removeSocketDir } = await privateSocket();
+  let socketDir: string | undefined;
+  const release = async () => {
+    if (socketDir) {
+      await rm(socketDir, { recursive: true, force: true });
+    }
+    if (durable) {
+      await rm(join(dataDir, SOCKET_RECORD), { force: true });
+    }
+    await unlock();
+  };
   try {
+    if (durable) {
+      await removeLeftSocketDir(dataDir);
+    }
+    const socket = await privateSocket();
+    socketDir = socket.socketDir;
+    if (durable && socketDir) {
+      await writeFile(join(dataDir, SOCKET_RECORD), `${hostname()}\n${socketDir}\n`, { mode: 0o600 });
+    }
+    const { path } = socket;
     const db = await PGlite.create(dataDir);
     const server = new PGLiteSocketServer({ db, path, maxConnections: EMBEDDED_POOL_SIZE + 1 });
     await server.start();
@@ -90,13 +135,11 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
       async stop() {
         await server.stop();
         await db.close();
-        await removeSocketDir();
-        await unlock();
+        await release();
       },
     };
   } catch (err) {
-    await removeSocketDir();
-    await unlock();
+    await release();
     throw err;
   }
 }
