@@ -1,7 +1,7 @@
 import { Composer } from './actions/compose.js';
 import { normalizeUsername, requireConversation } from './actions/lookups.js';
 import * as trust from './actions/trust.js';
-import { ExpirySweeper, maintainKeys } from './actions/upkeep.js';
+import { ExpirySweeper, KeyUpkeep, maintainKeys } from './actions/upkeep.js';
 import { SottoError, unregisteredError } from './errors.js';
 import type {
   ConnectionState,
@@ -55,6 +55,7 @@ export class Messenger implements MessengerApi {
   readonly #inbound: Inbound;
   readonly #composer: Composer;
   readonly #sweeper: ExpirySweeper;
+  readonly #keyUpkeep: KeyUpkeep;
   readonly #events = new EventHub();
   readonly #profile: ProfileRow;
   readonly #relayUrl: string;
@@ -95,12 +96,18 @@ export class Messenger implements MessengerApi {
     this.#sender = new SendPipeline(this.#ctx);
     this.#sweeper = new ExpirySweeper(this.#ctx);
     this.#composer = new Composer(this.#ctx, this.#sender, () => this.#sweeper.schedule(0));
+    this.#keyUpkeep = new KeyUpkeep(
+      () => this.maintainKeys(),
+      () => this.#state === 'online',
+    );
     this.#inbound = new Inbound(this.#ctx, new ReceivePipeline(this.#ctx, this.#sender), this.#sender, {
       onState: (state) => this.#setState(state),
-      onDrained: () => this.maintainKeys(),
+      onDrained: () => this.#keyUpkeep.request(),
+      onPreKeyMessage: () => void this.#keyUpkeep.request(),
     });
     this.#sweeper.sweepAtOpen();
     this.#sweeper.schedule(0);
+    this.#keyUpkeep.start();
   }
 
   profile(): ProfileInfo {
@@ -175,6 +182,7 @@ export class Messenger implements MessengerApi {
     this.#sender.stop();
     await this.#sender.idle();
     this.#sweeper.stop();
+    await this.#keyUpkeep.stop();
     await this.#inbound.close();
     await this.#ctx.lock.exclusive(() => this.#ctx.indexWaitingMessages());
     this.#setState('offline');

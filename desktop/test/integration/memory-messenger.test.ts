@@ -1,20 +1,27 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { KEY_UPKEEP_INTERVAL_MS } from '../../src/core/actions/upkeep.js';
 import type { Messenger } from '../../src/core/messenger.js';
 import { Profile } from '../../src/core/profile.js';
+import { ROTATION_INTERVAL_MS } from '../../src/core/protocol/key-manager.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
 import { tempDir, until } from './support/helpers.js';
 import { MemoryRelay } from './support/memory-relay.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   for (const cleanup of cleanups.splice(0).reverse()) {
     await cleanup();
   }
 });
 
-async function makeUser(relay: MemoryRelay, username: string, dir = tempDir()) {
+async function makeUser(relay: MemoryRelay, username: string, dir = tempDir(), now?: () => number) {
   const secrets = new MemorySecretStore();
-  const profile = new Profile(dir.path, { secretStore: secrets, relayFactory: () => relay.client() });
+  const profile = new Profile(dir.path, {
+    secretStore: secrets,
+    relayFactory: () => relay.client(),
+    ...(now ? { now } : {}),
+  });
   const { messenger, recoveryKey } = await profile.registerMessenger({ relayUrl: 'memory://relay', username });
   cleanups.push(async () => {
     await messenger.close();
@@ -43,6 +50,23 @@ function texts(m: Messenger, conversationId: string): string[] {
 }
 
 describe('two cores over an in-memory relay', () => {
+  it('rotates its signed prekey while it stays connected', async () => {
+    // The relay says its queue is empty once per connection: an app connected for weeks must rotate anyway.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let clock = Date.now();
+    const relay = new MemoryRelay();
+    const bob = await makeUser(relay, 'bob', tempDir(), () => clock);
+    await bob.messenger.connect();
+    const device = relay.accounts.get(bob.messenger.profile().accountId)?.devices.get(1);
+    const first = device?.signedPreKey?.keyId;
+    expect(first).toBeDefined();
+
+    clock += ROTATION_INTERVAL_MS + 1;
+    await vi.advanceTimersByTimeAsync(KEY_UPKEEP_INTERVAL_MS);
+    await until(() => device?.signedPreKey?.keyId !== first, 5000, 'rotation');
+    expect(device?.signedPreKey?.keyId).toBe((first ?? 0) + 1);
+  });
+
   it('exchanges messages both ways, with receipts, and agrees on safety numbers', async () => {
     const relay = new MemoryRelay();
     const alice = await makeUser(relay, 'alice');

@@ -154,6 +154,36 @@ describe('messaging through the real relay (Postgres + Redis)', () => {
     );
   });
 
+  it('refills one-time prekeys while connected, once a new contact used one', async () => {
+    const bob = await users.make(uniq('bob'));
+    const erin = await users.make(uniq('erin'));
+    const bobInfo = bob.messenger.profile();
+    // Connected and drained: the upkeep each connection starts with is behind us. An app stays so for weeks.
+    await bob.messenger.connect();
+    const oneTimeKeysLeft = () =>
+      Number(
+        psql(
+          `SELECT count(*) FROM one_time_prekeys WHERE account_id = '${bobInfo.accountId}'`,
+          fixture.relay.databaseUrl,
+        ),
+      );
+    expect(oneTimeKeysLeft()).toBe(100);
+    // Other people fetch bob's bundle (each fetch takes one key) without writing to him yet.
+    const thief = await users.make(uniq('thief'));
+    await thief.messenger.close();
+    const fetcher = new RelayClient({ baseUrl: fixture.relay.url });
+    fetcher.setCredentials(await credentialsOf(thief.profile));
+    for (let i = 0; i < 90; i++) {
+      await fetcher.bundle(bobInfo.accountId, 1);
+    }
+    expect(oneTimeKeysLeft()).toBe(10);
+
+    const conv = await erin.messenger.startConversation(bobInfo.username);
+    await erin.messenger.sendText(conv.id, 'hello from a new contact');
+    await until(() => texts(bob.messenger, erin.messenger.profile().accountId).length === 1, 15_000, 'bob decrypts');
+    await until(() => oneTimeKeysLeft() > 100, 15_000, 'refill while connected');
+  });
+
   it('detects an identity key swapped by the relay: recorded, event, verification reset', async () => {
     const alice = await users.make(uniq('alice'));
     const bob = await users.make(uniq('bob'));

@@ -10,6 +10,12 @@ import { emitStored } from './lookups.js';
 const log = createLogger('upkeep');
 const MAX_SWEEP_DELAY_MS = 60_000;
 const PROCESSED_GUID_RETENTION_MS = 30 * 24 * 3600 * 1000;
+/**
+ * Key upkeep while connected: the relay says its queue is empty once per connection, and an app can stay
+ * connected for weeks. Checked this often, the signed prekey is rotated at most this late, and one-time
+ * prekeys that bundle fetches used up without a message (which would ask at once) are refilled.
+ */
+export const KEY_UPKEEP_INTERVAL_MS = 6 * 3600 * 1000;
 
 /** Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly. */
 export async function maintainKeys(ctx: CoreContext, keys: KeyManager): Promise<void> {
@@ -28,6 +34,57 @@ export async function maintainKeys(ctx: CoreContext, keys: KeyManager): Promise<
     },
     { alone: true },
   );
+}
+
+/**
+ * When key upkeep runs: once the relay's queue is drained (each connection), after a message that set up a
+ * session with one of our prekeys (someone used a one-time prekey: the relay's count dropped), and every
+ * KEY_UPKEEP_INTERVAL_MS while connected. One run at a time; asks while one runs make one more run after it.
+ */
+export class KeyUpkeep {
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly upkeep: () => Promise<void>,
+    private readonly connected: () => boolean,
+    private readonly intervalMs = KEY_UPKEEP_INTERVAL_MS,
+  ) {}
+
+  start(): void {
+    this.#timer ??= setInterval(() => {
+      if (this.connected()) {
+        void this.request();
+      }
+    }, this.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Runs upkeep now, or once more after the run in progress. Never rejects (a failure is logged). */
+  request(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    const run = async () => {
+      do {
+        this.#again = false;
+        await this.upkeep().catch((error: unknown) => log.warn('key upkeep failed', { error: toLogFormat(error) }));
+      } while (this.#again);
+    };
+    this.#running = run().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Stops the timer; resolves once a run in progress is over. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#again = false;
+    await this.#running;
+  }
 }
 
 /** Deletes disappearing messages on time: wakes at the next expiry (at least once a minute). */

@@ -22,6 +22,8 @@ export interface InboundHooks {
   onState(state: ConnectionState): void;
   /** After the relay's queue is drained (key upkeep). */
   onDrained(): Promise<void>;
+  /** After a live batch that set up a session with one of our prekeys (its one-time prekey is used up). */
+  onPreKeyMessage(): void;
 }
 
 /**
@@ -107,6 +109,10 @@ export class Inbound {
         this.#acks.push(...batch.map((envelope) => envelope.guid));
         this.#flushAcks();
         this.#verifyClaimedNames();
+        // During a catch-up the drain's upkeep comes anyway.
+        if (this.#queueEmptySeen && batch.some((envelope) => envelope.type === 'prekey')) {
+          this.hooks.onPreKeyMessage();
+        }
       } catch (error) {
         // Not acked: the relay redelivers them after the next reconnect.
         log.error('envelope processing failed', { error: toLogFormat(error) });
