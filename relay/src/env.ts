@@ -85,7 +85,13 @@ export const EnvSchema = z.object({
   ATTACHMENT_MAX_BYTES: int(100 * 1024 * 1024, 1),
   /** Bytes of unexpired blobs (complete or not) one account may hold. */
   ATTACHMENT_QUOTA_BYTES: int(1024 * 1024 * 1024, 1),
+  /** How long a complete blob is kept (counted from its last byte). */
   ATTACHMENT_TTL_SECONDS: int(30 * 24 * 3600, 1),
+  /**
+   * An upload that gets no bytes for this long is dropped, and the quota it reserved is free again: a client
+   * that crashed and started over must not hold the account's quota for a month.
+   */
+  ATTACHMENT_INCOMPLETE_TTL_SECONDS: int(24 * 3600, 1),
   // TURN (coturn use-auth-secret).
   /** What clients are given: turn:, turns: or stun: URIs (a host without a scheme fails in every browser). */
   TURN_URLS: list.pipe(

@@ -13,7 +13,7 @@ import {
   randomBlob,
   sha256Hex,
 } from '../../test/support/attachments.js';
-import { api, errorCode, registerDevice } from '../../test/support/client.js';
+import { api, errorCode, getToken, registerDevice } from '../../test/support/client.js';
 import { useRelay } from '../../test/support/fixture.js';
 import { ManualClock } from '../clock.js';
 
@@ -245,6 +245,40 @@ describe('attachment expiry', () => {
     const { sql } = fx.relay.relay.services;
     const rows = await sql`SELECT id FROM attachments WHERE id IN (${id}, ${abandoned})`;
     expect(rows.length).toBe(0);
+  });
+
+  it('drops an upload that got no bytes for a day and frees its quota; bytes keep one going', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    /** Alice's access token now (the clock moves by days here; tokens last 15 minutes). */
+    const token = async () =>
+      (await getToken(fx.relay.url, alice.accountId, alice.deviceId, alice.deviceSecret)).accessToken;
+    const blob = randomBlob(4 * MIB);
+    const started = clock.now();
+    const going = (await announce(fx.relay.url, await token(), blob)).body;
+    expect(going.expiresAt).toBe(started + DAY);
+    const abandoned = (await announce(fx.relay.url, await token(), blob)).body.id; // a client that crashed
+    const tooMuch = { size: 3 * MIB, sha256: sha256Hex(blob) };
+    const refused = await api(fx.relay.url, 'POST', '/v1/attachments', { token: await token(), body: tooMuch });
+    expect(errorCode(refused)).toBe('quota_exceeded');
+
+    clock.advance(DAY / 2);
+    const half = await patch(fx.relay.url, await token(), going.id, 0, blob.subarray(0, 2 * MIB));
+    expect(half.body).toMatchObject({ offset: 2 * MIB, expiresAt: clock.now() + DAY });
+    clock.advance(DAY / 2 + 1000);
+    // The abandoned upload is gone, and the quota it held with it.
+    expect((await head(fx.relay.url, await token(), abandoned)).status).toBe(404);
+    const again = await api(fx.relay.url, 'POST', '/v1/attachments', { token: await token(), body: tooMuch });
+    expect(again.status).toBe(201);
+    await fx.relay.relay.cleanup();
+    expect(existsSync(blobPath(abandoned))).toBe(false);
+
+    // The one that got bytes resumes, and once complete is kept for 30 days from its last byte.
+    const done = await patch(fx.relay.url, await token(), going.id, 2 * MIB, blob.subarray(2 * MIB));
+    expect(done.body).toMatchObject({ complete: true, expiresAt: clock.now() + 30 * DAY });
+    clock.advance(29 * DAY);
+    const bob = await registerDevice(fx.relay.url);
+    const got = await download(fx.relay.url, bob.accessToken, going.id);
+    expect(got.status).toBe(200);
   });
 
   it('sweeps blob files whose row is gone, and keeps every file that has one', async () => {

@@ -11,6 +11,7 @@ import {
   type AttachmentRow,
   claimUpload,
   deleteAttachment,
+  extendUpload,
   findAttachment,
   insertAttachment,
   markComplete,
@@ -52,9 +53,17 @@ function uploadOffsetHeader(c: Context<AppEnv>): number {
   return Number(raw);
 }
 
-/** One PATCH under the blob's upload lease: bytes to disk at `offset`, then the digest check on the last byte. */
-async function writeUpload(c: Context<AppEnv>, row: AttachmentRow, offset: number): Promise<number> {
-  const { sql, clock, blobs } = c.get('services');
+/**
+ * One PATCH under the blob's upload lease: bytes to disk at `offset`, then the digest check on the last byte.
+ * Returns the bytes the relay has and the blob's expiry: an incomplete upload lives on for
+ * ATTACHMENT_INCOMPLETE_TTL_SECONDS after its last bytes, a complete one for ATTACHMENT_TTL_SECONDS.
+ */
+async function writeUpload(
+  c: Context<AppEnv>,
+  row: AttachmentRow,
+  offset: number,
+): Promise<{ length: number; expiresAt: number }> {
+  const { env, sql, clock, blobs } = c.get('services');
   const { id } = row;
   const writer = randomUUID();
   if (!(await claimUpload(sql, id, row.accountId, writer, clock.now(), LEASE_MS))) {
@@ -73,10 +82,15 @@ async function writeUpload(c: Context<AppEnv>, row: AttachmentRow, offset: numbe
       throw new RelayError({ code: 'payload_too_large', message: 'more bytes than the announced size' });
     }
     const body = (c.req.raw.body ?? []) as AsyncIterable<Uint8Array>;
+    const keepAlive = () => extendUpload(sql, id, clock.now() + env.ATTACHMENT_INCOMPLETE_TTL_SECONDS * 1000);
     let length: number;
     try {
       length = await blobs.append(id, offset, body, row.size);
     } catch (err) {
+      // A dropped connection keeps what arrived before it: that is progress too.
+      if ((await blobs.size(id).catch(() => offset)) > offset) {
+        await keepAlive().catch(() => undefined);
+      }
       if (err instanceof BlobOverflowError) {
         throw new RelayError({ code: 'payload_too_large', message: 'more bytes than the announced size' });
       }
@@ -92,9 +106,12 @@ async function writeUpload(c: Context<AppEnv>, row: AttachmentRow, offset: numbe
           extra: { fields: ['sha256'] },
         });
       }
-      await markComplete(sql, id);
+      const expiresAt = clock.now() + env.ATTACHMENT_TTL_SECONDS * 1000;
+      await markComplete(sql, id, expiresAt);
+      return { length, expiresAt };
     }
-    return length;
+    const expiresAt = length > offset ? await keepAlive() : undefined;
+    return { length, expiresAt: expiresAt ?? row.expiresAt };
   } finally {
     clearInterval(renew);
     await releaseUpload(sql, id, writer).catch(() => undefined);
@@ -122,7 +139,7 @@ export const attachmentRoutes = new Hono<AppEnv>()
     }
     const id = randomBytes(24).toString('base64url');
     const now = clock.now();
-    const expiresAt = now + env.ATTACHMENT_TTL_SECONDS * 1000;
+    const expiresAt = now + env.ATTACHMENT_INCOMPLETE_TTL_SECONDS * 1000;
     const result = await insertAttachment(sql, {
       id,
       accountId: auth.accountId,
@@ -174,9 +191,9 @@ export const attachmentRoutes = new Hono<AppEnv>()
     }
     // A dropped PATCH of this blob on this instance may still be settling: let it finish first.
     await blobs.settled(id);
-    const length = await blobs.track(id, writeUpload(c, row, offset));
+    const { length, expiresAt } = await blobs.track(id, writeUpload(c, row, offset));
     c.header('Upload-Offset', String(length));
-    return c.json(status({ ...row, complete: length === row.size }, length));
+    return c.json(status({ ...row, complete: length === row.size, expiresAt }, length));
   })
   .get('/:id', async (c) => {
     const { sql, clock, blobs } = c.get('services');

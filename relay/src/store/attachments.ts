@@ -100,8 +100,20 @@ export async function releaseUpload(sql: Sql, id: string, writer: string): Promi
   await sql`UPDATE attachments SET writer = NULL, writer_until = NULL WHERE id = ${id} AND writer = ${writer}`;
 }
 
-export async function markComplete(sql: Sql, id: string): Promise<void> {
-  await sql`UPDATE attachments SET complete = true, writer = NULL, writer_until = NULL WHERE id = ${id}`;
+/** The last byte is in and checked: the blob is kept until `expiresAt`. */
+export async function markComplete(sql: Sql, id: string, expiresAt: number): Promise<void> {
+  await sql`
+    UPDATE attachments SET complete = true, expires_at = ${expiresAt}, writer = NULL, writer_until = NULL
+    WHERE id = ${id}`;
+}
+
+/** Bytes arrived: an incomplete upload lives on until `expiresAt` (never shortened). Returns its expiry. */
+export async function extendUpload(sql: Sql, id: string, expiresAt: number): Promise<number | undefined> {
+  const [row] = await sql<{ expires_at: number }[]>`
+    UPDATE attachments SET expires_at = greatest(expires_at, ${expiresAt})
+    WHERE id = ${id} AND NOT complete
+    RETURNING expires_at`;
+  return row?.expires_at;
 }
 
 export async function deleteAttachment(sql: Sql, id: string): Promise<void> {
