@@ -21,6 +21,10 @@ export const UploadStatusSchema = z.object({
   size: z.int().min(1),
   offset: z.int().min(0),
   complete: z.boolean(),
+  /**
+   * When the relay drops the blob: an upload that gets no more bytes by then (a day after its last bytes by
+   * default), a complete blob 30 days after its last byte (by default).
+   */
   expiresAt: TimestampSchema,
 });
 export type UploadStatus = z.infer<typeof UploadStatusSchema>;
