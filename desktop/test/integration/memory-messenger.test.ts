@@ -50,6 +50,38 @@ function texts(m: Messenger, conversationId: string): string[] {
 }
 
 describe('two cores over an in-memory relay', () => {
+  it('keeps sending while key upkeep waits for the relay to answer', async () => {
+    const relay = new MemoryRelay();
+    const bob = await makeUser(relay, 'bob');
+    const client = relay.client();
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const keyCount = client.keyCount.bind(client);
+    client.keyCount = async () => {
+      await answered; // a relay that is slow to answer (a bad link)
+      return keyCount();
+    };
+    const dir = tempDir();
+    const alice = new Profile(dir.path, { secretStore: new MemorySecretStore(), relayFactory: () => client });
+    const { messenger } = await alice.registerMessenger({ relayUrl: 'memory://relay', username: 'alice' });
+    cleanups.push(async () => {
+      answer();
+      await messenger.close();
+      dir.remove();
+    });
+    await messenger.connect(); // its queue drains at once: the upkeep that follows waits for the key count
+    const sent = await Promise.race([
+      messenger.startConversation('bob').then((conv) => messenger.sendText(conv.id, 'not held up by upkeep')),
+      new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), 3000)),
+    ]);
+    expect(sent).not.toBe('held');
+    await bob.messenger.connect();
+    await until(() => texts(bob.messenger, messenger.profile().accountId).length === 1, 5000, 'bob receives');
+    answer();
+  });
+
   it('rotates its signed prekey while it stays connected', async () => {
     // The relay says its queue is empty once per connection: an app connected for weeks must rotate anyway.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });

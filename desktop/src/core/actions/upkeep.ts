@@ -17,22 +17,30 @@ const PROCESSED_GUID_RETENTION_MS = 30 * 24 * 3600 * 1000;
  */
 export const KEY_UPKEEP_INTERVAL_MS = 6 * 3600 * 1000;
 
-/** Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly. */
+/**
+ * Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly.
+ * The relay's count is read outside any transaction: the common run, with nothing to upload, never holds
+ * the database while the relay answers. A refill or rotation stores its new private keys and uploads them in
+ * one transaction (held across the upload), so keys the relay never got are not kept and a rotation the relay
+ * missed is tried again.
+ */
 export async function maintainKeys(ctx: CoreContext, keys: KeyManager): Promise<void> {
+  const count = await ctx.relay.keyCount();
+  const upload = keys.refillDue(count) || keys.rotationDue();
   await ctx.tx(
     async () => {
-      const count = await ctx.relay.keyCount();
-      const refill = keys.refill(count);
+      // Only a unit that commits alone may wait on the relay (see CoreContext.tx).
+      const refill = upload ? keys.refill(count) : null;
       if (refill) {
         await ctx.relay.uploadKeys(refill);
       }
-      if (keys.rotationDue()) {
+      if (upload && keys.rotationDue()) {
         await ctx.relay.uploadKeys(keys.rotate());
       }
       keys.deleteExpiredKeys();
       pruneProcessedEnvelopes(ctx.db, ctx.now() - PROCESSED_GUID_RETENTION_MS);
     },
-    { alone: true },
+    { alone: upload },
   );
 }
 

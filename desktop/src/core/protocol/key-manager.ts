@@ -50,6 +50,11 @@ export class KeyManager {
     };
   }
 
+  /** True when the relay's count of either kind of one-time key fell below the threshold. */
+  refillDue(count: { preKeys: number; kyberPreKeys: number }): boolean {
+    return count.preKeys < REFILL_THRESHOLD || count.kyberPreKeys < REFILL_THRESHOLD;
+  }
+
   /** One-time keys to upload when the relay's count fell below the threshold; null when enough remain. */
   refill(count: { preKeys: number; kyberPreKeys: number }): UploadKeysRequest | null {
     const request: UploadKeysRequest = {};
