@@ -102,8 +102,7 @@ export class Messenger implements MessengerApi {
     );
     this.#inbound = new Inbound(this.#ctx, new ReceivePipeline(this.#ctx, this.#sender), this.#sender, {
       onState: (state) => this.#setState(state),
-      onDrained: () => this.#keyUpkeep.request(),
-      onPreKeyMessage: () => void this.#keyUpkeep.request(),
+      onKeyUpkeepDue: () => void this.#keyUpkeep.request(),
     });
     this.#sweeper.sweepAtOpen();
     this.#sweeper.schedule(0);

@@ -50,7 +50,7 @@ function texts(m: Messenger, conversationId: string): string[] {
 }
 
 describe('two cores over an in-memory relay', () => {
-  it('keeps sending while key upkeep waits for the relay to answer', async () => {
+  it('keeps sending and receiving while key upkeep waits for the relay to answer', async () => {
     const relay = new MemoryRelay();
     const bob = await makeUser(relay, 'bob');
     const client = relay.client();
@@ -78,7 +78,10 @@ describe('two cores over an in-memory relay', () => {
     ]);
     expect(sent).not.toBe('held');
     await bob.messenger.connect();
-    await until(() => texts(bob.messenger, messenger.profile().accountId).length === 1, 5000, 'bob receives');
+    const aliceId = messenger.profile().accountId;
+    await until(() => texts(bob.messenger, aliceId).length === 1, 5000, 'bob receives');
+    await bob.messenger.sendText(aliceId, 'and alice receives');
+    await until(() => texts(messenger, bob.messenger.profile().accountId).length === 2, 5000, 'alice receives');
     answer();
   });
 

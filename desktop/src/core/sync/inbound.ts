@@ -20,10 +20,11 @@ const MAX_BATCH = 128;
 
 export interface InboundHooks {
   onState(state: ConnectionState): void;
-  /** After the relay's queue is drained (key upkeep). */
-  onDrained(): Promise<void>;
-  /** After a live batch that set up a session with one of our prekeys (its one-time prekey is used up). */
-  onPreKeyMessage(): void;
+  /**
+   * Key upkeep is due: the relay's queue is drained (each connection), or a live batch set up a session with
+   * one of our prekeys (a one-time prekey is used up). It runs beside envelope processing, never before it.
+   */
+  onKeyUpkeepDue(): void;
 }
 
 /**
@@ -111,7 +112,7 @@ export class Inbound {
         this.#verifyClaimedNames();
         // During a catch-up the drain's upkeep comes anyway.
         if (this.#queueEmptySeen && batch.some((envelope) => envelope.type === 'prekey')) {
-          this.hooks.onPreKeyMessage();
+          this.hooks.onKeyUpkeepDue();
         }
       } catch (error) {
         // Not acked: the relay redelivers them after the next reconnect.
@@ -183,9 +184,7 @@ export class Inbound {
         resolve();
       }
       if (!this.#closed) {
-        await this.hooks
-          .onDrained()
-          .catch((error: unknown) => log.warn('key upkeep failed', { error: toLogFormat(error) }));
+        this.hooks.onKeyUpkeepDue();
       }
     });
   }
