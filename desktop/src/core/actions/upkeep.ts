@@ -53,6 +53,7 @@ export class KeyUpkeep {
   #running: Promise<void> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(
     private readonly upkeep: () => Promise<void>,
@@ -71,6 +72,9 @@ export class KeyUpkeep {
 
   /** Runs upkeep now, or once more after the run in progress. Never rejects (a failure is logged). */
   request(): Promise<void> {
+    if (this.#stopped) {
+      return Promise.resolve();
+    }
     if (this.#running) {
       this.#again = true;
       return this.#running;
@@ -87,8 +91,9 @@ export class KeyUpkeep {
     return this.#running;
   }
 
-  /** Stops the timer; resolves once a run in progress is over. */
+  /** Stops the timer and refuses further asks; resolves once a run in progress is over. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     this.#again = false;
     await this.#running;
