@@ -60,10 +60,7 @@ async function crashHolder(dataDir: string): Promise<string> {
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const [path] = await createInterface({ input: child.stdout })
-    [Symbol.asyncIterator]()
-    .next()
-    .then((r) => [r.value]);
+  const { value: path } = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
   child.kill('SIGKILL');
   await exited;
   if (typeof path !== 'string') {
