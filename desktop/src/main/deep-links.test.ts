@@ -16,6 +16,9 @@ describe('sotto:// deep links', () => {
       'sotto://chat/a',
       'sotto://chat/alice/extra',
       'sotto://x%2F..',
+      'sotto://chat/%E0%A4%A',
+      'sotto://chat/alice%',
+      'sotto://%ff',
       'nope',
     ]) {
       expect(parseDeepLink(url), url).toBeNull();

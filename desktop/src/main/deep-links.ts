@@ -2,18 +2,21 @@ import { app } from 'electron';
 
 export const PROTOCOL = 'sotto';
 
-/** `sotto://chat/<username>` (also `sotto://<username>`) → the username, or null for anything else. */
+/**
+ * `sotto://chat/<username>` (also `sotto://<username>`) → the username, or null for anything else,
+ * malformed percent-escapes included (the link comes from outside the app: it must never throw).
+ */
 export function parseDeepLink(url: string): { username: string } | null {
-  let parsed: URL;
+  let parts: string[];
   try {
-    parsed = new URL(url);
+    const parsed = new URL(url);
+    if (parsed.protocol !== `${PROTOCOL}:`) {
+      return null;
+    }
+    parts = [parsed.hostname, ...parsed.pathname.split('/')].filter(Boolean).map((part) => decodeURIComponent(part));
   } catch {
     return null;
   }
-  if (parsed.protocol !== `${PROTOCOL}:`) {
-    return null;
-  }
-  const parts = [parsed.hostname, ...parsed.pathname.split('/')].filter(Boolean).map(decodeURIComponent);
   const username = parts[0] === 'chat' ? parts[1] : parts[0];
   if (!username || parts.length > (parts[0] === 'chat' ? 2 : 1)) {
     return null;

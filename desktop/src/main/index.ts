@@ -35,11 +35,16 @@ function showWindow(): void {
   }
 }
 
+/** Opens a `sotto://` link. The link comes from outside the app: nothing in it may throw here. */
 function openDeepLink(url: string): void {
-  const link = parseDeepLink(url);
-  if (link) {
-    showWindow();
-    send('app:open-conversation', { username: link.username });
+  try {
+    const link = parseDeepLink(url);
+    if (link) {
+      showWindow();
+      send('app:open-conversation', { username: link.username });
+    }
+  } catch (err) {
+    log.warn('deep link ignored', { err: toLogFormat(err) });
   }
 }
 
