@@ -1,19 +1,40 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import type { MessengerApi, MessengerEvent } from '../core/messenger-types.js';
 import type { SettingsStore } from './settings-store.js';
 
+type Listener = () => void;
+
 /** Every notification shown, as Electron was asked to show it. */
 const shown: { title: string; body: string }[] = [];
-vi.mock('electron', () => ({
-  Notification: class {
-    static isSupported = () => true;
-    constructor(private readonly options: { title: string; body: string }) {}
-    on() {}
-    show() {
-      shown.push({ title: this.options.title, body: this.options.body });
+/**
+ * Every notification created, held weakly as Electron holds it: a test can tell whether the notifier
+ * still keeps one alive. Nothing else in this file keeps a strong reference to one.
+ */
+const created: WeakRef<MockNotification>[] = [];
+class MockNotification {
+  static isSupported = () => true;
+  private readonly listeners = new Map<string, Listener[]>();
+  constructor(private readonly options: { title: string; body: string }) {
+    created.push(new WeakRef(this));
+  }
+  on(event: string, listener: Listener) {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return this;
+  }
+  show() {
+    shown.push({ title: this.options.title, body: this.options.body });
+  }
+  close() {}
+  /** What Electron does when the user clicks or dismisses it. */
+  emit(event: string) {
+    for (const listener of this.listeners.get(event) ?? []) {
+      listener();
     }
-  },
-}));
+  }
+}
+vi.mock('electron', () => ({ Notification: MockNotification }));
 const { createNotifier, notificationText } = await import('./notifications.js');
 
 describe('notification text', () => {
@@ -37,6 +58,15 @@ describe('notification text', () => {
   });
 });
 
+/** A full garbage collection (vitest does not pass --expose-gc; V8 exposes it to a new context once flagged). */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // A WeakRef keeps its target alive until the current job ends: let it end first.
+  await new Promise((done) => setImmediate(done));
+  gc();
+}
+
 describe('notifications of new messages', () => {
   it('names a stranger unverified-… until the relay confirms the username they claim', () => {
     const id = '3b241101-e2bb-4255-8caf-4136c566a962';
@@ -57,5 +87,36 @@ describe('notifications of new messages', () => {
       { title: 'unverified-3b241101', body: 'wire 5k today' },
       { title: 'the_boss', body: 'thanks' },
     ]);
+  });
+
+  it('keeps each shown notification alive until it is clicked or closed, so a late click still opens the conversation', async () => {
+    const ids = ['3b241101-e2bb-4255-8caf-4136c566a962', 'f3d8f1b0-4b8e-4a2c-9d7f-2f1c0a9e6b11'];
+    const clicked: string[] = [];
+    const notify = createNotifier({
+      settings: { get: () => ({ notifications: true, hideNotificationContent: false }) } as unknown as SettingsStore,
+      messenger: () => ({ conversation: () => ({ username: 'alice' }) }) as unknown as MessengerApi,
+      focusedConversation: () => null,
+      onClick: (id) => clicked.push(id),
+    });
+    const first = created.length;
+    for (const conversationId of ids) {
+      notify({
+        type: 'message',
+        message: { conversationId, fromMe: false, kind: 'text', body: 'hi' },
+      } as MessengerEvent);
+    }
+    const refs = created.slice(first);
+    expect(refs).toHaveLength(2);
+
+    // A while later (a collection in between), both are still there and a click reaches its listener.
+    await collectGarbage();
+    expect(refs.map((ref) => ref.deref() !== undefined)).toEqual([true, true]);
+    refs[0]?.deref()?.emit('click');
+    refs[1]?.deref()?.emit('close');
+    expect(clicked).toEqual([ids[0]]);
+
+    // Clicked or dismissed, they are let go.
+    await collectGarbage();
+    expect(refs.map((ref) => ref.deref())).toEqual([undefined, undefined]);
   });
 });

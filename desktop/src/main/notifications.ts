@@ -33,6 +33,10 @@ export function notificationText(
 }
 
 export function createNotifier(options: NotifierOptions): (event: MessengerEvent) => void {
+  // Electron holds a shown Notification only weakly: with no reference of ours it is garbage-collected,
+  // its click listener with it, and clicking it later does nothing (electron/electron#16922, #12690).
+  // Each one stays here until it is clicked, closed or fails.
+  const live = new Set<Notification>();
   return (event) => {
     if (event.type !== 'message' || event.message.fromMe || event.message.kind !== 'text') {
       return;
@@ -50,7 +54,14 @@ export function createNotifier(options: NotifierOptions): (event: MessengerEvent
     const username = conversation ? shownName(conversation) : '';
     const text = notificationText(settings.hideNotificationContent, username, event.message.body);
     const notification = new Notification({ title: text.title, body: text.body, silent: false });
-    notification.on('click', () => options.onClick(conversationId));
+    const release = () => live.delete(notification);
+    notification.on('click', () => {
+      release();
+      options.onClick(conversationId);
+    });
+    notification.on('close', release);
+    notification.on('failed', release);
+    live.add(notification);
     notification.show();
   };
 }
