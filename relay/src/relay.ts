@@ -80,10 +80,17 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
   }
 
   let doorbell: FallbackDoorbell | undefined;
+  /** Set once the WebSocket server is attached (a resync may come before). */
+  let socketServer: SocketServer | undefined;
   let fanout: Fanout;
   let limits: RateLimits;
   if (env.REDIS_URL) {
-    const redisFanout = new RedisFanout(env.REDIS_URL, env.REDIS_PREFIX, log, () => doorbell?.ringAll());
+    // A resync means doorbells, revocations or takeovers may have been lost: every local socket reads its
+    // queue, and every socket's standing is checked against Postgres.
+    const redisFanout = new RedisFanout(env.REDIS_URL, env.REDIS_PREFIX, log, () => {
+      doorbell?.ringAll();
+      void socketServer?.checkStanding();
+    });
     fanout = redisFanout;
     limits = new RateLimits(env, redisFanout.commands);
     doorbell = new FallbackDoorbell(sql, fanout, env.FALLBACK_POLL_MS, log);
@@ -134,6 +141,7 @@ export async function createRelay({ env, clock = systemClock, logger }: RelayOpt
   const app = createApp(services);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const sockets = attachWebSocket(server, services);
+  socketServer = sockets;
 
   /** Deletes expired envelopes, refresh tokens and attachments (rows and files). */
   const runCleanup = async (): Promise<void> => {

@@ -85,6 +85,7 @@ export class RedisFanout implements Fanout {
     url: string,
     private readonly prefix: string,
     private readonly logger: Logger,
+    /** Called after a resync (once per burst): any event published meanwhile may have been lost. */
     private readonly onReconnect: () => void = () => {},
   ) {
     this.devicesChannel = `${prefix}devices-changed`;

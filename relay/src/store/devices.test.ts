@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useMigratedSql } from '../../test/support/fixture.js';
 import { touchDevice } from './devices.js';
-import { socketStanding } from './tokens.js';
+import { STANDING_CHUNK, socketStandings } from './tokens.js';
 
 const fx = useMigratedSql();
 
@@ -16,7 +16,7 @@ async function newDevice(): Promise<string> {
 }
 
 const liveConnection = async (account: string) =>
-  (await socketStanding(fx.sql, randomUUID(), account, 1)).liveConnection;
+  (await socketStandings(fx.sql, [{ familyId: randomUUID(), accountId: account, deviceId: 1 }]))[0]?.liveConnection;
 
 describe('the live-connection register (takeovers while Redis is down)', () => {
   it('names the socket that connected last, whatever order the writes land in', async () => {
@@ -47,5 +47,35 @@ describe('the live-connection register (takeovers while Redis is down)', () => {
     await touchDevice(sql, other, 1, 5_000, a as string);
     await touchDevice(sql, other, 1, 5_000, b as string);
     expect(await liveConnection(other)).toBe(b);
+  });
+});
+
+describe('socketStandings', () => {
+  it('answers every socket of a check larger than one statement, in the order asked', async () => {
+    const { sql } = fx;
+    const account = await newDevice();
+    const live = randomUUID();
+    const revoked = randomUUID();
+    await sql`INSERT INTO token_families (id, account_id, device_id, created_at, revoked_at)
+              VALUES (${live}, ${account}, 1, 0, NULL), (${revoked}, ${account}, 1, 0, 1)`;
+    const connection = randomUUID();
+    await touchDevice(sql, account, 1, 1_000, connection);
+    const sockets = Array.from({ length: STANDING_CHUNK + 2 }, () => ({
+      familyId: randomUUID(),
+      accountId: account,
+      deviceId: 1,
+    }));
+    sockets[1] = { familyId: live, accountId: account, deviceId: 1 };
+    sockets[STANDING_CHUNK + 1] = { familyId: live, accountId: account, deviceId: 1 };
+    sockets[STANDING_CHUNK] = { familyId: revoked, accountId: account, deviceId: 1 };
+    // A live family of another device (the device id is part of the family's identity).
+    sockets[2] = { familyId: live, accountId: account, deviceId: 2 };
+    const standings = await socketStandings(sql, sockets);
+    expect(standings).toHaveLength(sockets.length);
+    const liveAt = standings.flatMap((s, i) => (s.familyLive ? [i] : []));
+    expect(liveAt).toEqual([1, STANDING_CHUNK + 1]);
+    expect(standings[1]?.liveConnection).toBe(connection);
+    expect(standings[2]?.liveConnection).toBeNull();
+    expect(standings[STANDING_CHUNK + 1]?.liveConnection).toBe(connection);
   });
 });

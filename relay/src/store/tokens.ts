@@ -71,24 +71,51 @@ export async function rotateRefreshToken(
   });
 }
 
+/** Who an authenticated socket is, for a standing check. */
+export interface SocketIdentity {
+  familyId: string;
+  accountId: string;
+  deviceId: number;
+}
+
+export interface SocketStanding {
+  /** The socket's token family still exists for this device and is not revoked. */
+  familyLive: boolean;
+  /** The device's newest socket (see touchDevice); null when none is recorded or the device is gone. */
+  liveConnection: string | null;
+}
+
+/** Sockets checked in one statement: 19,000 sockets on an instance are four statements, not 19,000. */
+export const STANDING_CHUNK = 5000;
+
 /**
- * What a socket checks at its heartbeat while Redis (which carries revocations and takeovers) is down:
- * whether its token family is still live, and the device's newest socket (see touchDevice).
+ * What Postgres says of each socket, in the order given: checked when revocations and takeovers may have
+ * been lost on their way through Redis (see StandingCheck). Family ids come from authenticated sockets, so
+ * they are uuids (the family lookup never finds anything else live).
  */
-export async function socketStanding(
-  sql: Sql,
-  familyId: string,
-  accountId: string,
-  deviceId: number,
-): Promise<{ familyLive: boolean; liveConnection: string | null }> {
-  const [row] = await sql<{ family_live: boolean; live_connection: string | null }[]>`
-    SELECT EXISTS (
-             SELECT 1 FROM token_families
-             WHERE id = ${familyId} AND account_id = ${accountId} AND device_id = ${deviceId} AND revoked_at IS NULL
-           ) AS family_live,
-           (SELECT live_connection FROM devices WHERE account_id = ${accountId} AND device_id = ${deviceId})
-             AS live_connection`;
-  return { familyLive: row?.family_live ?? false, liveConnection: row?.live_connection ?? null };
+export async function socketStandings(sql: Sql, sockets: readonly SocketIdentity[]): Promise<SocketStanding[]> {
+  const standings: SocketStanding[] = [];
+  for (let start = 0; start < sockets.length; start += STANDING_CHUNK) {
+    const chunk = sockets.slice(start, start + STANDING_CHUNK);
+    const rows = await sql<{ n: number; family_live: boolean; live_connection: string | null }[]>`
+      SELECT r.n,
+             EXISTS (
+               SELECT 1 FROM token_families f
+               WHERE f.id = r.family_id AND f.account_id = r.account_id AND f.device_id = r.device_id
+                 AND f.revoked_at IS NULL
+             ) AS family_live,
+             d.live_connection
+      FROM unnest(${chunk.map((_, n) => n)}::int[], ${chunk.map((s) => s.familyId)}::uuid[],
+                  ${chunk.map((s) => s.accountId)}::uuid[], ${chunk.map((s) => s.deviceId)}::smallint[])
+           AS r(n, family_id, account_id, device_id)
+      LEFT JOIN devices d ON d.account_id = r.account_id AND d.device_id = r.device_id`;
+    const byIndex = new Map(rows.map((r) => [r.n, r]));
+    for (let n = 0; n < chunk.length; n++) {
+      const row = byIndex.get(n);
+      standings.push({ familyLive: row?.family_live ?? false, liveConnection: row?.live_connection ?? null });
+    }
+  }
+  return standings;
 }
 
 export async function revokeDeviceFamilies(sql: Sql, accountId: string, deviceId: number, now: number): Promise<void> {

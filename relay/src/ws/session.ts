@@ -20,7 +20,7 @@ import { SendBudget } from '../rate-limits.js';
 import { acceptSend, sendLimitKey } from '../send.js';
 import { touchDevice } from '../store/devices.js';
 import type { QueuedEnvelope } from '../store/messages.js';
-import { socketStanding } from '../store/tokens.js';
+import type { SocketStanding } from '../store/tokens.js';
 import { corkUntilTurnEnds } from './turn-cork.js';
 
 const READ_BATCH = 100;
@@ -70,6 +70,8 @@ export class DeviceSession {
   private sendBudget: SendBudget | undefined;
   /** Stamp of the queue read that last found the queue drained (see Fanout.trustsCopies). */
   private drainedStamp = 0;
+  /** See connectRecorded. */
+  private recordedAsNewest = false;
   alive = true;
 
   constructor(
@@ -118,28 +120,31 @@ export class DeviceSession {
     if (this.ws.readyState === WebSocket.OPEN) {
       this.ws.ping();
     }
-    if (this.auth && !this.services.fanout.healthy()) {
-      // Revocations and takeovers travel through the fan-out; while it is down, ask Postgres instead.
-      void this.checkStanding(this.auth);
-    }
   }
 
-  private async checkStanding(auth: AuthInfo): Promise<void> {
-    try {
-      const { familyLive, liveConnection } = await socketStanding(
-        this.services.sql,
-        auth.familyId,
-        auth.accountId,
-        auth.deviceId,
-      );
-      if (!familyLive) {
-        this.close(CloseCode.revoked, 'revoked');
-      } else if (liveConnection !== null && liveConnection !== this.connectionId) {
-        this.close(CloseCode.connectedElsewhere, 'connected elsewhere');
-      }
-    } catch {
-      // Postgres unreachable too: keep the socket; the next heartbeat checks again.
+  /** True once this socket is recorded as its device's newest (devices.live_connection). */
+  get connectRecorded(): boolean {
+    return this.recordedAsNewest;
+  }
+
+  /**
+   * Closes the socket if Postgres says it no longer stands (see StandingCheck); returns true if it closed.
+   * A takeover is judged only if this socket's own connect was recorded before the standing was read
+   * (`recordedBefore`): until then the register still names the device's previous socket.
+   */
+  applyStanding({ familyLive, liveConnection }: SocketStanding, recordedBefore: boolean): boolean {
+    if (this.closed || !this.auth) {
+      return false;
     }
+    if (!familyLive) {
+      this.close(CloseCode.revoked, 'revoked');
+      return true;
+    }
+    if (recordedBefore && liveConnection !== null && liveConnection !== this.connectionId) {
+      this.close(CloseCode.connectedElsewhere, 'connected elsewhere');
+      return true;
+    }
+    return false;
   }
 
   close(code: number, reason: string): void {
@@ -170,8 +175,11 @@ export class DeviceSession {
     // Closes this device's older socket, here or on another instance.
     void fanout.publish(address, { kind: 'takeover', connectionId: this.connectionId });
     metrics.openSockets.inc();
-    touchDevice(sql, auth.accountId, auth.deviceId, clock.now(), this.connectionId).catch((err: unknown) =>
-      logger.debug({ err: toLogFormat(err) }, 'touch device failed'),
+    touchDevice(sql, auth.accountId, auth.deviceId, clock.now(), this.connectionId).then(
+      () => {
+        this.recordedAsNewest = true;
+      },
+      (err: unknown) => logger.debug({ err: toLogFormat(err) }, 'touch device failed'),
     );
     this.send({ type: 'ready', accountId: auth.accountId, deviceId: auth.deviceId });
     this.requestPump();

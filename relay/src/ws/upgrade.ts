@@ -7,10 +7,16 @@ import type { Services } from '../context.js';
 import { allowedOrigins } from '../env.js';
 import { toLogFormat } from '../logger.js';
 import { DeviceSession } from './session.js';
+import { StandingCheck } from './standing-check.js';
 
 export interface SocketServer {
   /** Authenticated and unauthenticated sessions on this instance. */
   sessions(): DeviceSession[];
+  /**
+   * Closes the sockets that Postgres says were revoked or taken over (one batched query for all of them):
+   * for when such news may have been lost in the fan-out.
+   */
+  checkStanding(): Promise<void>;
   /** Closes every socket (1001 on shutdown) and stops the heartbeat. */
   close(code?: number, reason?: string): void;
 }
@@ -26,7 +32,8 @@ function refuse(socket: Duplex, status: number, code: ErrorBody['error']['code']
 /**
  * Handles `GET /v1/ws` upgrades on the HTTP server: browser Origin against the allow-list (403), a bearer
  * token on the upgrade when present (401 if invalid), frame size limit (ws closes with 1009), heartbeat
- * pings that terminate dead sockets.
+ * pings that terminate dead sockets, and while the fan-out is down (revocations and takeovers travel through
+ * it) a standing check of every socket against Postgres at each heartbeat.
  */
 export function attachWebSocket(server: Server, services: Services): SocketServer {
   const { env, logger } = services;
@@ -75,17 +82,23 @@ export function attachWebSocket(server: Server, services: Services): SocketServe
   };
   server.on('upgrade', (req, socket, head) => void onUpgrade(req, socket, head));
 
+  const standing = new StandingCheck(services, () => sessions);
   const heartbeat = setInterval(() => {
     for (const session of sessions) {
       session.heartbeat();
+    }
+    if (!services.fanout.healthy()) {
+      void standing.run();
     }
   }, env.WS_HEARTBEAT_MS);
   heartbeat.unref();
 
   return {
     sessions: () => [...sessions],
+    checkStanding: () => standing.run(),
     close(code = CloseCode.goingAway, reason = 'server shutting down') {
       clearInterval(heartbeat);
+      standing.stop();
       for (const session of sessions) {
         session.close(code, reason);
       }

@@ -88,6 +88,25 @@ describe('two relay instances on one Postgres and one Redis', () => {
     expect(await socket.waitClosed()).toBe(CloseCode.revoked);
   });
 
+  it('closes a removed device\u2019s socket on the other instance when the revoke was lost in Redis', async () => {
+    const owner = await registerDevice(one.url);
+    const second = via(await addDevice(owner), two);
+    const socket = await SocketClient.connect(two.wsUrl, second.accessToken);
+    // Instance 1 cannot publish while its command connection is down: the revoke never reaches instance 2.
+    const commands = (one.relay.services.fanout as RedisFanout).commands;
+    const closed = once(commands, 'close');
+    commands.disconnect();
+    await closed;
+    const removed = await api(one.url, 'DELETE', `/v1/devices/${second.deviceId}`, { token: owner.accessToken });
+    expect(removed.status).toBe(204);
+    expect(socket.closeCode).toBeUndefined();
+    // Back with a new epoch: instance 2 resyncs and asks Postgres about its sockets.
+    const ready = once(commands, 'ready');
+    void commands.connect();
+    await ready;
+    expect(await socket.waitClosed(5000)).toBe(CloseCode.revoked);
+  });
+
   it('answers 409 on instance 1 at once when a device was added through instance 2', async () => {
     const alice = await registerDevice(one.url);
     const bob = await registerDevice(one.url);
