@@ -1,8 +1,11 @@
+import type { SendMessagesRequest } from '@sotto/shared-types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KEY_UPKEEP_INTERVAL_MS } from '../../src/core/actions/upkeep.js';
+import { SottoError } from '../../src/core/errors.js';
 import type { Messenger } from '../../src/core/messenger.js';
 import { Profile } from '../../src/core/profile.js';
 import { ROTATION_INTERVAL_MS } from '../../src/core/protocol/key-manager.js';
+import type { RelayApi } from '../../src/core/relay-client/relay-api.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
 import { tempDir, until } from './support/helpers.js';
 import { MemoryRelay } from './support/memory-relay.js';
@@ -15,11 +18,17 @@ afterEach(async () => {
   }
 });
 
-async function makeUser(relay: MemoryRelay, username: string, dir = tempDir(), now?: () => number) {
+async function makeUser(
+  relay: MemoryRelay,
+  username: string,
+  dir = tempDir(),
+  now?: () => number,
+  client: RelayApi = relay.client(),
+) {
   const secrets = new MemorySecretStore();
   const profile = new Profile(dir.path, {
     secretStore: secrets,
-    relayFactory: () => relay.client(),
+    relayFactory: () => client,
     ...(now ? { now } : {}),
   });
   const { messenger, recoveryKey } = await profile.registerMessenger({ relayUrl: 'memory://relay', username });
@@ -40,6 +49,24 @@ async function aliceWroteToBob() {
   await alice.messenger.sendText(conv.id, 'first');
   await until(() => bob.messenger.listConversations().length === 1, 5000, 'first message');
   return { relay, alice, bob, conv };
+}
+
+/**
+ * A relay client whose sends fail while `refuse` returns an error for them (this user alone is cut off, or
+ * refused); everything else, and everyone else's client, keeps working.
+ */
+function refusableClient(relay: MemoryRelay) {
+  const client = relay.client();
+  const control: { refuse?: (request: SendMessagesRequest) => Error | undefined } = {};
+  const send = client.sendMessages.bind(client);
+  client.sendMessages = async (accountId, request) => {
+    const error = control.refuse?.(request);
+    if (error) {
+      throw error;
+    }
+    return send(accountId, request);
+  };
+  return { client, control };
 }
 
 function texts(m: Messenger, conversationId: string): string[] {
@@ -279,6 +306,82 @@ describe('two cores over an in-memory relay', () => {
     await reopened.sendText(conv.id, 'after the change');
     await until(() => texts(bob2.messenger, toAlice.id).includes('after the change'), 5000, 'the next message');
     expect(texts(bob2.messenger, toAlice.id)).not.toContain('written for the bob I verified');
+  });
+
+  it('repairs the session for a message that failed while offline, however many times, once its reader reinstalled', async () => {
+    let clock = Date.now();
+    const relay = new MemoryRelay({ reRegistration: true });
+    const { client, control } = refusableClient(relay);
+    const alice = await makeUser(relay, 'alice', tempDir(), () => clock, client);
+    const bob = await makeUser(relay, 'bob');
+    await bob.messenger.connect();
+    const conv = await alice.messenger.startConversation('bob');
+    await alice.messenger.sendText(conv.id, 'first');
+    await until(() => bob.messenger.listConversations().length === 1, 5000, 'first message');
+    const aliceId = alice.messenger.profile().accountId;
+
+    // Alice's laptop is offline for a while: every retry fails (more often than a session is repaired).
+    control.refuse = () => new Error('network down');
+    const queued = await alice.messenger.sendText(conv.id, 'written while offline');
+    for (let i = 0; i < 5; i++) {
+      clock += 120_000; // past any backoff
+      await alice.messenger.flushOutgoing();
+    }
+    expect(alice.messenger.pendingOutgoing()).toBe(1);
+
+    // Meanwhile bob reinstalls (same account, new registration): the ciphertexts waiting for him are stale.
+    await bob.messenger.close();
+    const bob2 = await makeUser(relay, 'bob');
+    await bob2.messenger.connect();
+
+    control.refuse = undefined;
+    clock += 120_000;
+    await alice.messenger.flushOutgoing();
+    await until(() => texts(bob2.messenger, aliceId).includes('written while offline'), 5000, 'the queued message');
+    expect(alice.messenger.history(conv.id).messages.find((m) => m.id === queued.id)?.status).not.toBe('sending');
+    expect(alice.messenger.pendingOutgoing()).toBe(0);
+  });
+
+  it('fails a message the relay still refuses after its session was repaired, and sends what waited behind it', async () => {
+    let clock = Date.now();
+    const relay = new MemoryRelay();
+    const { client, control } = refusableClient(relay);
+    const alice = await makeUser(relay, 'alice', tempDir(), () => clock, client);
+    const bob = await makeUser(relay, 'bob');
+    await bob.messenger.connect();
+    const conv = await alice.messenger.startConversation('bob');
+    await alice.messenger.sendText(conv.id, 'first');
+    const aliceId = alice.messenger.profile().accountId;
+    await until(() => texts(bob.messenger, aliceId).length === 1, 5000, 'first message');
+
+    // The relay answers 410 to one message however its session is set up again (a relay that misbehaves).
+    let refused = 0;
+    const stuck = await alice.messenger.sendText(conv.id, 'never accepted');
+    control.refuse = (request) => {
+      if (request.timestamp !== stuck.sentAt) {
+        return undefined;
+      }
+      refused += 1;
+      return new SottoError('relay_error', 'stale registration', {
+        status: 410,
+        relayCode: 'stale_registration',
+        details: { missingDevices: [], extraDevices: [], staleDevices: [1] },
+      });
+    };
+    await alice.messenger.sendText(conv.id, 'queued behind it');
+    for (let i = 0; i < 3; i++) {
+      clock += 120_000;
+      await alice.messenger.flushOutgoing();
+    }
+    expect(refused).toBeGreaterThan(1); // it was repaired, and refused again
+    expect(alice.messenger.history(conv.id).messages.find((m) => m.id === stuck.id)?.status).toBe('failed');
+    await until(() => texts(bob.messenger, aliceId).includes('queued behind it'), 5000, 'the message behind it');
+    expect(alice.messenger.pendingOutgoing()).toBe(0);
+
+    // Failed, it can be sent again by hand.
+    control.refuse = undefined;
+    await alice.messenger.resend(stuck.id);
+    await until(() => texts(bob.messenger, aliceId).includes('never accepted'), 5000, 'the resent message');
   });
 
   it('keeps the outbox across a restart and delivers once the relay is reachable', async () => {

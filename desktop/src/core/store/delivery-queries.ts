@@ -34,7 +34,10 @@ export interface OutboxItem {
   content: Content;
   onlineOnly: boolean;
   prepared: OutgoingMessage[] | null;
+  /** Failed sends that backed off (the relay unreachable…): sets the backoff. */
   attempts: number;
+  /** Sessions repaired after a 409/410 (see markRepaired). */
+  repairs: number;
   nextAttemptAt: number;
 }
 
@@ -45,6 +48,7 @@ interface RawOutbox {
   content: string;
   online_only: number;
   attempts: number;
+  repairs: number;
   next_attempt_at: number;
 }
 
@@ -157,6 +161,7 @@ function toItem(r: RawOutbox): OutboxItem {
     onlineOnly: r.online_only === 1,
     prepared: null,
     attempts: r.attempts,
+    repairs: r.repairs,
     nextAttemptAt: r.next_attempt_at,
   };
 }
@@ -196,4 +201,12 @@ export function inOutbox(db: ReadableDB, seq: number): boolean {
 
 export function deferOutbox(db: WritableDB, seq: number, nextAttemptAt: number): void {
   run(db, sql`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ${nextAttemptAt} WHERE seq = ${seq}`);
+}
+
+/** Counts a session repair made for items `seqs` (after a 409/410), apart from their failed attempts. */
+export function markRepaired(db: WritableDB, seqs: number[]): void {
+  run(
+    db,
+    sql`UPDATE outbox SET repairs = repairs + 1 WHERE seq IN (SELECT value FROM json_each(${JSON.stringify(seqs)}))`,
+  );
 }

@@ -289,6 +289,19 @@ describe('desktop migrations', () => {
     );
   });
 
+  it('0015 counts session repairs apart from failed attempts; queued items start with none used', () => {
+    const db = fresh();
+    migrate(db, migrations, 14);
+    run(
+      db,
+      sql`INSERT INTO outbox (recipient_account_id, message_id, content, attempts, next_attempt_at, created_at)
+        VALUES ('bob', 'm', '{"kind":"text"}', 9, 1, 1)`,
+    );
+    migrate(db, migrations, 15);
+    expect(one(db, sql`SELECT attempts, repairs FROM outbox`)).toEqual({ attempts: 9, repairs: 0 });
+    expect(() => run(db, sql`UPDATE outbox SET repairs = 'many'`)).toThrow(); // STRICT
+  });
+
   it('a failing migration leaves the database exactly as it was', () => {
     const db = fresh();
     migrate(db, migrations, 1);

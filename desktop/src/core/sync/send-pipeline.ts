@@ -9,6 +9,7 @@ import {
   dueRun,
   enqueueOutbox,
   inOutbox,
+  markRepaired,
   nextOutboxAttempt,
   type OutboxItem,
   removeOutbox,
@@ -31,7 +32,11 @@ const PIPELINE_DEPTH = 32;
  * that became due meanwhile, so a long burst to one person never holds back a message to another.
  */
 const MAX_RUNS_PER_ROUND = 8;
-/** 409/410 repairs in a row before an item is backed off like any other failure. */
+/**
+ * Session repairs (after a 409/410) one item may cause. Refused once more after that, it fails (the user
+ * sees it and can send it again) instead of holding everything after it to that person. Counted apart
+ * from failed attempts: being offline for a while must not use repairs up.
+ */
 const MAX_REPAIRS = 3;
 
 export function backoffMs(attempts: number): number {
@@ -222,6 +227,7 @@ export class SendPipeline {
       ),
     );
     let stale: StaleDetails | undefined;
+    const repairing: OutboxItem[] = [];
     await ctx.tx(() => {
       const sent: string[] = [];
       results.forEach((result, index) => {
@@ -234,30 +240,60 @@ export class SendPipeline {
           return;
         }
         const error = result.reason as unknown;
-        if (
-          error instanceof SottoError &&
-          (error.status === 409 || error.status === 410) &&
-          item.attempts < MAX_REPAIRS
-        ) {
-          stale = mergeStale(stale, error.details as StaleDetails | undefined);
-          setPrepared(ctx.db, item.seq, null); // re-encrypt for the repaired device list
-          deferOutbox(ctx.db, item.seq, ctx.now());
+        if (!(error instanceof SottoError && (error.status === 409 || error.status === 410))) {
+          this.#recordFailure(item, error);
           return;
         }
-        this.#recordFailure(item, error);
+        if (item.repairs >= MAX_REPAIRS) {
+          // Resending the same ciphertexts cannot succeed, and repairing again has not helped.
+          log.warn('refused after repeated session repairs', { repairs: item.repairs, status: error.status });
+          removeOutbox(ctx.db, item.seq);
+          this.#markFailed(item);
+          return;
+        }
+        stale = mergeStale(stale, error.details as StaleDetails | undefined);
+        setPrepared(ctx.db, item.seq, null); // re-encrypt for the repaired device list (still due now)
+        repairing.push(item);
       });
       for (const message of getMessages(ctx.db, advanceStatuses(ctx.db, sent, 'sent'))) {
         ctx.events.emit({ type: 'message_updated', message });
       }
     });
     if (stale) {
-      const details = stale;
-      await ctx
-        .tx(() => this.#repair(recipient, details), { alone: true })
-        .catch((error: unknown) => log.warn('session repair failed', { error: toLogFormat(error) }));
+      await this.#repairFor(recipient, stale, repairing);
       return false;
     }
     return results.every((result) => result.status === 'fulfilled');
+  }
+
+  /**
+   * Repairs the sessions `items` were refused for and counts the repair on them, in one transaction. If
+   * the repair itself fails (the relay unreachable for the bundle…), the items back off like any failed
+   * send: that uses no repair, and they are not retried at once in a loop.
+   */
+  async #repairFor(recipient: string, details: StaleDetails, items: OutboxItem[]): Promise<void> {
+    const ctx = this.ctx;
+    const seqs = items.map((item) => item.seq);
+    try {
+      await ctx.tx(
+        async () => {
+          await this.#repair(recipient, details);
+          markRepaired(ctx.db, seqs);
+        },
+        { alone: true },
+      );
+    } catch (error) {
+      log.warn('session repair failed', { error: toLogFormat(error) });
+      await ctx
+        .tx(() => {
+          for (const item of items.filter((item) => inOutbox(ctx.db, item.seq))) {
+            this.#recordFailure(item, error);
+          }
+        })
+        .catch((failure: unknown) =>
+          log.warn('could not back off after a failed repair', { error: toLogFormat(failure) }),
+        );
+    }
   }
 
   /** Inside a transaction: encrypts the due run (items without stored ciphertexts) and stores the result. */
