@@ -384,6 +384,47 @@ describe('two cores over an in-memory relay', () => {
     await until(() => texts(bob.messenger, aliceId).includes('never accepted'), 5000, 'the resent message');
   });
 
+  it('re-sends a message its reader could not decrypt with its quote and its disappearing timer', async () => {
+    const relay = new MemoryRelay();
+    const alice = await makeUser(relay, 'alice');
+    const bob = await makeUser(relay, 'bob');
+    await alice.messenger.connect();
+    await bob.messenger.connect();
+    const conv = await alice.messenger.startConversation('bob');
+    const aliceId = alice.messenger.profile().accountId;
+    await alice.messenger.sendText(conv.id, 'hi');
+    await until(() => texts(bob.messenger, aliceId).length === 1, 5000, 'hi');
+    const hey = await bob.messenger.sendText(aliceId, 'hey');
+    await until(() => texts(alice.messenger, conv.id).length === 2, 5000, 'hey');
+    await alice.messenger.setDisappearingTimer(conv.id, 3600);
+    await until(() => bob.messenger.listConversations()[0]?.expiresInSeconds === 3600, 5000, 'timer');
+    await bob.messenger.close();
+
+    const secret = await alice.messenger.sendText(conv.id, 'a disappearing reply', { quoteMessageId: hey.id });
+    await alice.messenger.flushOutgoing();
+    const waiting = relay.accounts
+      .get(conv.id)
+      ?.devices.get(1)
+      ?.queue.find((e) => e.clientTimestamp === secret.sentAt);
+    if (!waiting) {
+      throw new Error('the reply is not waiting at the relay');
+    }
+    const bytes = Buffer.from(waiting.content, 'base64');
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff; // its MAC no longer matches
+    waiting.content = bytes.toString('base64');
+
+    // Bob cannot decrypt it: he asks alice to send it again, and she does.
+    const reopened = await bob.profile.openMessenger();
+    cleanups.push(() => reopened.close());
+    await reopened.connect();
+    await until(() => texts(reopened, aliceId).includes('a disappearing reply'), 8000, 'the re-sent reply');
+    expect(reopened.history(aliceId).messages.some((m) => m.kind === 'decryption_error')).toBe(true);
+    await reopened.markRead(aliceId); // a received message's timer starts when it is read
+    const received = reopened.history(aliceId).messages.find((m) => m.id === secret.id);
+    expect(received?.quote).toMatchObject({ messageId: hey.id, text: 'hey' });
+    expect(received?.expiresAt).not.toBeNull();
+  });
+
   it('keeps the outbox across a restart and delivers once the relay is reachable', async () => {
     const relay = new MemoryRelay();
     const alice = await makeUser(relay, 'alice');

@@ -3,6 +3,7 @@ import { SottoError } from '../errors.js';
 import type { ConversationId, MessageView } from '../messenger-types.js';
 import { setExpiresIn } from '../store/conversation-queries.js';
 import * as messages from '../store/message-queries.js';
+import { ownTextContent } from '../sync/content-codec.js';
 import { emitConversation } from '../sync/content-handler.js';
 import type { CoreContext } from '../sync/core-context.js';
 import { enqueue, type SendPipeline } from '../sync/send-pipeline.js';
@@ -133,9 +134,8 @@ export class Composer {
   }
 
   /**
-   * Sends a message that failed once more, as it was written (same id, time, quote and timer): after a
-   * refusal, or after a verified person's key changed and the user has looked at the new one. The same id
-   * means a copy that did arrive the first time is not shown twice.
+   * Sends a message that failed once more, as it was written (see ownTextContent): after a refusal, or
+   * after a verified person's key changed and the user has looked at the new one.
    */
   async resend(messageId: string): Promise<void> {
     const ctx = this.ctx;
@@ -143,17 +143,7 @@ export class Composer {
     if (message.kind !== 'text' || message.status !== 'failed') {
       throw new SottoError('invalid_argument', 'only a message that failed to send can be sent again');
     }
-    const expires = message.expiresAt === null ? 0 : Math.round((message.expiresAt - message.sentAt) / 1000);
-    const base = {
-      id: message.id,
-      body: message.body,
-      sentAt: message.sentAt,
-      senderUsername: ctx.local.username,
-      ...(expires > 0 ? { expiresInSeconds: expires } : {}),
-    };
-    const content: Content = message.quote
-      ? { kind: 'reply', ...base, quote: message.quote }
-      : { kind: 'text', ...base };
+    const content = ownTextContent(message, ctx.local.username);
     await ctx.tx(() => {
       if (!messages.markResending(ctx.db, messageId)) {
         throw new SottoError('invalid_argument', 'only a message that failed to send can be sent again');

@@ -1,5 +1,6 @@
 import { type Content, ContentSchema, MAX_ENVELOPE_BYTES } from '@sotto/shared-types';
 import { SottoError } from '../errors.js';
+import type { MessageView } from '../messenger-types.js';
 import { PADDING_BLOCK, pad, unpad } from '../protocol/padding.js';
 
 const encoder = new TextEncoder();
@@ -64,4 +65,21 @@ export function decodeContent(padded: Uint8Array): Content {
 
 export function contentTimestamp(content: Content): number {
   return 'sentAt' in content ? content.sentAt : content.at;
+}
+
+/**
+ * One of our text messages as it was written (same id, time, quote and disappearing timer), to send it
+ * again: after a failure (Composer.resend), or when its reader could not decrypt it (a resend request). The
+ * same id means a copy that did arrive the first time is not shown twice.
+ */
+export function ownTextContent(message: MessageView, senderUsername: string): Content {
+  const expires = message.expiresAt === null ? 0 : Math.round((message.expiresAt - message.sentAt) / 1000);
+  const base = {
+    id: message.id,
+    body: message.body,
+    sentAt: message.sentAt,
+    senderUsername,
+    ...(expires > 0 ? { expiresInSeconds: expires } : {}),
+  };
+  return message.quote ? { kind: 'reply', ...base, quote: message.quote } : { kind: 'text', ...base };
 }

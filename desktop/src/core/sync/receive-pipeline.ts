@@ -13,7 +13,7 @@ import { conversationExists, ensureConversation } from '../store/conversation-qu
 import { isEnvelopeProcessed, processedAmong, recordEnvelope } from '../store/delivery-queries.js';
 import { findOutgoingBySentAt, getMessage, insertMessage, newMessageId } from '../store/message-queries.js';
 import { run, sql } from '../store/sql.js';
-import { decodeContent } from './content-codec.js';
+import { decodeContent, ownTextContent } from './content-codec.js';
 import { applyContent, emitConversation } from './content-handler.js';
 import type { CoreContext } from './core-context.js';
 import { faultPoint } from './fault-injection.js';
@@ -232,12 +232,7 @@ export class ReceivePipeline {
       for (const id of findOutgoingBySentAt(ctx.db, source, request.timestamp)) {
         const message = getMessage(ctx.db, id);
         if (message && !message.deleted) {
-          enqueue(
-            ctx,
-            source,
-            { kind: 'text', id, body: message.body, sentAt: message.sentAt, senderUsername: ctx.local.username },
-            null,
-          );
+          enqueue(ctx, source, ownTextContent(message, ctx.local.username), null);
         }
       }
     });
