@@ -18,6 +18,11 @@ export class Metrics {
     help: 'Authenticated WebSocket connections on this instance.',
     registers: [this.registry],
   });
+  readonly ephemeralDropped = new Counter({
+    name: 'sotto_ephemeral_dropped_total',
+    help: 'Online (never queued) envelopes dropped because their socket had too much unread (see MAX_EPHEMERAL_BACKLOG_BYTES).',
+    registers: [this.registry],
+  });
   readonly socketSends = new Counter({
     name: 'sotto_socket_sends_total',
     help: 'Sends made with a socket `send` frame, by the HTTP status they were answered with.',

@@ -88,7 +88,8 @@ export async function acceptSend(
   });
 
   if (body.online) {
-    // Ephemeral: handed to whichever devices are connected right now, never queued.
+    // Ephemeral: handed to whichever devices are connected and reading right now, never queued (a socket
+    // with too much unread drops it: see MAX_EPHEMERAL_BACKLOG_BYTES).
     await Promise.all(
       envelopes.map((e) =>
         fanout.publish(

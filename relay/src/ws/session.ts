@@ -27,6 +27,12 @@ const READ_BATCH = 100;
 const RETRY_MS = 1000;
 /** Ack frames of one socket being deleted at once; beyond that the socket is not read until one commits. */
 const MAX_ACKS_IN_FLIGHT = 8;
+/**
+ * Bytes waiting for a socket's peer above which an `online` envelope for it is dropped. Such an envelope is
+ * for whoever reads now and is never queued, so a peer that does not read misses it, as one that is not
+ * connected would; without the bound, a sender could fill the relay's memory through a paused socket.
+ */
+export const MAX_EPHEMERAL_BACKLOG_BYTES = 1024 * 1024;
 
 export interface SessionOptions {
   authTimeoutMs: number;
@@ -107,6 +113,11 @@ export class DeviceSession {
 
   get device(): AuthInfo | undefined {
     return this.auth;
+  }
+
+  /** Bytes written to this socket that its peer has not taken yet (beyond what the kernel holds). */
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
   }
 
   /** Called every heartbeat interval: a socket that did not answer the previous ping is dead. */
@@ -200,6 +211,10 @@ export class DeviceSession {
         }
         return;
       case 'ephemeral':
+        if (this.bufferedBytes > MAX_EPHEMERAL_BACKLOG_BYTES) {
+          this.services.metrics.ephemeralDropped.inc();
+          return;
+        }
         this.sendEnvelope(event.envelope);
         return;
       case 'takeover':

@@ -1,7 +1,10 @@
-import { CloseCode, MAX_SENDS_IN_FLIGHT } from '@sotto/shared-types';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { CloseCode, MAX_ENVELOPE_BYTES, MAX_SENDS_IN_FLIGHT } from '@sotto/shared-types';
 import { describe, expect, it } from 'vitest';
 import { addDevice, api, registerDevice, SocketClient, sendTo, target } from '../../test/support/client.js';
 import { useRelay } from '../../test/support/fixture.js';
+import { MAX_EPHEMERAL_BACKLOG_BYTES } from './session.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
 const fx = useRelay({ env: { RATE_SEND_POINTS: '400', RATE_SEND_WINDOW: '60', METRICS_TOKEN } });
@@ -169,6 +172,32 @@ describe('send frames on the socket', () => {
     ).toBe(true);
     expect(await queued(bob.accountId)).toBe(10 + accepted);
     socket.close();
+  });
+
+  it('drops online envelopes for a socket that stops reading instead of buffering them without bound', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    const victim = await SocketClient.connect(fx.relay.wsUrl, bob.accessToken);
+    const session = fx.relay.relay.sockets.sessions().find((s) => s.device?.accountId === bob.accountId);
+    const tcp = (victim.ws as unknown as { _socket: Socket })._socket;
+    tcp.pause();
+    // 80 of the largest envelopes, about 27 MB: far more than the kernel's socket buffers hold.
+    const content = randomBytes(MAX_ENVELOPE_BYTES).toString('base64');
+    for (let i = 0; i < 80; i++) {
+      expect((await sendTo(alice, target(bob), content, { online: true })).status).toBe(200);
+    }
+    // At most one envelope beyond the bound was accepted into the relay's buffer.
+    expect(session?.bufferedBytes).toBeLessThan(MAX_EPHEMERAL_BACKLOG_BYTES + 2 * MAX_ENVELOPE_BYTES);
+    const metrics = await (
+      await fetch(`${fx.relay.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
+    expect(metrics).toMatch(/sotto_ephemeral_dropped_total [1-9]/);
+    // Reading again, the socket gets what was not dropped and works on.
+    tcp.resume();
+    await victim.sync();
+    expect(victim.envelopes().length).toBeGreaterThan(0);
+    expect(victim.closeCode).toBeUndefined();
+    victim.close();
   });
 
   it('closes a socket that sends before authenticating', async () => {
