@@ -1,16 +1,19 @@
 import type { Content } from '@sotto/shared-types';
 import { describe, expect, it } from 'vitest';
 import type { Messenger } from '../../src/core/messenger.js';
+import { secretAccounts } from '../../src/core/profile-credentials.js';
+import { RelayClient } from '../../src/core/relay-client/http-client.js';
 import { ensureConversation, heldClaims, holdClaim } from '../../src/core/store/conversation-queries.js';
 import { enqueueOutbox } from '../../src/core/store/delivery-queries.js';
 import { newMessageId } from '../../src/core/store/message-queries.js';
-import { openProfileDb, restartWith } from './support/credentials.js';
+import { openProfileDb, profileIdOf, restartWith } from './support/credentials.js';
 import { until } from './support/helpers.js';
 import { relayAndUsers } from './support/test-users.js';
 
 // What a modified client can send, through a real relay on real Postgres + Redis: the reader sees it as what it
 // is, never as someone else's words, name or time. The content is written into the sender's outbox directly.
-const { users } = relayAndUsers();
+const fixture = relayAndUsers();
+const { users } = fixture;
 
 const history = (m: Messenger, conversationId: string) =>
   m.history(conversationId, { limit: 500 }).messages.map((x) => ({ body: x.body, status: x.status }));
@@ -171,5 +174,42 @@ describe('content from a modified client', () => {
     await carol.messenger.sendText(withCarol.id, 'newest of all');
     await until(() => history(alice.messenger, carol.accountId).length === 1, 15_000, 'alice receives carol');
     expect(alice.messenger.listConversations().map((c) => c.id)).toEqual([carol.accountId, withBob.id]);
+  });
+
+  it('dates a message it could not decrypt no later than it arrived, too', async () => {
+    const [alice, bob, carol] = await Promise.all([
+      users.connected('alice'),
+      users.connected('bob'),
+      users.connected('carol'),
+    ]);
+    // Bob's modified client sends alice bytes no session can decrypt, dated in 2100, straight to the relay.
+    const deviceSecret = await bob.profile.secretStore.get(secretAccounts(profileIdOf(bob.profile.dir)).deviceSecret);
+    const client = new RelayClient({ baseUrl: fixture.relay.url });
+    client.setCredentials({ accountId: bob.accountId, deviceId: 1, deviceSecret: deviceSecret ?? '' });
+    const [device] = (await client.bundle(alice.accountId, 1)).devices;
+    const year2100 = Date.UTC(2100, 0, 1);
+    const sentBefore = Date.now();
+    await client.sendMessages(alice.accountId, {
+      messages: [
+        {
+          destinationDeviceId: 1,
+          destinationRegistrationId: device?.registrationId ?? 0,
+          type: 'whisper',
+          content: Buffer.alloc(80, 7).toString('base64'),
+        },
+      ],
+      timestamp: year2100,
+    });
+    await until(() => alice.messenger.history(bob.accountId).messages.length === 1, 15_000, 'the error entry');
+    const entry = alice.messenger.history(bob.accountId).messages[0];
+    expect(entry?.kind).toBe('decryption_error');
+    expect(entry?.sentAt).toBeGreaterThanOrEqual(sentBefore);
+    expect(entry?.sentAt).toBeLessThanOrEqual(Date.now());
+
+    // A later message from someone else comes first in the list.
+    const withCarol = await carol.messenger.startConversation(alice.username);
+    await carol.messenger.sendText(withCarol.id, 'newest of all');
+    await until(() => history(alice.messenger, carol.accountId).length === 1, 15_000, 'alice receives carol');
+    expect(alice.messenger.listConversations().map((c) => c.id)).toEqual([carol.accountId, bob.accountId]);
   });
 });

@@ -14,7 +14,7 @@ import { isEnvelopeProcessed, processedAmong, recordEnvelope } from '../store/de
 import { findOutgoingBySentAt, getMessage, insertMessage, newMessageId } from '../store/message-queries.js';
 import { run, sql } from '../store/sql.js';
 import { decodeContent, ownTextContent } from './content-codec.js';
-import { applyContent, emitConversation } from './content-handler.js';
+import { applyContent, emitConversation, shownSentAt } from './content-handler.js';
 import type { CoreContext } from './core-context.js';
 import { faultPoint } from './fault-injection.js';
 import { enqueue, type SendPipeline } from './send-pipeline.js';
@@ -171,6 +171,7 @@ export class ReceivePipeline {
       ensureConversation(ctx.db, source, source.slice(0, 8), ctx.now());
     }
     const id = newMessageId();
+    const receivedAt = ctx.now();
     insertMessage(ctx.db, {
       id,
       conversationId: source,
@@ -178,8 +179,9 @@ export class ReceivePipeline {
       fromMe: false,
       authorAccountId: source,
       body: '',
-      sentAt: envelope.clientTimestamp,
-      receivedAt: ctx.now(),
+      // The sender's clock, clamped like a message's: one envelope dated years ahead must not pin the conversation.
+      sentAt: shownSentAt(envelope.clientTimestamp, { serverTimestamp: envelope.serverTimestamp, receivedAt }),
+      receivedAt,
       status: 'delivered',
       unread: true,
     });
