@@ -94,6 +94,11 @@ export function isUnavailableError(err: unknown): boolean {
   return Array.isArray(errors) && errors.some(isUnavailableError);
 }
 
+/** True when a write referred to a row that is gone (Postgres foreign_key_violation), say a device removed meanwhile. */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '23503';
+}
+
 /** Any failure as the relay's one error type: RelayError as is, an outage as 503, anything else as 500. */
 export function asRelayError(err: unknown): RelayError {
   if (err instanceof RelayError) {

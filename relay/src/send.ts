@@ -1,9 +1,10 @@
 import type { SendMessagesRequest, SendMessagesResponse } from '@sotto/shared-types';
 import type { AuthInfo, Services } from './context.js';
-import { RelayError } from './errors.js';
+import { isForeignKeyViolation, RelayError } from './errors.js';
 import { newGuid } from './guid.js';
 import type { SendBudget } from './rate-limits.js';
 import { findAccountById } from './store/accounts.js';
+import type { DeviceRow } from './store/devices.js';
 import { type NewEnvelope, toEnvelope } from './store/messages.js';
 
 /** The key of a device's send limit. */
@@ -23,7 +24,7 @@ export async function acceptSend(
   /** A socket's prepaid send limit; without it the send takes its point from Redis. */
   budget?: SendBudget,
 ): Promise<SendMessagesResponse> {
-  const { sql, clock, env, limits, writer, fanout, metrics, lookups } = services;
+  const { clock, env, limits, writer, fanout, metrics, lookups } = services;
   // Taken first: its barrier travels to Redis with the rate-limit call and is back while the INSERT runs.
   const order = fanout.orderPoint();
   await (budget ? budget.take() : limits.consume('send', sendLimitKey(auth)));
@@ -40,35 +41,7 @@ export async function acceptSend(
     seen.add(m.destinationDeviceId);
   });
 
-  const devices = await lookups.listDevices(destination);
-  // Every account has devices, except one whose last device was removed: only then ask whether it exists.
-  if (devices.length === 0 && !(await findAccountById(sql, destination))) {
-    throw new RelayError({ code: 'not_found', message: 'no such account' });
-  }
-  const toSelf = destination === auth.accountId;
-  // Sending to one's own account means "my other devices": the sending device is never a destination.
-  const expected = new Map(
-    devices.filter((d) => !(toSelf && d.deviceId === auth.deviceId)).map((d) => [d.deviceId, d.registrationId]),
-  );
-  const missingDevices = [...expected.keys()].filter((id) => !seen.has(id));
-  const extraDevices = [...seen].filter((id) => !expected.has(id)).sort((a, b) => a - b);
-  if (missingDevices.length > 0 || extraDevices.length > 0) {
-    throw new RelayError({
-      code: 'stale_devices',
-      message: 'the destination device list changed',
-      extra: { missingDevices, extraDevices },
-    });
-  }
-  const staleDevices = body.messages
-    .filter((m) => expected.get(m.destinationDeviceId) !== m.destinationRegistrationId)
-    .map((m) => m.destinationDeviceId);
-  if (staleDevices.length > 0) {
-    throw new RelayError({
-      code: 'stale_registration',
-      message: 'some destination devices were re-registered',
-      extra: { staleDevices },
-    });
-  }
+  await checkDevices(services, auth, destination, body, await lookups.listDevices(destination));
 
   const now = clock.now();
   const envelopes: NewEnvelope[] = body.messages.map((m) => {
@@ -99,7 +72,20 @@ export async function acceptSend(
       ),
     );
   } else {
-    const ids = await writer.write(envelopes);
+    let ids: number[];
+    try {
+      ids = await writer.write(envelopes);
+    } catch (err) {
+      if (!isForeignKeyViolation(err)) {
+        throw err;
+      }
+      // A destination device (or the account) was removed after its list was read: a cached list may lag
+      // behind a change not yet announced. Answer what the list says now (409, 410 or 404).
+      lookups.forgetDevices(destination);
+      await checkDevices(services, auth, destination, body, await lookups.listDevices(destination));
+      // The list agrees again (the device was re-added meanwhile): one more try.
+      ids = await writer.write(envelopes);
+    }
     metrics.messagesAccepted.inc(envelopes.length);
     await Promise.all(
       envelopes.map((e, i) =>
@@ -118,4 +104,47 @@ export async function acceptSend(
   return {
     messages: envelopes.map((e) => ({ destinationDeviceId: e.deviceId, guid: e.guid, serverTimestamp: now })),
   };
+}
+
+/**
+ * Checks the sender's view of the destination's devices against `devices` (the account's list): throws 404
+ * for an account that does not exist, 409 stale_devices with the missing and extra devices, 410
+ * stale_registration with the re-registered ones.
+ */
+async function checkDevices(
+  services: Services,
+  auth: AuthInfo,
+  destination: string,
+  body: SendMessagesRequest,
+  devices: readonly DeviceRow[],
+): Promise<void> {
+  // Every account has devices, except one whose last device was removed: only then ask whether it exists.
+  if (devices.length === 0 && !(await findAccountById(services.sql, destination))) {
+    throw new RelayError({ code: 'not_found', message: 'no such account' });
+  }
+  const toSelf = destination === auth.accountId;
+  // Sending to one's own account means "my other devices": the sending device is never a destination.
+  const expected = new Map(
+    devices.filter((d) => !(toSelf && d.deviceId === auth.deviceId)).map((d) => [d.deviceId, d.registrationId]),
+  );
+  const seen = new Set(body.messages.map((m) => m.destinationDeviceId));
+  const missingDevices = [...expected.keys()].filter((id) => !seen.has(id));
+  const extraDevices = [...seen].filter((id) => !expected.has(id)).sort((a, b) => a - b);
+  if (missingDevices.length > 0 || extraDevices.length > 0) {
+    throw new RelayError({
+      code: 'stale_devices',
+      message: 'the destination device list changed',
+      extra: { missingDevices, extraDevices },
+    });
+  }
+  const staleDevices = body.messages
+    .filter((m) => expected.get(m.destinationDeviceId) !== m.destinationRegistrationId)
+    .map((m) => m.destinationDeviceId);
+  if (staleDevices.length > 0) {
+    throw new RelayError({
+      code: 'stale_registration',
+      message: 'some destination devices were re-registered',
+      extra: { staleDevices },
+    });
+  }
 }

@@ -84,6 +84,37 @@ describe('PUT /v1/messages/:accountId', () => {
     expect((r.body as unknown as ErrorBody).error).toMatchObject({ code: 'stale_registration', staleDevices: [1] });
   });
 
+  it('answers 409 or 404, never 500, when a device or the account went away after its list was cached', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const bob = await registerDevice(fx.relay.url);
+    await addDevice(bob, 3004);
+    const both = {
+      accountId: bob.accountId,
+      devices: [
+        { deviceId: 1, registrationId: bob.registrationId },
+        { deviceId: 2, registrationId: 3004 },
+      ],
+    };
+    // Fills the relay's cache of bob's device list.
+    expect((await sendTo(alice, both)).status).toBe(200);
+    // Removed behind the relay's back, as if the change were not announced yet: the cached list still has it.
+    const { sql } = fx.relay.relay.services;
+    await sql`DELETE FROM devices WHERE account_id = ${bob.accountId} AND device_id = 2`;
+    const stale = await sendTo(alice, both);
+    expect(stale.status).toBe(409);
+    expect((stale.body as unknown as ErrorBody).error).toMatchObject({
+      code: 'stale_devices',
+      missingDevices: [],
+      extraDevices: [2],
+    });
+    // The fresh list is what later sends see too.
+    expect((await sendTo(alice, target(bob))).status).toBe(200);
+    await sql`DELETE FROM accounts WHERE id = ${bob.accountId}`;
+    const gone = await sendTo(alice, target(bob));
+    expect(gone.status).toBe(404);
+    expect(errorCode(gone)).toBe('not_found');
+  });
+
   it('sends to my other devices but never to the sending device', async () => {
     const me = await registerDevice(fx.relay.url);
     const other = await addDevice(me, 3003);
