@@ -147,6 +147,38 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     await expect.poll(() => row.getByTestId('unread-count').count(), WAIT).toBe(0);
   });
 
+  it('leaves a message unread while the window is visible but not focused, and marks it read on focus', async () => {
+    // Bob's window stays on screen while he works in another app (or on another monitor).
+    await bob.page.evaluate(() => {
+      Object.defineProperty(document, 'hasFocus', { configurable: true, value: () => false });
+      window.dispatchEvent(new Event('blur'));
+    });
+    const callsBefore = bob.invoked.length;
+    await send(alice.page, 'Still at your desk?');
+    const tick = mine(alice.page, 'Still at your desk?').locator('.tick');
+    await expect.poll(() => tick.getAttribute('data-status'), WAIT).toBe('delivered');
+    await message(bob.page, 'Still at your desk?').waitFor(WAIT);
+    const row = bob.page.locator('button.conversation[data-username="alice"]');
+    await expect.poll(() => row.getByTestId('unread-count').textContent(), WAIT).toBe('1');
+    // An ordering barrier, not a timing check: a page timer set now fires after the one the view set when
+    // the message arrived, and a call made after it reaches the bridge after any call that one made.
+    await bob.page.evaluate(() => new Promise((done) => setTimeout(done, 500)));
+    await bob.page.evaluate(() =>
+      (window as unknown as { sotto: Record<string, () => unknown> }).sotto['app:info']?.(),
+    );
+    expect(bob.invoked.slice(callsBefore)).not.toContain('conversations:mark-read');
+    expect(await tick.getAttribute('data-status')).toBe('delivered');
+    expect(await row.getByTestId('unread-count').textContent()).toBe('1');
+
+    // He comes back to Sotto: now he has read it.
+    await bob.page.evaluate(() => {
+      Reflect.deleteProperty(document, 'hasFocus');
+      window.dispatchEvent(new Event('focus'));
+    });
+    await expect.poll(() => tick.getAttribute('data-status'), WAIT).toBe('read');
+    await expect.poll(() => row.getByTestId('unread-count').count(), WAIT).toBe(0);
+  });
+
   it('shows typing, sends with Enter and keeps Shift+Enter as a new line', async () => {
     const composer = bob.page.getByRole('textbox', { name: 'Message' });
     await composer.pressSequentially('Sounds good', { delay: 10 });

@@ -19,6 +19,8 @@ export interface TestClient {
   copied: string[];
   saved: string[];
   opened: string[];
+  /** Every channel the page invoked, in the order the bridge received the calls. */
+  invoked: string[];
   close(): Promise<void>;
 }
 
@@ -60,7 +62,7 @@ export async function launchClient(options: LaunchOptions): Promise<TestClient> 
   const profile = options.profile ?? new Profile(dir ?? '', { secretStore: new MemorySecretStore() });
   const context = await options.browser.newContext({ viewport: { width: 1200, height: 800 } });
   const page = await context.newPage();
-  const records = { copied: [] as string[], saved: [] as string[], opened: [] as string[] };
+  const records = { copied: [] as string[], saved: [] as string[], opened: [] as string[], invoked: [] as string[] };
   let bridge: Bridge | null = null;
   const session = new CoreSession({
     profile,
@@ -68,7 +70,10 @@ export async function launchClient(options: LaunchOptions): Promise<TestClient> 
     onProgress: (step) => bridge?.emit('profile:progress', step),
   });
   const dispatch = createDispatcher({ ...appHandlers(records), ...session.handlers } as Handlers);
-  bridge = await attachBridge(page, dispatch);
+  bridge = await attachBridge(page, (channel, input) => {
+    records.invoked.push(channel);
+    return dispatch(channel, input);
+  });
   await page.goto(options.appUrl);
   const ready = bridge;
   return {

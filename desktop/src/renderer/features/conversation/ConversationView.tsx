@@ -58,6 +58,12 @@ function itemContent(index: number, message: MessageView, context: TimelineConte
   );
 }
 
+/**
+ * Marks the conversation read (read receipts go out, the badge clears) only while the user can be
+ * taken to be reading it: the window is visible and focused. Visible alone is not enough: Sotto open
+ * beside another app or on a second monitor is visible, and main notifies for it then. Marked again
+ * when the window gains focus or becomes visible.
+ */
 function useMarkRead(conversationId: string) {
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -67,7 +73,7 @@ function useMarkRead(conversationId: string) {
       }
       timer = setTimeout(() => {
         timer = null;
-        if (document.visibilityState === 'visible') {
+        if (document.visibilityState === 'visible' && document.hasFocus()) {
           void call('conversations:mark-read', { conversationId }).catch(() => {});
         }
       }, 150);
@@ -79,10 +85,12 @@ function useMarkRead(conversationId: string) {
       }
     });
     window.addEventListener('focus', mark);
+    document.addEventListener('visibilitychange', mark);
     void call('app:focus-conversation', { conversationId }).catch(() => {});
     return () => {
       unsubscribe();
       window.removeEventListener('focus', mark);
+      document.removeEventListener('visibilitychange', mark);
       if (timer) {
         clearTimeout(timer);
       }
