@@ -64,6 +64,7 @@ export const EnvSchema = z.object({
   /** How often connected devices' queues are polled while Redis is unreachable. */
   FALLBACK_POLL_MS: int(2_000, 50),
   SHUTDOWN_GRACE_MS: int(10_000, 0),
+  /** Per-IP limits count the last X-Forwarded-For entry, the one the reverse proxy appended (see client-ip). */
   TRUST_PROXY: bool.default(false),
   METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16).optional()),
   // Rate limits: points per window (seconds).
