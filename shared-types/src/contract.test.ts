@@ -82,6 +82,16 @@ describe('prekeys', () => {
       { preKeys: Array.from({ length: 101 }, (_, i) => ({ keyId: i, publicKey: ecKey })) },
       'preKeys',
     ],
+    [
+      'a duplicate one-time prekey id',
+      { preKeys: [3, 4, 3].map((keyId) => ({ keyId, publicKey: ecKey })) },
+      'preKeys.2.keyId',
+    ],
+    [
+      'a duplicate one-time Kyber prekey id',
+      { kyberPreKeys: [5, 5].map((keyId) => ({ keyId, publicKey: kyberKey, signature })) },
+      'kyberPreKeys.1.keyId',
+    ],
     ['a key that is not base64', { identityKey: '!!!' }, 'identityKey'],
     ['a truncated key', { identityKey: Buffer.alloc(20).toString('base64') }, 'identityKey'],
     ['an oversized key', { identityKey: Buffer.alloc(64).toString('base64') }, 'identityKey'],

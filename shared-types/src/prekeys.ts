@@ -31,6 +31,24 @@ export const KyberPreKeySchema = z.strictObject({
 export type KyberPreKey = z.infer<typeof KyberPreKeySchema>;
 
 /**
+ * At most MAX_PREKEYS_PER_UPLOAD keys with distinct ids: the relay stores one key per id, so a duplicate
+ * is refused with an issue at its keyId (`preKeys.1.keyId`).
+ */
+const oneTimeKeys = <T extends z.ZodType<{ keyId: number }>>(key: T) =>
+  z
+    .array(key)
+    .max(MAX_PREKEYS_PER_UPLOAD)
+    .superRefine((keys, ctx) => {
+      const seen = new Set<number>();
+      keys.forEach(({ keyId }, i) => {
+        if (seen.has(keyId)) {
+          ctx.addIssue({ code: 'custom', message: `duplicate keyId ${keyId}`, path: [i, 'keyId'] });
+        }
+        seen.add(keyId);
+      });
+    });
+
+/**
  * PUT /v1/keys — the identity key is set once per account; the signed prekey and the
  * last-resort Kyber prekey replace the device's current ones; one-time keys are added.
  * Every signature is verified against the account's identity key.
@@ -39,8 +57,8 @@ export const UploadKeysRequestSchema = z.strictObject({
   identityKey: IdentityKeySchema.optional(),
   signedPreKey: SignedPreKeySchema.optional(),
   lastResortKyberPreKey: KyberPreKeySchema.optional(),
-  preKeys: z.array(PreKeySchema).max(MAX_PREKEYS_PER_UPLOAD).optional(),
-  kyberPreKeys: z.array(KyberPreKeySchema).max(MAX_PREKEYS_PER_UPLOAD).optional(),
+  preKeys: oneTimeKeys(PreKeySchema).optional(),
+  kyberPreKeys: oneTimeKeys(KyberPreKeySchema).optional(),
 });
 export type UploadKeysRequest = z.infer<typeof UploadKeysRequestSchema>;
 

@@ -65,6 +65,33 @@ describe('PUT /v1/keys', () => {
     expect(other.status).toBe(409);
     expect(errorCode(other)).toBe('identity_key_exists');
   });
+
+  it('refuses duplicate key ids in one upload with 400 at the duplicate, storing nothing', async () => {
+    const d = await registerDevice(fx.relay.url);
+    const keys = generateKeys(3);
+    const preKeys = keys.upload.preKeys ?? [];
+    const kyberPreKeys = keys.upload.kyberPreKeys ?? [];
+    const cases = [
+      [{ preKeys: [preKeys[0], { ...preKeys[1], keyId: preKeys[0]?.keyId }, preKeys[2]] }, 'preKeys.1.keyId'],
+      [
+        { kyberPreKeys: [kyberPreKeys[0], kyberPreKeys[1], { ...kyberPreKeys[2], keyId: kyberPreKeys[0]?.keyId }] },
+        'kyberPreKeys.2.keyId',
+      ],
+    ] as const;
+    for (const [duplicate, field] of cases) {
+      const r = await api<{ error: { code: string; fields?: string[] } }>(d.baseUrl, 'PUT', '/v1/keys', {
+        token: d.accessToken,
+        body: { ...keys.upload, ...duplicate },
+      });
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('bad_request');
+      expect(r.body.error.fields).toEqual([field]);
+      expect(await count(d)).toEqual({ preKeys: 0, kyberPreKeys: 0 });
+    }
+    // Nothing else was written either: the account takes another identity key (a stored one would answer 409).
+    expect((await upload(d, generateKeys(3).upload)).status).toBe(204);
+    expect(await count(d)).toEqual({ preKeys: 3, kyberPreKeys: 3 });
+  });
 });
 
 describe('GET /v1/keys/:accountId/:deviceId', () => {
