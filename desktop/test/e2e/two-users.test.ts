@@ -179,6 +179,22 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     await expect.poll(() => row.getByTestId('unread-count').count(), WAIT).toBe(0);
   });
 
+  it('says in words who set the disappearing-messages timer and to what', async () => {
+    const timer = alice.page.getByRole('combobox', { name: 'Disappearing messages' });
+    const line = (page: Page, text: string) => page.locator('.system-message', { hasText: text });
+    await timer.selectOption({ label: 'Disappearing: 1 h' });
+    await line(alice.page, 'You set disappearing messages to 1 hour.').waitFor(WAIT);
+    await line(bob.page, 'alice set disappearing messages to 1 hour.').waitFor(WAIT);
+    await timer.selectOption({ label: 'Disappearing: off' });
+    await line(alice.page, 'You turned off disappearing messages.').waitFor(WAIT);
+    await line(bob.page, 'alice turned off disappearing messages.').waitFor(WAIT);
+    for (const page of [alice.page, bob.page]) {
+      expect(await page.locator('.system-message').allTextContents()).not.toContainEqual(
+        expect.stringMatching(/^\d+$/),
+      );
+    }
+  });
+
   it('shows typing, sends with Enter and keeps Shift+Enter as a new line', async () => {
     const composer = bob.page.getByRole('textbox', { name: 'Message' });
     await composer.pressSequentially('Sounds good', { delay: 10 });

@@ -93,6 +93,10 @@ export const en = {
     identityChange: 'Your safety number with {{name}} changed.',
     decryptionError: 'A message from {{name}} could not be decrypted. They were asked to send it again.',
     timerChange: 'The disappearing-messages timer changed.',
+    timerSet: '{{name}} set disappearing messages to {{duration}}.',
+    timerSetByYou: 'You set disappearing messages to {{duration}}.',
+    timerOff: '{{name}} turned off disappearing messages.',
+    timerOffByYou: 'You turned off disappearing messages.',
     status: { sending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Failed to send' },
   },
   composer: {

@@ -41,13 +41,18 @@ function StatusTick({ status, labels }: { status: MessageView['status']; labels:
   );
 }
 
+/** A timer change's body is the new timer in whole seconds ("3600"; "0" is off). */
+function timerText(message: MessageView, labels: RowLabels): string {
+  return /^\d+$/.test(message.body) ? labels.timerSet(message.fromMe, Number(message.body)) : labels.timerChange;
+}
+
 function SystemRow({ message, labels }: { message: MessageView; labels: RowLabels }) {
   const text =
     message.kind === 'identity_change'
       ? labels.identityChange
       : message.kind === 'decryption_error'
         ? labels.decryptionError
-        : message.body || labels.timerChange;
+        : timerText(message, labels);
   return <p className="system-message">{text}</p>;
 }
 

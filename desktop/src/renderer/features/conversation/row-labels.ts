@@ -2,6 +2,7 @@ import type { TFunction } from 'i18next';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { MessageView } from '../../../ipc/view-models.js';
+import { formatDuration } from './format.js';
 
 /**
  * Every string a timeline row shows, translated once per conversation view instead of once per
@@ -30,7 +31,10 @@ export interface RowLabels {
   pickReaction: string;
   identityChange: string;
   decryptionError: string;
+  /** A timer change whose body is not a number of seconds (not expected; kept as a fallback). */
   timerChange: string;
+  /** "alice set disappearing messages to 1 hour." / "You turned off disappearing messages." */
+  timerSet: (fromMe: boolean, seconds: number) => string;
   status: Record<MessageView['status'], string>;
   /** "Message from {author} at {time}" (cached per author and time). */
   message: (author: string, time: string) => string;
@@ -53,7 +57,7 @@ function memoized<K>(build: (key: K) => string): (key: K) => string {
   };
 }
 
-export function rowLabels(t: TFunction, peerName: string): RowLabels {
+export function rowLabels(t: TFunction, peerName: string, language: string): RowLabels {
   const message = memoized((key: string) => {
     const [author, time] = key.split('\u0000');
     return t('message.label', { author, time });
@@ -61,6 +65,15 @@ export function rowLabels(t: TFunction, peerName: string): RowLabels {
   const reactionCount = memoized((key: string) => {
     const [emoji, count] = key.split('\u0000');
     return t('message.reactionLabel', { emoji, count: Number(count) });
+  });
+  const timerSet = memoized((key: string) => {
+    const [by, seconds] = key.split('\u0000');
+    const fromMe = by === 'me';
+    if (Number(seconds) === 0) {
+      return fromMe ? t('message.timerOffByYou') : t('message.timerOff', { name: peerName });
+    }
+    const duration = formatDuration(Number(seconds), language);
+    return fromMe ? t('message.timerSetByYou', { duration }) : t('message.timerSet', { name: peerName, duration });
   });
   return {
     you: t('message.you'),
@@ -83,6 +96,7 @@ export function rowLabels(t: TFunction, peerName: string): RowLabels {
     identityChange: t('message.identityChange', { name: peerName }),
     decryptionError: t('message.decryptionError', { name: peerName }),
     timerChange: t('message.timerChange'),
+    timerSet: (fromMe, seconds) => timerSet(`${fromMe ? 'me' : 'peer'}\u0000${seconds}`),
     status: {
       sending: t('message.status.sending'),
       sent: t('message.status.sent'),
@@ -100,6 +114,5 @@ export function rowLabels(t: TFunction, peerName: string): RowLabels {
 export function useRowLabels(peerName: string): RowLabels {
   const { t, i18n } = useTranslation();
   const language = i18n.language;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `t` changes identity with the language
-  return useMemo(() => rowLabels(t, peerName), [t, language, peerName]);
+  return useMemo(() => rowLabels(t, peerName, language), [t, language, peerName]);
 }
