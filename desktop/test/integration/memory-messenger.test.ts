@@ -7,6 +7,7 @@ import { Profile } from '../../src/core/profile.js';
 import { ROTATION_INTERVAL_MS } from '../../src/core/protocol/key-manager.js';
 import type { RelayApi } from '../../src/core/relay-client/relay-api.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
+import { openProfileDb } from './support/credentials.js';
 import { tempDir, until } from './support/helpers.js';
 import { MemoryRelay } from './support/memory-relay.js';
 
@@ -423,6 +424,43 @@ describe('two cores over an in-memory relay', () => {
     const received = reopened.history(aliceId).messages.find((m) => m.id === secret.id);
     expect(received?.quote).toMatchObject({ messageId: hey.id, text: 'hey' });
     expect(received?.expiresAt).not.toBeNull();
+  });
+
+  it('takes a message in on the same connection after another process held the database past the busy timeout', async () => {
+    const relay = new MemoryRelay();
+    const alice = await makeUser(relay, 'alice');
+    const bob = await makeUser(relay, 'bob');
+    await alice.messenger.connect();
+    await bob.messenger.connect();
+    const conv = await alice.messenger.startConversation('bob');
+    const aliceId = alice.messenger.profile().accountId;
+    await alice.messenger.sendText(conv.id, 'one');
+    await until(() => texts(bob.messenger, aliceId).length === 1, 5000, 'one');
+    await bob.messenger.flushOutgoing(); // quiet: the next envelope is processed as soon as it arrives
+    const device = relay.accounts.get(conv.id)?.devices.get(1);
+    const connection = device?.socket;
+
+    // Another process (the CLI on the same profile) holds a write transaction longer than the busy timeout:
+    // bob's transaction for the next envelope waits the timeout out (the whole process with it) and fails.
+    const other = await openProfileDb(bob.dir.path, bob.secrets);
+    cleanups.push(() => {
+      other.close();
+    });
+    other.exec('BEGIN IMMEDIATE');
+    const two = await alice.messenger.sendText(conv.id, 'two, while the database is busy');
+    await until(
+      () =>
+        [...(device?.socket?.inFlight ?? [])].some(
+          (guid) => device?.queue.find((e) => e.guid === guid)?.clientTimestamp === two.sentAt,
+        ),
+      5000,
+      'two delivered to bob',
+    );
+    other.exec('COMMIT');
+
+    await until(() => texts(bob.messenger, aliceId).includes('two, while the database is busy'), 10_000, 'two');
+    expect(device?.socket).toBe(connection); // without reconnecting
+    await until(() => device?.queue.length === 0, 5000, 'acked');
   });
 
   it('keeps the outbox across a restart and delivers once the relay is reachable', async () => {

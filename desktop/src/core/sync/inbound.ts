@@ -17,6 +17,9 @@ const log = createLogger('inbound');
  * while the relay refills the other half, so the window never runs dry during a catch-up.
  */
 const MAX_BATCH = 128;
+/** A batch that failed to commit is tried again after this long, doubled per failure in a row up to the max. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 5_000;
 
 export interface InboundHooks {
   onState(state: ConnectionState): void;
@@ -40,6 +43,8 @@ export class Inbound {
   #queueEmptySeen = false;
   #closed = false;
   #lastActivity = Date.now();
+  /** The wait before retrying a failed batch, cut short by close(). */
+  #retry: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   /** Accounts whose claimed username is being looked up right now. */
   readonly #claimsAsked = new Set<string>();
 
@@ -81,6 +86,8 @@ export class Inbound {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retry?.timer);
+    this.#retry?.wake();
     await this.#socket?.close();
     await this.#chain.catch(() => undefined);
     this.#flushAcks();
@@ -101,6 +108,7 @@ export class Inbound {
   }
 
   async #drainInbox(): Promise<void> {
+    let failures = 0;
     for (let i = 0; i < 1_000_000 && this.#inbox.length > 0 && !this.#closed; i++) {
       const batch = this.#inbox.splice(0, MAX_BATCH);
       try {
@@ -114,12 +122,36 @@ export class Inbound {
         if (this.#queueEmptySeen && batch.some((envelope) => envelope.type === 'prekey')) {
           this.hooks.onKeyUpkeepDue();
         }
+        failures = 0;
       } catch (error) {
-        // Not acked: the relay redelivers them after the next reconnect.
-        log.error('envelope processing failed', { error: toLogFormat(error) });
+        // The transaction failed (another process holding the database past the busy timeout, a full disk): an
+        // envelope that cannot be decrypted does not throw here, it becomes an entry. Not acked, the batch is
+        // only redelivered on a new connection, which may be hours away, and enough of them fill the relay's
+        // window so nothing more arrives while the app looks online. So it goes back to the head of the inbox
+        // (order kept) and is tried again on this connection after a growing pause, rather than recycling the
+        // connection: the envelopes are here already, the relay keeps its window, the state does not flap, and
+        // a reconnect would not fix a busy database. Envelopes of the batch that did commit are skipped as
+        // known GUIDs on the retry.
+        failures += 1;
+        this.#inbox.unshift(...batch);
+        const retryMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (failures - 1));
+        log.error('envelope processing failed; retrying', { error: toLogFormat(error), retryMs });
+        await this.#pause(retryMs);
       }
       this.#lastActivity = Date.now();
     }
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#retry = {
+        timer: setTimeout(() => {
+          this.#retry = undefined;
+          resolve();
+        }, ms),
+        wake: resolve,
+      };
+    });
   }
 
   /**
