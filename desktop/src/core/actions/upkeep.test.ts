@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { KeyUpkeep } from './upkeep.js';
+import type { CoreContext } from '../sync/core-context.js';
+import { ExpirySweeper, KeyUpkeep } from './upkeep.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -66,5 +67,32 @@ describe('key upkeep scheduling', () => {
     await expect(keyUpkeep.request()).resolves.toBeUndefined();
     await expect(keyUpkeep.request()).resolves.toBeUndefined();
     expect(runs).toBe(2);
+  });
+});
+
+describe('expiry sweeper', () => {
+  it('sweeps again after a sweep whose transaction failed', async () => {
+    vi.useFakeTimers();
+    let sweeps = 0;
+    // Only what a sweep touches: its transaction (the first fails, as behind another process's write lock)
+    // and the next-expiry query (nothing expires: the next sweep is the once-a-minute one).
+    const ctx = {
+      now: () => Date.now(),
+      tx: async () => {
+        sweeps += 1;
+        if (sweeps === 1) {
+          throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+        }
+      },
+      db: { prepare: () => ({ get: () => ({ at: null }) }) },
+    } as unknown as CoreContext;
+    const sweeper = new ExpirySweeper(ctx);
+    sweeper.schedule(0);
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(sweeps).toBeGreaterThan(2); // swept again, and kept sweeping after that
+    sweeper.stop();
+    const stopped = sweeps;
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(sweeps).toBe(stopped);
   });
 });

@@ -9,6 +9,8 @@ import { emitStored } from './lookups.js';
 
 const log = createLogger('upkeep');
 const MAX_SWEEP_DELAY_MS = 60_000;
+/** After a failed sweep (another process holding the database past the busy timeout…), the next try. */
+const SWEEP_RETRY_MS = 10_000;
 const PROCESSED_GUID_RETENTION_MS = 30 * 24 * 3600 * 1000;
 /**
  * Key upkeep while connected: the relay says its queue is empty once per connection, and an app can stay
@@ -131,11 +133,7 @@ export class ExpirySweeper {
       return;
     }
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(
-      () =>
-        void this.#sweep().catch((error: unknown) => log.warn('expiry sweep failed', { error: toLogFormat(error) })),
-      delayMs,
-    );
+    this.#timer = setTimeout(() => void this.#sweep(), delayMs);
     this.#timer.unref();
   }
 
@@ -144,25 +142,32 @@ export class ExpirySweeper {
     clearTimeout(this.#timer);
   }
 
+  /** Never rejects, and always schedules the next sweep: after a failure too, or messages would outlive their timer. */
   async #sweep(): Promise<void> {
     if (this.#stopped) {
       return;
     }
     const ctx = this.ctx;
-    await ctx.tx(() => {
-      const { removed, requoted } = deleteExpired(ctx.db, ctx.now());
-      for (const message of removed) {
-        ctx.events.emit({ type: 'message_updated', message });
-        emitConversation(ctx, message.conversationId);
+    let delayMs = SWEEP_RETRY_MS;
+    try {
+      await ctx.tx(() => {
+        const { removed, requoted } = deleteExpired(ctx.db, ctx.now());
+        for (const message of removed) {
+          ctx.events.emit({ type: 'message_updated', message });
+          emitConversation(ctx, message.conversationId);
+        }
+        for (const id of requoted) {
+          emitStored(ctx, id, 'message_updated');
+        }
+      });
+      if (this.#stopped) {
+        return;
       }
-      for (const id of requoted) {
-        emitStored(ctx, id, 'message_updated');
-      }
-    });
-    if (this.#stopped) {
-      return;
+      const next = nextExpiry(ctx.db);
+      delayMs = next === null ? MAX_SWEEP_DELAY_MS : Math.min(MAX_SWEEP_DELAY_MS, Math.max(0, next - ctx.now()));
+    } catch (error) {
+      log.warn('expiry sweep failed; trying again', { error: toLogFormat(error), retryMs: SWEEP_RETRY_MS });
     }
-    const next = nextExpiry(ctx.db);
-    this.schedule(next === null ? MAX_SWEEP_DELAY_MS : Math.min(MAX_SWEEP_DELAY_MS, Math.max(0, next - ctx.now())));
+    this.schedule(delayMs);
   }
 }
