@@ -11,8 +11,11 @@ export type Username = z.infer<typeof UsernameSchema>;
 export const AccountIdSchema = z.uuid();
 export type AccountId = z.infer<typeof AccountIdSchema>;
 
+/** The highest device id (libsignal's limit). */
+export const MAX_DEVICE_ID = 127;
+
 /** Device ids are small positive integers; device 1 is the one created at registration. */
-export const DeviceIdSchema = z.int().min(1).max(127);
+export const DeviceIdSchema = z.int().min(1).max(MAX_DEVICE_ID);
 export type DeviceId = z.infer<typeof DeviceIdSchema>;
 
 /** libsignal registration ids are 14-bit. */

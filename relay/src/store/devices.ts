@@ -1,3 +1,4 @@
+import { MAX_DEVICE_ID } from '@sotto/shared-types';
 import type { Sql, TxSql } from './db.js';
 
 export interface DeviceRow {
@@ -39,29 +40,32 @@ export async function getDeviceSecretHash(sql: Sql, accountId: string, deviceId:
 
 export type AddDeviceResult = { ok: true; deviceId: number } | { ok: false; reason: 'limit' | 'no_account' };
 
-/** Adds a device under the account row lock, so the per-account limit holds under concurrency. */
+/**
+ * Adds a device under the account row lock, so the per-account limit holds under concurrency. It takes the
+ * lowest free id from 2 up: a removed device's id is used again (its queue, keys and token families went
+ * with it; the new registration id tells senders with a session for the old device to start over, 410).
+ */
 export async function addDevice(
   sql: Sql,
   accountId: string,
   d: { registrationId: number; name: string | null; secretHash: string; now: number; maxDevices: number },
 ): Promise<AddDeviceResult> {
   return sql.begin(async (tx): Promise<AddDeviceResult> => {
-    const [account] = await tx<{ next_device_id: number }[]>`
-      SELECT next_device_id FROM accounts WHERE id = ${accountId} FOR UPDATE`;
+    const [account] = await tx`SELECT 1 FROM accounts WHERE id = ${accountId} FOR UPDATE`;
     if (!account) {
       return { ok: false, reason: 'no_account' };
     }
-    const [{ count } = { count: 0 }] = await tx<{ count: number }[]>`
-      SELECT count(*)::int AS count FROM devices WHERE account_id = ${accountId}`;
-    if (count >= d.maxDevices || account.next_device_id > 127) {
+    const [{ count, free } = { count: 0, free: null }] = await tx<{ count: number; free: number | null }[]>`
+      SELECT (SELECT count(*)::int FROM devices WHERE account_id = ${accountId}) AS count,
+             (SELECT min(g.id)::int FROM generate_series(2, ${MAX_DEVICE_ID}) AS g(id)
+              WHERE NOT EXISTS (SELECT 1 FROM devices WHERE account_id = ${accountId} AND device_id = g.id)) AS free`;
+    if (count >= d.maxDevices || free === null) {
       return { ok: false, reason: 'limit' };
     }
-    const deviceId = account.next_device_id;
-    await tx`UPDATE accounts SET next_device_id = ${deviceId + 1} WHERE id = ${accountId}`;
     await tx`
       INSERT INTO devices (account_id, device_id, name, registration_id, secret_hash, created_at)
-      VALUES (${accountId}, ${deviceId}, ${d.name}, ${d.registrationId}, ${d.secretHash}, ${d.now})`;
-    return { ok: true, deviceId };
+      VALUES (${accountId}, ${free}, ${d.name}, ${d.registrationId}, ${d.secretHash}, ${d.now})`;
+    return { ok: true, deviceId: free };
   });
 }
 

@@ -20,6 +20,7 @@ beforeAll(async () => {
     '00002_attachments.sql',
     '00003_live_connection.sql',
     '00004_live_since.sql',
+    '00005_drop_next_device_id.sql',
   ]);
   await sql`INSERT INTO accounts (id, username, created_at) VALUES (${account}, 'writer', 0)`;
   await sql`INSERT INTO devices (account_id, device_id, registration_id, secret_hash, created_at)
