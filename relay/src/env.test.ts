@@ -1,3 +1,4 @@
+import { MAX_DEVICES_PER_SEND } from '@sotto/shared-types';
 import { describe, expect, it } from 'vitest';
 import { EnvError, loadEnv } from './env.js';
 
@@ -27,6 +28,21 @@ describe('loadEnv', () => {
     for (const name of ['PORT', 'REGISTRATION_POLICY', 'REDIS_URL', 'MAX_DEVICES_PER_ACCOUNT']) {
       expect(problems).toContain(name);
     }
+  });
+
+  it('caps MAX_DEVICES_PER_ACCOUNT at the devices one send can carry, saying why', () => {
+    expect(loadEnv({ MAX_DEVICES_PER_ACCOUNT: String(MAX_DEVICES_PER_SEND) }).MAX_DEVICES_PER_ACCOUNT).toBe(
+      MAX_DEVICES_PER_SEND,
+    );
+    let error: unknown;
+    try {
+      loadEnv({ MAX_DEVICES_PER_ACCOUNT: String(MAX_DEVICES_PER_SEND + 1) });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as EnvError).problems).toEqual([
+      `MAX_DEVICES_PER_ACCOUNT: at most ${MAX_DEVICES_PER_SEND}: one send carries at most ${MAX_DEVICES_PER_SEND} devices, so an account with more could never be messaged`,
+    ]);
   });
 
   it('refuses ports, URLs and TURN URIs that cannot work, and takes an empty value as unset', () => {

@@ -1,3 +1,4 @@
+import { MAX_DEVICES_PER_SEND } from '@sotto/shared-types';
 import { z } from 'zod';
 
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
@@ -49,7 +50,18 @@ export const EnvSchema = z.object({
   ACCESS_TOKEN_TTL_SECONDS: int(15 * 60, 30),
   REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60),
   REGISTRATION_POLICY: z.enum(['open', 'invite', 'closed']).default('open'),
-  MAX_DEVICES_PER_ACCOUNT: int(6, 1, 127),
+  /** At most MAX_DEVICES_PER_SEND: a send carries one envelope per device, so an account with more could never be messaged. */
+  MAX_DEVICES_PER_ACCOUNT: z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_DEVICES_PER_SEND, {
+        error: `at most ${MAX_DEVICES_PER_SEND}: one send carries at most ${MAX_DEVICES_PER_SEND} devices, so an account with more could never be messaged`,
+      })
+      .default(6),
+  ),
   ENVELOPE_TTL_SECONDS: int(30 * 24 * 3600, 1),
   CLEANUP_INTERVAL_MS: int(60 * 60 * 1000, 100),
   /** Largest request body (bytes) on JSON routes. */
