@@ -5,7 +5,7 @@ import { SottoError } from '../../src/core/errors.js';
 import type { Messenger } from '../../src/core/messenger.js';
 import { Profile } from '../../src/core/profile.js';
 import { secretAccounts } from '../../src/core/profile-credentials.js';
-import { RelayClient } from '../../src/core/relay-client/http-client.js';
+import { RelayClient, type RelayClientOptions } from '../../src/core/relay-client/http-client.js';
 import type { SocketHandlers } from '../../src/core/relay-client/relay-api.js';
 import { ReconnectingSocket } from '../../src/core/relay-client/relay-socket.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
@@ -33,9 +33,12 @@ afterAll(async () => {
   await relay?.stop();
 });
 
-async function makeUser(name: string, relayUrl = relay.url) {
+async function makeUser(name: string, relayUrl = relay.url, socket?: RelayClientOptions['socket']) {
   const dir = tempDir();
-  const profile = new Profile(dir.path, { secretStore: new MemorySecretStore() });
+  const profile = new Profile(dir.path, {
+    secretStore: new MemorySecretStore(),
+    ...(socket ? { relayFactory: (baseUrl: string) => new RelayClient({ baseUrl, socket }) } : {}),
+  });
   const username = `${name}_${Math.random().toString(36).slice(2, 8)}`;
   const { messenger } = await profile.registerMessenger({ relayUrl, username });
   cleanups.push(async () => {
@@ -193,6 +196,37 @@ describe('sending over the relay socket', () => {
     await bob.messenger.connect(); // resolves once his queue is drained and processed
     expect(texts(bob.messenger, alice.accountId)).toEqual(['before the drop', 'answer lost']);
     await until(() => queued(bob.accountId, 1) === 0, 15_000, 'bob acks all three envelopes');
+  });
+
+  it('leaves a connection that went silent (no pong) and reconnects; what was sent meanwhile arrives', async () => {
+    // Pings every 200 ms, and a connection silent for 500 ms after one is taken for dead (25 s and 10 s in the app).
+    const alice = await makeUser('alice', proxy.url, { pingIntervalMs: 200, livenessTimeoutMs: 500 });
+    const bob = await makeUser('bob');
+    await alice.messenger.connect();
+    await bob.messenger.connect();
+    const states: string[] = [];
+    alice.messenger.on((event) => {
+      if (event.type === 'connection') {
+        states.push(event.state);
+      }
+    });
+
+    // While the relay answers, its pongs keep the connection (several pings go by).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(states).not.toContain('offline');
+
+    // Half-open: alice's frames still go out, nothing comes back (a laptop waking up on another network).
+    proxy.dropReplies();
+    await until(() => states.includes('offline'), 15_000, 'alice leaves "online"');
+    const toAlice = await bob.messenger.startConversation(alice.username);
+    await bob.messenger.sendText(toAlice.id, 'sent while alice was cut off');
+    await bob.messenger.flushOutgoing();
+    expect(texts(alice.messenger, bob.accountId)).toEqual([]);
+
+    proxy.cut(); // the network is back
+    await until(() => texts(alice.messenger, bob.accountId).length === 1, 30_000, 'the message after reconnecting');
+    expect(states.slice(states.indexOf('offline'))).toContain('online');
+    expect(alice.messenger.connectionState()).toBe('online');
   });
 
   it('a burst goes out two runs at a time: the next run is sent before the first is answered, never a third', async () => {

@@ -23,7 +23,7 @@ import type { z } from 'zod';
 import { SottoError, unregisteredError } from '../errors.js';
 import type { DeviceCredentials, RelayApi, RelaySocket, SocketHandlers } from './relay-api.js';
 import { relayErrorFromText } from './relay-error.js';
-import { ReconnectingSocket } from './relay-socket.js';
+import { ReconnectingSocket, type ReconnectingSocketOptions } from './relay-socket.js';
 
 const REQUEST_TIMEOUT_MS = 15_000;
 /** Refresh the access token this long before it expires. */
@@ -32,6 +32,8 @@ const REFRESH_MARGIN_MS = 30_000;
 export interface RelayClientOptions {
   baseUrl: string;
   now?: () => number;
+  /** The socket's ping interval and liveness timeout (tests shorten them; defaults in relay-socket.ts). */
+  socket?: Pick<ReconnectingSocketOptions, 'pingIntervalMs' | 'livenessTimeoutMs'>;
 }
 
 /**
@@ -88,10 +90,12 @@ export class RelayClient implements RelayApi {
   /** The socket from `openSocket`: sends travel on it while it is authenticated and open. */
   #socket: ReconnectingSocket | undefined;
   readonly #now: () => number;
+  readonly #socketOptions: RelayClientOptions['socket'];
 
   constructor(options: RelayClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#now = options.now ?? Date.now;
+    this.#socketOptions = options.socket;
   }
 
   setCredentials(credentials: DeviceCredentials): void {
@@ -154,6 +158,7 @@ export class RelayClient implements RelayApi {
         this.#token = undefined;
       },
       handlers,
+      ...this.#socketOptions,
     });
     return this.#socket;
   }

@@ -27,6 +27,12 @@ const MAX_BACKOFF_MS = 30_000;
 const DISPLACED_RETRY_MS = 30_000;
 const MAX_DISPLACED_RETRY_MS = 5 * 60_000;
 const PING_INTERVAL_MS = 25_000;
+/**
+ * After a ping, some frame (the relay answers `pong`) must arrive within this long, or the connection is taken
+ * for dead and replaced. A half-open connection (the laptop woke, the network changed) otherwise stays
+ * "online" receiving nothing until TCP gives up, about a quarter of an hour later.
+ */
+const LIVENESS_TIMEOUT_MS = 10_000;
 /** As long as an HTTP request may take (REQUEST_TIMEOUT_MS in http-client.ts). */
 const SEND_TIMEOUT_MS = 15_000;
 
@@ -53,6 +59,10 @@ export interface ReconnectingSocketOptions {
   displacedRetryMs?: number;
   /** The relay refused the token (revoked, or the device removed): the next `token()` must not return it. */
   invalidateToken?: () => void;
+  /** How often a `ping` frame goes out (default PING_INTERVAL_MS). */
+  pingIntervalMs?: number;
+  /** Silence after a ping for this long ends the connection, and it reconnects (default LIVENESS_TIMEOUT_MS). */
+  livenessTimeoutMs?: number;
 }
 
 /**
@@ -75,6 +85,8 @@ export class ReconnectingSocket implements RelaySocket {
   #readyAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #ping: NodeJS.Timeout | undefined;
+  /** Set by a ping while no frame has arrived since: fires if none comes in time. */
+  #liveness: { ws: WebSocket; timer: NodeJS.Timeout } | undefined;
 
   constructor(private readonly options: ReconnectingSocketOptions) {
     void this.#connect();
@@ -154,6 +166,8 @@ export class ReconnectingSocket implements RelaySocket {
     this.#ready = false;
     clearTimeout(this.#timer);
     clearInterval(this.#ping);
+    clearTimeout(this.#liveness?.timer);
+    this.#liveness = undefined;
     const ws = this.#ws;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
       await new Promise<void>((resolve) => {
@@ -198,13 +212,19 @@ export class ReconnectingSocket implements RelaySocket {
         this.#tcp = response.socket;
       }
     });
-    ws.on('message', (data) => this.#onMessage(data.toString()));
+    ws.on('message', (data) => {
+      this.#heard(ws);
+      this.#onMessage(data.toString());
+    });
+    ws.on('ping', () => this.#heard(ws));
+    ws.on('pong', () => this.#heard(ws));
     ws.on('open', () => {
       this.#ping = setInterval(() => {
         if (ws.readyState === WebSocket.OPEN) {
           ws.send(JSON.stringify({ type: 'ping' } satisfies ClientFrame));
+          this.#expectFrame(ws);
         }
-      }, PING_INTERVAL_MS);
+      }, this.options.pingIntervalMs ?? PING_INTERVAL_MS);
     });
     ws.on('unexpected-response', (_request, response) => {
       if (response.statusCode === 401) {
@@ -216,6 +236,7 @@ export class ReconnectingSocket implements RelaySocket {
     ws.on('error', (error) => log.debug('socket error', { error: toLogFormat(error) }));
     ws.on('close', (code) => {
       clearInterval(this.#ping);
+      this.#heard(ws);
       if (this.#ws === ws) {
         this.#ws = undefined;
         this.#ready = false;
@@ -279,6 +300,39 @@ export class ReconnectingSocket implements RelaySocket {
         return;
       default:
         throw missingCaseError(frame);
+    }
+  }
+
+  /**
+   * After a ping: unless a frame arrives within the liveness timeout, terminate the connection (its close
+   * handler reconnects, and its unanswered sends fail as unreachable and are retried). A timer already running
+   * since an earlier ping is kept, so a timeout longer than the ping interval still fires.
+   */
+  #expectFrame(ws: WebSocket): void {
+    if (this.#liveness) {
+      return;
+    }
+    const timeoutMs = this.options.livenessTimeoutMs ?? LIVENESS_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      // Checked after the poll phase: a frame that came in while this process was busy (a long transaction)
+      // is read first, and is not taken for silence.
+      setImmediate(() => {
+        if (this.#liveness?.timer === timer) {
+          this.#liveness = undefined;
+          log.warn('no frame from the relay since a ping: reconnecting', { timeoutMs });
+          ws.terminate();
+        }
+      });
+    }, timeoutMs);
+    timer.unref();
+    this.#liveness = { ws, timer };
+  }
+
+  /** A frame arrived on `ws` (or it closed): it is alive, or no longer ours to watch. */
+  #heard(ws: WebSocket): void {
+    if (this.#liveness?.ws === ws) {
+      clearTimeout(this.#liveness.timer);
+      this.#liveness = undefined;
     }
   }
 
