@@ -31,6 +31,13 @@ export const SettingsSchema = z.object({
 export type Settings = z.infer<typeof SettingsSchema>;
 export type Theme = z.infer<typeof ThemeSchema>;
 
+/** A `sotto://` link (username) or a clicked notification (conversation id) asks to open a chat. */
+export const OpenConversationRequestSchema = z.union([
+  z.object({ username: z.string() }),
+  z.object({ conversationId: z.string() }),
+]);
+export type OpenConversationRequest = z.infer<typeof OpenConversationRequestSchema>;
+
 const none = z.void();
 const noInput = z.undefined();
 const conversation = z.strictObject({ conversationId: ConversationIdSchema });
@@ -51,6 +58,11 @@ export const invokeChannels = {
     input: z.strictObject({ conversationId: ConversationIdSchema.nullable() }),
     output: none,
   },
+  /**
+   * The open request waiting in main, taken (it is cleared): the signed-in shell calls this when it
+   * mounts and on each `app:open-conversation`, so a request made before it was there is not lost.
+   */
+  'app:take-open-request': { input: noInput, output: OpenConversationRequestSchema.nullable() },
   'settings:get': { input: noInput, output: SettingsSchema },
   'settings:set': { input: SettingsSchema.partial().strict(), output: SettingsSchema },
 
@@ -132,8 +144,11 @@ export const invokeChannels = {
 export const eventChannels = {
   'messenger:event': MessengerEventSchema,
   'profile:progress': RegisterStepSchema,
-  /** A `sotto://` link (username) or a clicked notification (conversation id) asks to open a chat. */
-  'app:open-conversation': z.union([z.object({ username: z.string() }), z.object({ conversationId: z.string() })]),
+  /**
+   * An open request is waiting in main: take it with `app:take-open-request`. A doorbell only: no
+   * screen but the signed-in shell listens, and a push with no listener is lost.
+   */
+  'app:open-conversation': z.null(),
   /** A menu item or global shortcut asked the UI to go somewhere. */
   'app:command': z.enum(['new-conversation', 'search', 'settings']),
 } as const;

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { app, type BrowserWindow, clipboard, dialog } from 'electron';
 import type { Handlers } from './dispatch.js';
+import type { OpenRequests } from './open-requests.js';
 import { openExternal } from './security.js';
 import type { SettingsStore } from './settings-store.js';
 
@@ -11,6 +12,7 @@ export type AppHandlers = Pick<
   | 'app:copy-text'
   | 'app:save-text'
   | 'app:focus-conversation'
+  | 'app:take-open-request'
   | 'settings:get'
   | 'settings:set'
 >;
@@ -19,9 +21,10 @@ export interface AppHandlerOptions {
   settings: SettingsStore;
   window: () => BrowserWindow | null;
   setFocusedConversation: (conversationId: string | null) => void;
+  openRequests: OpenRequests;
 }
 
-/** The Electron-side channels: app info, links, the save dialog, focus, settings. */
+/** The Electron-side channels: app info, links, the save dialog, focus, open requests, settings. */
 export function createAppHandlers(options: AppHandlerOptions): AppHandlers {
   return {
     'app:info': () => ({ version: app.getVersion(), platform: process.platform }),
@@ -42,6 +45,7 @@ export function createAppHandlers(options: AppHandlerOptions): AppHandlers {
       return { saved: true };
     },
     'app:focus-conversation': ({ conversationId }) => options.setFocusedConversation(conversationId),
+    'app:take-open-request': () => options.openRequests.take(),
     'settings:get': () => options.settings.get(),
     'settings:set': (patch) => options.settings.update(patch),
   };

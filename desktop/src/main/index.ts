@@ -9,6 +9,7 @@ import { registerIpcHandlers } from './ipc.js';
 import { log, toLogFormat } from './log.js';
 import { installMenu } from './menu.js';
 import { createNotifier } from './notifications.js';
+import { OpenRequests } from './open-requests.js';
 import { hardenSession } from './security.js';
 import { SettingsStore } from './settings-store.js';
 import { UnreadIndicator } from './tray.js';
@@ -17,13 +18,15 @@ import { createMainWindow } from './window.js';
 
 let mainWindow: BrowserWindow | null = null;
 let focusedConversation: string | null = null;
-let pendingDeepLink: string | undefined = findDeepLink(process.argv);
 
 function send<E extends EventChannel>(channel: E, payload: EventPayload<E>): void {
   if (mainWindow && !mainWindow.isDestroyed()) {
     mainWindow.webContents.send(channel, payload);
   }
 }
+
+/** Kept until the signed-in shell takes them (see OpenRequests): a link may come before any window. */
+const openRequests = new OpenRequests(() => send('app:open-conversation', null));
 
 function showWindow(): void {
   if (mainWindow) {
@@ -41,7 +44,7 @@ function openDeepLink(url: string): void {
     const link = parseDeepLink(url);
     if (link) {
       showWindow();
-      send('app:open-conversation', { username: link.username });
+      openRequests.request({ username: link.username });
     }
   } catch (err) {
     log.warn('deep link ignored', { err: toLogFormat(err) });
@@ -68,7 +71,7 @@ async function start(): Promise<void> {
     focusedConversation: () => (mainWindow?.isFocused() ? focusedConversation : null),
     onClick: (conversationId) => {
       showWindow();
-      send('app:open-conversation', { conversationId });
+      openRequests.request({ conversationId });
     },
   });
   core.subscribe((event) => {
@@ -83,6 +86,7 @@ async function start(): Promise<void> {
     setFocusedConversation: (id) => {
       focusedConversation = id;
     },
+    openRequests,
   });
   registerIpcHandlers({ ...appHandlers, ...core.handlers }, () => (mainWindow ? [mainWindow.webContents] : []));
   installMenu((command) => {
@@ -93,12 +97,6 @@ async function start(): Promise<void> {
   mainWindow = createMainWindow();
   mainWindow.on('closed', () => {
     mainWindow = null;
-  });
-  mainWindow.webContents.once('did-finish-load', () => {
-    if (pendingDeepLink) {
-      openDeepLink(pendingDeepLink);
-      pendingDeepLink = undefined;
-    }
   });
   unread.createTray();
   startAutoUpdates();
@@ -111,6 +109,11 @@ async function start(): Promise<void> {
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
+  // Started from a link: the request waits for the shell, which mounts after sign-in.
+  const startLink = findDeepLink(process.argv);
+  if (startLink) {
+    openDeepLink(startLink);
+  }
   app.on('second-instance', (_event, argv) => {
     showWindow();
     const url = findDeepLink(argv);
@@ -120,11 +123,7 @@ if (!app.requestSingleInstanceLock()) {
   });
   app.on('open-url', (event, url) => {
     event.preventDefault();
-    if (mainWindow) {
-      openDeepLink(url);
-    } else {
-      pendingDeepLink = url;
-    }
+    openDeepLink(url);
   });
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-attach-webview', (e) => e.preventDefault());

@@ -195,6 +195,22 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     }
   });
 
+  it('opens a clicked notification, and says on screen when a link names someone who cannot be reached', async () => {
+    alice.requestOpen({ username: 'nobody_by_that_name' });
+    const failed = alice.page
+      .getByRole('alert')
+      .filter({ hasText: 'Could not open a conversation with nobody_by_that_name' });
+    await failed.waitFor(WAIT);
+    await failed.getByRole('button', { name: 'Dismiss' }).click();
+    await expect.poll(() => failed.count(), WAIT).toBe(0);
+    // Alice is in her settings when she clicks a notification of Bob's conversation.
+    await alice.page.getByRole('button', { name: 'Settings' }).click();
+    await alice.page.getByRole('heading', { name: 'Settings' }).waitFor(WAIT);
+    const bobId = alice.session.messenger?.listConversations().find((c) => c.username === 'bob')?.id ?? '';
+    alice.requestOpen({ conversationId: bobId });
+    await alice.page.getByRole('heading', { level: 2, name: 'bob' }).waitFor(WAIT);
+  });
+
   it('shows typing, sends with Enter and keeps Shift+Enter as a new line', async () => {
     const composer = bob.page.getByRole('textbox', { name: 'Message' });
     await composer.pressSequentially('Sounds good', { delay: 10 });
@@ -453,11 +469,16 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     const { page } = alice;
     await page.getByRole('heading', { name: 'Unlock Sotto' }).waitFor(WAIT);
     expect(await seriousA11yViolations(page)).toEqual([]);
+    // A sotto://chat/bob link arrives while the unlock screen is up: nothing there can open it, and it
+    // is opened once she is signed in.
+    alice.requestOpen({ username: 'bob' });
+    await alice.bridge.flush();
     await page.getByLabel('Recovery key').fill('not-the-right-key');
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByRole('alert').waitFor(WAIT);
     await page.getByLabel('Recovery key').fill(aliceRecoveryKey);
     await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByRole('heading', { level: 2, name: 'bob' }).waitFor(WAIT);
     await page.locator('button.conversation[data-username="bob"]').waitFor(WAIT);
     await openConversation(page, 'bob');
     await mine(page, 'sent while you were away').waitFor(WAIT);

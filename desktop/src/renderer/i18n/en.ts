@@ -47,6 +47,8 @@ export const en = {
     settings: 'Settings',
     welcomeTitle: 'No conversation open',
     pickConversation: 'Pick a conversation, or start a new one.',
+    openFailed: 'Could not open a conversation with {{name}}: {{reason}}',
+    dismiss: 'Dismiss',
   },
   conversations: {
     listLabel: 'Conversation list',

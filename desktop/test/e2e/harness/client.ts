@@ -5,9 +5,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ProfileApi } from '../../../src/core/messenger-types.js';
 import { Profile } from '../../../src/core/profile.js';
 import { MemorySecretStore } from '../../../src/core/secrets/secret-store.js';
-import type { Settings } from '../../../src/ipc/contract.js';
+import type { OpenConversationRequest, Settings } from '../../../src/ipc/contract.js';
 import { CoreSession } from '../../../src/main/core-session.js';
 import { createDispatcher, type Handlers } from '../../../src/main/dispatch.js';
+import { OpenRequests } from '../../../src/main/open-requests.js';
 import { attachBridge, type Bridge } from './bridge.js';
 
 export interface TestClient {
@@ -21,11 +22,13 @@ export interface TestClient {
   opened: string[];
   /** Every channel the page invoked, in the order the bridge received the calls. */
   invoked: string[];
+  /** What main does for a `sotto://` link or a clicked notification (the request waits for the shell). */
+  requestOpen(request: OpenConversationRequest): void;
   close(): Promise<void>;
 }
 
 /** Stand-ins for the Electron-only channels (clipboard, save dialog, shell), recording what they got. */
-function appHandlers(client: Pick<TestClient, 'copied' | 'saved' | 'opened'>) {
+function appHandlers(client: Pick<TestClient, 'copied' | 'saved' | 'opened'>, openRequests: OpenRequests) {
   let settings: Settings = { theme: 'system', notifications: true, hideNotificationContent: false };
   return {
     'app:info': () => ({ version: '0.0.0-e2e', platform: process.platform }),
@@ -40,6 +43,7 @@ function appHandlers(client: Pick<TestClient, 'copied' | 'saved' | 'opened'>) {
       return { saved: true };
     },
     'app:focus-conversation': () => {},
+    'app:take-open-request': () => openRequests.take(),
     'settings:get': () => settings,
     'settings:set': (patch) => {
       settings = { ...settings, ...patch };
@@ -69,7 +73,8 @@ export async function launchClient(options: LaunchOptions): Promise<TestClient> 
     onEvent: (event) => bridge?.emit('messenger:event', event),
     onProgress: (step) => bridge?.emit('profile:progress', step),
   });
-  const dispatch = createDispatcher({ ...appHandlers(records), ...session.handlers } as Handlers);
+  const openRequests = new OpenRequests(() => bridge?.emit('app:open-conversation', null));
+  const dispatch = createDispatcher({ ...appHandlers(records, openRequests), ...session.handlers } as Handlers);
   bridge = await attachBridge(page, (channel, input) => {
     records.invoked.push(channel);
     return dispatch(channel, input);
@@ -83,6 +88,7 @@ export async function launchClient(options: LaunchOptions): Promise<TestClient> 
     session,
     bridge: ready,
     ...records,
+    requestOpen: (request) => openRequests.request(request),
     async close() {
       await session.close().catch(() => {});
       await context.close().catch(() => {});

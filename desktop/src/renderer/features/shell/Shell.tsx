@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationSummary, ProfileInfo, SearchHit } from '../../../ipc/view-models.js';
-import { call, subscribe } from '../../api/client.js';
+import { call, errorMessage, subscribe } from '../../api/client.js';
 import { ConnectionBanner } from '../conversation/Banners.js';
 import { ConversationView } from '../conversation/ConversationView.js';
 import { ConversationList } from '../conversations/ConversationList.js';
@@ -25,10 +25,13 @@ export function Shell({ profile, onSignedOut }: { profile: ProfileInfo; onSigned
   const [panel, setPanel] = useState<Panel>('conversation');
   const [composing, setComposing] = useState(false);
   const [jump, setJump] = useState<{ messageId: string; nonce: number } | null>(null);
+  /** Why a link's conversation could not be started (an unknown username, the relay unreachable). */
+  const [openError, setOpenError] = useState<string | null>(null);
 
   const selected = conversations.find((c) => c.id === selectedId) ?? null;
 
   const open = useCallback((id: string) => {
+    setOpenError(null);
     setSelectedId(id);
     setPanel('conversation');
     setJump(null);
@@ -57,18 +60,30 @@ export function Shell({ profile, onSignedOut }: { profile: ProfileInfo; onSigned
         setPanel(command);
       }
     });
-    const offOpen = subscribe('app:open-conversation', (target) => {
+    // Main keeps a link's or a notification's request until it is taken here: when main rings, and on
+    // mount for one made before the shell was there (a cold start, the unlock screen, a reload).
+    const takeOpenRequest = async () => {
+      const target = await call('app:take-open-request').catch(() => null);
+      if (!target) {
+        return;
+      }
       if ('conversationId' in target) {
         open(target.conversationId);
-      } else {
-        void (async () => started(await call('conversations:start', { username: target.username })))();
+        return;
       }
-    });
+      try {
+        started(await call('conversations:start', { username: target.username }));
+      } catch (err) {
+        setOpenError(t('shell.openFailed', { name: target.username, reason: errorMessage(err) }));
+      }
+    };
+    const offOpen = subscribe('app:open-conversation', () => void takeOpenRequest());
+    void takeOpenRequest();
     return () => {
       offCommand();
       offOpen();
     };
-  }, [open, started]);
+  }, [open, started, t]);
 
   const hotkeys = useMemo(
     () => ({
@@ -115,6 +130,14 @@ export function Shell({ profile, onSignedOut }: { profile: ProfileInfo; onSigned
       </nav>
       <main className="content">
         <ConnectionBanner state={connection} />
+        {openError && (
+          <div className="banner warning" role="alert">
+            <span>{openError}</span>
+            <button type="button" onClick={() => setOpenError(null)}>
+              {t('shell.dismiss')}
+            </button>
+          </div>
+        )}
         {panel === 'search' && <SearchPanel onOpenHit={openHit} />}
         {panel === 'settings' && <SettingsPanel profile={profile} onSignedOut={onSignedOut} />}
         {panel === 'safety' && selected && (
