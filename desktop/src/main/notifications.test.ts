@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { MessengerApi, MessengerEvent } from '../core/messenger-types.js';
 import type { SettingsStore } from './settings-store.js';
 
@@ -13,6 +13,8 @@ const shown: { title: string; body: string }[] = [];
  * still keeps one alive. Nothing else in this file keeps a strong reference to one.
  */
 const created: WeakRef<MockNotification>[] = [];
+/** The notifications in `shown`, in the same order. */
+const shownRefs: WeakRef<MockNotification>[] = [];
 class MockNotification {
   static isSupported = () => true;
   private readonly listeners = new Map<string, Listener[]>();
@@ -23,10 +25,16 @@ class MockNotification {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
     return this;
   }
+  closed = false;
   show() {
     shown.push({ title: this.options.title, body: this.options.body });
+    shownRefs.push(new WeakRef(this));
   }
-  close() {}
+  /** Electron dismisses it; on some platforms that also emits 'close'. */
+  close() {
+    this.closed = true;
+    this.emit('close');
+  }
   /** What Electron does when the user clicks or dismisses it. */
   emit(event: string) {
     for (const listener of this.listeners.get(event) ?? []) {
@@ -35,7 +43,7 @@ class MockNotification {
   }
 }
 vi.mock('electron', () => ({ Notification: MockNotification }));
-const { createNotifier, notificationText } = await import('./notifications.js');
+const { BURST_QUIET_MS, createNotifier, notificationText } = await import('./notifications.js');
 
 describe('notification text', () => {
   it('shows sender and text by default', () => {
@@ -68,6 +76,14 @@ async function collectGarbage(): Promise<void> {
 }
 
 describe('notifications of new messages', () => {
+  // Only timers and the clock: collectGarbage() needs a real setImmediate.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('names a stranger unverified-… until the relay confirms the username they claim', () => {
     const id = '3b241101-e2bb-4255-8caf-4136c566a962';
     let claimPending = true;
@@ -81,8 +97,11 @@ describe('notifications of new messages', () => {
     const message = (body: string) =>
       ({ type: 'message', message: { conversationId: id, fromMe: false, kind: 'text', body } }) as MessengerEvent;
     notify(message('wire 5k today'));
+    vi.advanceTimersByTime(BURST_QUIET_MS);
+    shownRefs.at(-1)?.deref()?.emit('close'); // dismissed
     claimPending = false; // the relay's directory says the_boss is this account
     notify(message('thanks'));
+    vi.advanceTimersByTime(BURST_QUIET_MS);
     expect(shown).toEqual([
       { title: 'unverified-3b241101', body: 'wire 5k today' },
       { title: 'the_boss', body: 'thanks' },
@@ -105,6 +124,7 @@ describe('notifications of new messages', () => {
         message: { conversationId, fromMe: false, kind: 'text', body: 'hi' },
       } as MessengerEvent);
     }
+    vi.advanceTimersByTime(BURST_QUIET_MS);
     const refs = created.slice(first);
     expect(refs).toHaveLength(2);
 
@@ -118,5 +138,57 @@ describe('notifications of new messages', () => {
     // Clicked or dismissed, they are let go.
     await collectGarbage();
     expect(refs.map((ref) => ref.deref())).toEqual([undefined, undefined]);
+  });
+
+  it('shows one notification per conversation for a burst of messages, saying how many, and notifies again later', () => {
+    const alice = '3b241101-e2bb-4255-8caf-4136c566a962';
+    const bob = 'f3d8f1b0-4b8e-4a2c-9d7f-2f1c0a9e6b11';
+    const names: Record<string, string> = { [alice]: 'alice', [bob]: 'bob' };
+    let hideNotificationContent = false;
+    const notify = createNotifier({
+      settings: { get: () => ({ notifications: true, hideNotificationContent }) } as unknown as SettingsStore,
+      messenger: () => ({ conversation: (id: string) => ({ id, username: names[id] }) }) as unknown as MessengerApi,
+      focusedConversation: () => null,
+      onClick: () => {},
+    });
+    const message = (conversationId: string, body: string) =>
+      notify({ type: 'message', message: { conversationId, fromMe: false, kind: 'text', body } } as MessengerEvent);
+    const since = shown.length;
+    const shownSince = (start: number) => shown.slice(start);
+
+    // Back online: the queue drains 50 messages from two people, a few milliseconds apart.
+    for (let i = 0; i < 50; i++) {
+      message(i % 5 < 3 ? alice : bob, `queued ${i}`);
+      vi.advanceTimersByTime(5);
+    }
+    vi.advanceTimersByTime(BURST_QUIET_MS);
+    expect(shownSince(since)).toEqual([
+      { title: 'alice', body: '30 new messages' },
+      { title: 'bob', body: '20 new messages' },
+    ]);
+    const [aliceBurst, bobBurst] = shownRefs.slice(since).map((ref) => ref.deref());
+
+    // Later: Alice's notification was clicked, Bob's is still there. Alice's next message shows as written;
+    // Bob's replaces his notification, which counts it too.
+    aliceBurst?.emit('click');
+    const later = shown.length;
+    message(alice, 'are you there?');
+    message(bob, 'one more thing');
+    vi.advanceTimersByTime(BURST_QUIET_MS);
+    expect(shownSince(later)).toEqual([
+      { title: 'alice', body: 'are you there?' },
+      { title: 'bob', body: '21 new messages' },
+    ]);
+    expect(bobBurst?.closed).toBe(true);
+    expect(aliceBurst?.closed).toBe(false);
+
+    // With "hide content" on, a burst says neither who nor what (3 messages, and the one still on screen).
+    hideNotificationContent = true;
+    const hidden = shown.length;
+    for (let i = 0; i < 3; i++) {
+      message(alice, `secret ${i}`);
+    }
+    vi.advanceTimersByTime(BURST_QUIET_MS);
+    expect(shownSince(hidden)).toEqual([{ title: 'Sotto', body: '4 new messages' }]);
   });
 });
