@@ -299,7 +299,8 @@ export function editMessage(db: WritableDB, id: string, authorAccountId: string,
     run(
       db,
       sql`UPDATE messages SET body = ${body}, edited_at = ${at}
-        WHERE id = ${id} AND author_account_id = ${authorAccountId} AND deleted = 0 AND kind = 'text'`,
+        WHERE id = ${id} AND author_account_id = ${authorAccountId} AND deleted = 0 AND kind = 'text'
+          AND (edited_at IS NULL OR edited_at <= ${at})`,
     ).changes > 0
   );
 }
@@ -348,7 +349,8 @@ export function setReaction(
   if (remove) {
     run(
       db,
-      sql`DELETE FROM reactions WHERE message_id = ${messageId} AND account_id = ${accountId} AND emoji = ${emoji}`,
+      sql`DELETE FROM reactions WHERE message_id = ${messageId} AND account_id = ${accountId} AND emoji = ${emoji}
+        AND at <= ${at}`,
     );
     return;
   }
@@ -356,7 +358,8 @@ export function setReaction(
     db,
     sql`INSERT INTO reactions (message_id, account_id, emoji, at) SELECT ${messageId}, ${accountId}, ${emoji}, ${at}
       WHERE EXISTS (SELECT 1 FROM messages WHERE id = ${messageId})
-      ON CONFLICT (message_id, account_id) DO UPDATE SET emoji = excluded.emoji, at = excluded.at`,
+      ON CONFLICT (message_id, account_id) DO UPDATE SET emoji = excluded.emoji, at = excluded.at
+        WHERE excluded.at >= reactions.at`,
   );
 }
 

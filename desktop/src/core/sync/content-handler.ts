@@ -9,6 +9,7 @@ import {
   releaseUsername,
   setExpiresIn,
 } from '../store/conversation-queries.js';
+import { type EarlyEffect, type Effect, keepEarlyEffect, takeEarlyEffects } from '../store/early-effects.js';
 import {
   advanceStatuses,
   editMessage,
@@ -133,7 +134,14 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
         expiresInSeconds: content.expiresInSeconds ?? 0,
       };
       if (insertMessage(ctx.db, message)) {
-        ctx.events.emit({ type: 'message', message: newMessageView(message) });
+        const early = takeEarlyEffects(ctx.db, content.id, from);
+        for (const effect of early) {
+          applyEffect(ctx, from, effect, receivedAt);
+        }
+        const view = early.length > 0 ? getMessage(ctx.db, content.id) : newMessageView(message);
+        if (view) {
+          ctx.events.emit({ type: 'message', message: view });
+        }
         emitConversation(ctx, from);
         return content.id; // the caller sends one delivery receipt for the whole batch
       }
@@ -149,30 +157,11 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
     case 'typing':
       ctx.events.emit({ type: 'typing', conversationId: from, typing: content.action === 'started' });
       return null;
-    case 'reaction': {
-      const target = getMessage(ctx.db, content.targetMessageId);
-      if (target && target.conversationId === from) {
-        setReaction(ctx.db, content.targetMessageId, from, content.emoji, content.remove, content.sentAt);
-        emitMessage(ctx, content.targetMessageId, 'message_updated');
-      }
-      return null;
-    }
+    case 'reaction':
     case 'edit':
-      if (editMessage(ctx.db, content.targetMessageId, from, content.body, shownSentAt(content.sentAt, arrival))) {
-        emitMessage(ctx, content.targetMessageId, 'message_updated');
-        emitConversation(ctx, from);
-      }
+    case 'delete':
+      applyEffect(ctx, from, { content, sentAt: shownSentAt(content.sentAt, arrival) }, receivedAt);
       return null;
-    case 'delete': {
-      const replies = markDeleted(ctx.db, content.targetMessageId, from);
-      if (replies) {
-        for (const id of [content.targetMessageId, ...replies]) {
-          emitMessage(ctx, id, 'message_updated');
-        }
-        emitConversation(ctx, from);
-      }
-      return null;
-    }
     case 'timer': {
       if (!conversationExists(ctx.db, from)) {
         return null;
@@ -199,6 +188,46 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
     case 'group':
       // Calls and groups are handled by later issues; the envelope is still consumed exactly once.
       return null;
+    default:
+      throw missingCaseError(content);
+  }
+}
+
+/**
+ * An edit, deletion for everyone or reaction from `from`. One about a message not here yet waits for it
+ * (see keepEarlyEffect): it may have overtaken its message on the way. Of several edits or reactions, the
+ * latest sent wins, whatever order they arrive in.
+ */
+function applyEffect(ctx: CoreContext, from: string, effect: EarlyEffect, receivedAt: number): void {
+  const content: Effect = effect.content;
+  const target = getMessage(ctx.db, content.targetMessageId);
+  if (!target) {
+    keepEarlyEffect(ctx.db, from, effect, receivedAt);
+    return;
+  }
+  switch (content.kind) {
+    case 'reaction':
+      if (target.conversationId === from) {
+        setReaction(ctx.db, content.targetMessageId, from, content.emoji, content.remove, effect.sentAt);
+        emitMessage(ctx, content.targetMessageId, 'message_updated');
+      }
+      return;
+    case 'edit':
+      if (editMessage(ctx.db, content.targetMessageId, from, content.body, effect.sentAt)) {
+        emitMessage(ctx, content.targetMessageId, 'message_updated');
+        emitConversation(ctx, from);
+      }
+      return;
+    case 'delete': {
+      const replies = markDeleted(ctx.db, content.targetMessageId, from);
+      if (replies) {
+        for (const id of [content.targetMessageId, ...replies]) {
+          emitMessage(ctx, id, 'message_updated');
+        }
+        emitConversation(ctx, from);
+      }
+      return;
+    }
     default:
       throw missingCaseError(content);
   }
