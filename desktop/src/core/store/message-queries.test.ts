@@ -15,6 +15,7 @@ import {
   insertMessage,
   markConversationRead,
   markDeleted,
+  markFailed,
   newMessageId,
   searchMessages,
   setReaction,
@@ -80,6 +81,16 @@ describe('advanceStatuses (receipts and sent runs)', () => {
     expect(getMessage(db, fromAlice)?.status).toBe('delivered');
     // Without a conversation (a run of sends), every one of mine that is behind moves.
     expect(advanceStatuses(db, [toBob, sending], 'sent').sort()).toEqual([toBob]);
+  });
+
+  it('never turns a message its reader confirmed into a failed one', () => {
+    const db = database();
+    ensureConversation(db, 'alice', 'alice', 1);
+    const sending = message(db, 'alice', true, 'sending');
+    const delivered = message(db, 'alice', true, 'delivered');
+    const read = message(db, 'alice', true, 'read');
+    expect([sending, delivered, read].map((id) => markFailed(db, id))).toEqual([true, false, false]);
+    expect([sending, delivered, read].map((id) => getMessage(db, id)?.status)).toEqual(['failed', 'delivered', 'read']);
   });
 
   it('gives new messages ids that sort in creation order (they land at the end of the id index)', () => {

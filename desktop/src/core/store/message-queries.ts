@@ -281,9 +281,16 @@ export function advanceStatuses(
   ).map((r) => r.id);
 }
 
-/** An outgoing message could not be sent (a permanent refusal). Returns true if there was such a message. */
+/**
+ * An outgoing message still `sending` could not be sent (a permanent refusal). Returns true if there was such
+ * a message. One the relay took already (its answer lost, so still queued here) and its reader confirmed stays
+ * as it is: a receipt is the truth about it.
+ */
 export function markFailed(db: WritableDB, id: string): boolean {
-  return run(db, sql`UPDATE messages SET status = 'failed' WHERE id = ${id} AND from_me = 1`).changes > 0;
+  return (
+    run(db, sql`UPDATE messages SET status = 'failed' WHERE id = ${id} AND from_me = 1 AND status = 'sending'`)
+      .changes > 0
+  );
 }
 
 /** A failed message of ours goes back to `sending` (to be sent again); false if it is not one. */
