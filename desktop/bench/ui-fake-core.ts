@@ -46,7 +46,7 @@ export function fakeConversation(count: number): FakeConversation {
     id: peer,
     username: 'peer',
     unreadCount: 0,
-    lastMessage: last ? { preview: last.body, at: last.sentAt, fromMe: last.fromMe } : null,
+    lastMessage: last ? { preview: last.body, at: last.sentAt, fromMe: last.fromMe, kind: last.kind } : null,
     expiresInSeconds: 0,
     verified: false,
     identityChanged: false,

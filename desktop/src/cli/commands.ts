@@ -293,7 +293,10 @@ export async function conversations(options: GlobalOptions & { json?: boolean })
         ]
           .filter(Boolean)
           .join(', ');
-        const preview = printable(c.lastMessage?.preview ?? '');
+        const last = c.lastMessage;
+        const preview = printable(
+          !last ? '' : last.kind === 'text' ? last.preview : systemLine(last.kind, last.preview),
+        );
         out(`${printable(shownName(c))}\t${c.unreadCount} unread\t${preview}${flags ? `\t(${printable(flags)})` : ''}`);
       }
     }
@@ -329,18 +332,24 @@ export async function history(options: GlobalOptions & { limit: number; json?: b
 }
 
 function describe(message: MessageView): string {
-  switch (message.kind) {
-    case 'text':
-      if (message.deleted) {
-        return '[deleted]';
-      }
-      return message.fromMe && message.status === 'failed' ? `${message.body} [not sent]` : message.body;
+  if (message.kind !== 'text') {
+    return systemLine(message.kind, message.body);
+  }
+  if (message.deleted) {
+    return '[deleted]';
+  }
+  return message.fromMe && message.status === 'failed' ? `${message.body} [not sent]` : message.body;
+}
+
+/** A system line in history and as a conversation's last message (a timer change's body is its seconds). */
+function systemLine(kind: Exclude<MessageView['kind'], 'text'>, body: string): string {
+  switch (kind) {
     case 'identity_change':
       return '[safety number changed]';
     case 'decryption_error':
       return '[a message could not be decrypted; the sender was asked to resend]';
     case 'timer_change':
-      return `[disappearing messages: ${message.body}s]`;
+      return `[disappearing messages: ${body}s]`;
   }
 }
 

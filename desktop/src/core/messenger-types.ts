@@ -26,7 +26,8 @@ export interface ConversationSummary {
   id: ConversationId;
   username: string;
   unreadCount: number;
-  lastMessage: { preview: string; at: number; fromMe: boolean } | null;
+  /** `preview` is a text's first words ('' once deleted), or a system line's body (see MessageView). */
+  lastMessage: { preview: string; at: number; fromMe: boolean; kind: MessageKind } | null;
   /** Disappearing-messages timer for new messages, in seconds; 0 = off. */
   expiresInSeconds: number;
   verified: boolean;

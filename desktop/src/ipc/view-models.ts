@@ -27,7 +27,9 @@ export const ConversationSummarySchema = z.object({
   id: ConversationIdSchema,
   username: z.string(),
   unreadCount: z.number(),
-  lastMessage: z.object({ preview: z.string(), at: z.number(), fromMe: z.boolean() }).nullable(),
+  lastMessage: z
+    .object({ preview: z.string(), at: z.number(), fromMe: z.boolean(), kind: MessageKindSchema })
+    .nullable(),
   expiresInSeconds: z.number(),
   verified: z.boolean(),
   identityChanged: z.boolean(),

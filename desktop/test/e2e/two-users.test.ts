@@ -185,6 +185,9 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     await timer.selectOption({ label: 'Disappearing: 1 h' });
     await line(alice.page, 'You set disappearing messages to 1 hour.').waitFor(WAIT);
     await line(bob.page, 'alice set disappearing messages to 1 hour.').waitFor(WAIT);
+    // The conversation list's preview says it in the same words.
+    const preview = bob.page.locator('button.conversation[data-username="alice"] .preview');
+    await expect.poll(() => preview.textContent(), WAIT).toBe('alice set disappearing messages to 1 hour.');
     await timer.selectOption({ label: 'Disappearing: off' });
     await line(alice.page, 'You turned off disappearing messages.').waitFor(WAIT);
     await line(bob.page, 'alice turned off disappearing messages.').waitFor(WAIT);
@@ -379,7 +382,7 @@ describe('two users in the desktop UI', { timeout: 90_000 }, () => {
     // Back in the conversation, a banner says so, and leads back to the number. Carol was verified: the
     // message written for her was not sent to the new key.
     await page.getByRole('button', { name: 'Back to conversation' }).click();
-    const banner = page.getByText(`Your safety number with ${carol.username} changed`);
+    const banner = page.getByRole('alert').getByText(`Your safety number with ${carol.username} changed`);
     await banner.waitFor(WAIT);
     await mine(page, 'still you?').locator('.tick[data-status="failed"]').waitFor(WAIT);
     await screenshot(page, 'identity-changed');

@@ -1,4 +1,4 @@
-import type { ConversationSummary } from '../messenger-types.js';
+import type { ConversationSummary, MessageKind } from '../messenger-types.js';
 import { all, one, type ReadableDB, run, sql, type WritableDB } from './sql.js';
 
 interface RawConversation {
@@ -12,7 +12,7 @@ interface RawConversation {
   last_body: string | null;
   last_at: number | null;
   last_from_me: number | null;
-  last_kind: string | null;
+  last_kind: MessageKind | null;
   last_deleted: number | null;
 }
 
@@ -38,6 +38,7 @@ function toSummary(row: RawConversation): ConversationSummary {
             preview: row.last_deleted ? '' : (row.last_body ?? '').slice(0, PREVIEW_LENGTH),
             at: row.last_at,
             fromMe: row.last_from_me === 1,
+            kind: row.last_kind ?? 'text',
           },
     expiresInSeconds: row.expires_in_seconds,
     verified: row.verified === 1,

@@ -2,7 +2,7 @@ import { memo, useCallback, useEffect, useState } from 'react';
 import type { MessageView } from '../../../ipc/view-models.js';
 import { formatDay, formatTime } from './format.js';
 import { MessageBody } from './MessageBody.js';
-import type { RowLabels } from './row-labels.js';
+import { type RowLabels, systemText } from './row-labels.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
@@ -41,19 +41,8 @@ function StatusTick({ status, labels }: { status: MessageView['status']; labels:
   );
 }
 
-/** A timer change's body is the new timer in whole seconds ("3600"; "0" is off). */
-function timerText(message: MessageView, labels: RowLabels): string {
-  return /^\d+$/.test(message.body) ? labels.timerSet(message.fromMe, Number(message.body)) : labels.timerChange;
-}
-
 function SystemRow({ message, labels }: { message: MessageView; labels: RowLabels }) {
-  const text =
-    message.kind === 'identity_change'
-      ? labels.identityChange
-      : message.kind === 'decryption_error'
-        ? labels.decryptionError
-        : timerText(message, labels);
-  return <p className="system-message">{text}</p>;
+  return <p className="system-message">{systemText(message, labels)}</p>;
 }
 
 /** Rows waiting for idle time, flipped together in one task (one React render, not one per row). */

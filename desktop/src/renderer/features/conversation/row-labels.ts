@@ -110,6 +110,29 @@ export function rowLabels(t: TFunction, peerName: string, language: string): Row
   };
 }
 
+/**
+ * What a system line says (a safety-number change, a message that could not be decrypted, a timer change),
+ * in the timeline and as a conversation's preview. A timer change's body is the new timer in whole seconds
+ * ("3600"; "0" is off).
+ */
+export function systemText(
+  message: { kind: MessageView['kind']; body: string; fromMe: boolean },
+  labels: Pick<RowLabels, 'identityChange' | 'decryptionError' | 'timerChange' | 'timerSet'>,
+): string {
+  switch (message.kind) {
+    case 'identity_change':
+      return labels.identityChange;
+    case 'decryption_error':
+      return labels.decryptionError;
+    case 'timer_change':
+      return /^\d+$/.test(message.body) ? labels.timerSet(message.fromMe, Number(message.body)) : labels.timerChange;
+    case 'text':
+      return message.body;
+    default:
+      throw new Error(`unhandled message kind ${String(message.kind satisfies never)}`);
+  }
+}
+
 /** The row labels for one conversation, rebuilt when the language or the peer's name changes. */
 export function useRowLabels(peerName: string): RowLabels {
   const { t, i18n } = useTranslation();

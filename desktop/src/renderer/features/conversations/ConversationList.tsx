@@ -2,6 +2,7 @@ import type { KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConversationSummary } from '../../../ipc/view-models.js';
 import { formatTime } from '../conversation/format.js';
+import { rowLabels, systemText } from '../conversation/row-labels.js';
 
 interface Props {
   conversations: ConversationSummary[];
@@ -22,7 +23,17 @@ function moveFocus(event: KeyboardEvent<HTMLUListElement>) {
 }
 
 export function ConversationList({ conversations, selectedId, onSelect }: Props) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  /** A text's first words; a system line (a timer change, say) in the words the timeline uses. */
+  const preview = ({ username, lastMessage: last }: ConversationSummary): string => {
+    if (!last) {
+      return t('conversations.noMessages');
+    }
+    if (last.kind !== 'text') {
+      return systemText({ ...last, body: last.preview }, rowLabels(t, username, i18n.language));
+    }
+    return `${last.fromMe ? t('conversations.you') : ''}${last.preview}`;
+  };
   if (conversations.length === 0) {
     return <p className="muted empty">{t('conversations.empty')}</p>;
   }
@@ -57,11 +68,7 @@ export function ConversationList({ conversations, selectedId, onSelect }: Props)
                 </span>
                 {c.lastMessage && <time className="time">{formatTime(c.lastMessage.at)}</time>}
               </span>
-              <span className="preview">
-                {c.lastMessage
-                  ? `${c.lastMessage.fromMe ? t('conversations.you') : ''}${c.lastMessage.preview}`
-                  : t('conversations.noMessages')}
-              </span>
+              <span className="preview">{preview(c)}</span>
             </span>
             {c.unreadCount > 0 && (
               <span className="unread" data-testid="unread-count">
