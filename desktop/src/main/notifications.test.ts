@@ -94,8 +94,14 @@ describe('notifications of new messages', () => {
       focusedConversation: () => null,
       onClick: () => {},
     });
-    const message = (body: string) =>
-      ({ type: 'message', message: { conversationId: id, fromMe: false, kind: 'text', body } }) as MessengerEvent;
+    const message = (body: string, deleted = false) =>
+      ({
+        type: 'message',
+        message: { conversationId: id, fromMe: false, kind: 'text', body, deleted },
+      }) as MessengerEvent;
+    notify(message('', true));
+    vi.advanceTimersByTime(BURST_QUIET_MS);
+    expect(shown).toEqual([]); // arrived deleted for everyone: nothing to say
     notify(message('wire 5k today'));
     vi.advanceTimersByTime(BURST_QUIET_MS);
     shownRefs.at(-1)?.deref()?.emit('close'); // dismissed

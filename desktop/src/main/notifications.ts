@@ -106,7 +106,8 @@ export function createNotifier(options: NotifierOptions): (event: MessengerEvent
   };
 
   return (event) => {
-    if (event.type !== 'message' || event.message.fromMe || event.message.kind !== 'text') {
+    // A message can arrive already deleted for everyone (its deletion overtook it): nothing to announce.
+    if (event.type !== 'message' || event.message.fromMe || event.message.kind !== 'text' || event.message.deleted) {
       return;
     }
     if (!options.settings.get().notifications || !Notification.isSupported()) {
