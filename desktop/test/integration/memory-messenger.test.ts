@@ -463,6 +463,31 @@ describe('two cores over an in-memory relay', () => {
     await until(() => device?.queue.length === 0, 5000, 'acked');
   });
 
+  it('goes on past an envelope that fails to store every time, and leaves only that one for the next connection', async () => {
+    const relay = new MemoryRelay();
+    const alice = await makeUser(relay, 'alice');
+    const bob = await makeUser(relay, 'bob');
+    const conv = await alice.messenger.startConversation('bob');
+    const aliceId = alice.messenger.profile().accountId;
+    // A fault that is no busy database and comes back on every try: storing one particular message fails, and
+    // so does storing the entry that would say it could not be taken in (a failure of a single envelope is
+    // otherwise kept inside its savepoint and shown as such an entry).
+    const other = await openProfileDb(bob.dir.path, bob.secrets);
+    other.exec(`CREATE TRIGGER poison BEFORE INSERT ON messages
+                WHEN NEW.body = 'poison' OR NEW.kind = 'decryption_error'
+                BEGIN SELECT RAISE(ABORT, 'cannot store this one'); END`);
+    other.close();
+    for (const body of ['before', 'poison', 'after']) {
+      await alice.messenger.sendText(conv.id, body);
+    }
+    // Bob was away: the three arrive together and are committed as one batch.
+    await bob.messenger.connect();
+    await until(() => texts(bob.messenger, aliceId).includes('after'), 10_000, 'the message after the fault');
+    expect(texts(bob.messenger, aliceId)).toEqual(['before', 'after']);
+    const device = relay.accounts.get(conv.id)?.devices.get(1);
+    await until(() => device?.queue.length === 1, 5000, 'all but the one acked');
+  });
+
   it('keeps the outbox across a restart and delivers once the relay is reachable', async () => {
     const relay = new MemoryRelay();
     const alice = await makeUser(relay, 'alice');

@@ -20,6 +20,14 @@ const MAX_BATCH = 128;
 /** A batch that failed to commit is tried again after this long, doubled per failure in a row up to the max. */
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 5_000;
+/**
+ * SQLite failures that pass (another process holding the database, a full disk, an I/O error): the batch is
+ * tried again as it is. Anything else would fail the same way every time (see #drainInbox).
+ */
+const PASSING_FAILURE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR)/;
+
+const passes = (error: unknown): boolean =>
+  PASSING_FAILURE.test(String((error as { code?: unknown } | null)?.code ?? ''));
 
 export interface InboundHooks {
   onState(state: ConnectionState): void;
@@ -109,8 +117,11 @@ export class Inbound {
 
   async #drainInbox(): Promise<void> {
     let failures = 0;
+    /** Envelopes still to be tried one at a time, after their batch failed in a way that does not pass. */
+    let alone = 0;
     for (let i = 0; i < 1_000_000 && this.#inbox.length > 0 && !this.#closed; i++) {
-      const batch = this.#inbox.splice(0, MAX_BATCH);
+      const batch = this.#inbox.splice(0, alone > 0 ? 1 : MAX_BATCH);
+      alone = Math.max(0, alone - batch.length);
       try {
         await this.receiver.processBatch(batch);
         faultPoint('crash-after-commit-before-ack', batch.length);
@@ -132,11 +143,25 @@ export class Inbound {
         // connection: the envelopes are here already, the relay keeps its window, the state does not flap, and
         // a reconnect would not fix a busy database. Envelopes of the batch that did commit are skipped as
         // known GUIDs on the retry.
-        failures += 1;
-        this.#inbox.unshift(...batch);
-        const retryMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (failures - 1));
-        log.error('envelope processing failed; retrying', { error: toLogFormat(error), retryMs });
-        await this.#pause(retryMs);
+        //
+        // A failure that does not pass (a bug meeting one odd envelope, say) would hold every envelope behind
+        // it for good: its batch is tried again one envelope at a time, and an envelope that fails alone is
+        // left unacked (the relay gives it again on the next connection) while the rest go on.
+        if (passes(error)) {
+          failures += 1;
+          this.#inbox.unshift(...batch);
+          const retryMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (failures - 1));
+          log.error('envelope processing failed; retrying', { error: toLogFormat(error), retryMs });
+          await this.#pause(retryMs);
+        } else if (batch.length > 1) {
+          log.error('envelope processing failed; trying its envelopes one at a time', { error: toLogFormat(error) });
+          this.#inbox.unshift(...batch);
+          alone = batch.length;
+        } else {
+          log.error('an envelope could not be processed; left for the next connection', {
+            error: toLogFormat(error),
+          });
+        }
       }
       this.#lastActivity = Date.now();
     }
