@@ -1,4 +1,4 @@
-import type { MessengerApi, MessengerEvent, ProfileApi, RegisterStep } from '../core/messenger-types.js';
+import type { MessengerApi, MessengerEvent, ProfileApi, ProfileInfo, RegisterStep } from '../core/messenger-types.js';
 import type { InvokeChannel } from '../ipc/contract.js';
 import { type Handlers, IpcFailure } from './dispatch.js';
 
@@ -18,6 +18,8 @@ export interface CoreSessionOptions {
  */
 export class CoreSession {
   private current: MessengerApi | null = null;
+  /** An open, unlock or registration under way (see `opened`). */
+  private opening: Promise<ProfileInfo> | null = null;
   private unsubscribe: (() => void) | null = null;
   private readonly listeners = new Set<(event: MessengerEvent) => void>();
 
@@ -54,6 +56,24 @@ export class CoreSession {
     return messenger.profile();
   }
 
+  /**
+   * One core at a time. A second open or unlock while one runs gets the same answer instead of opening a
+   * second core beside the first: React's StrictMode starts the app twice in development, and a reload can
+   * land during an open. Two cores of one profile would each hold a relay socket and take it from each
+   * other ("connected elsewhere"), the one the window does not listen to unseen.
+   */
+  private opened(open: () => Promise<MessengerApi>): Promise<ProfileInfo> {
+    if (this.current) {
+      return Promise.resolve(this.current.profile());
+    }
+    this.opening ??= open()
+      .then((messenger) => this.adopt(messenger))
+      .finally(() => {
+        this.opening = null;
+      });
+    return this.opening;
+  }
+
   async close(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
@@ -65,17 +85,22 @@ export class CoreSession {
   readonly handlers: CoreHandlers = {
     'profile:state': () => (this.current ? 'ready' : this.options.profile.state()),
     'profile:register': async (input) => {
-      if (this.current) {
+      if (this.current || this.opening) {
         throw new IpcFailure('conflict', 'a profile is already open');
       }
-      const { messenger, recoveryKey } = await this.options.profile.register({
-        ...input,
-        onProgress: (step) => this.options.onProgress(step),
+      let recoveryKey = '';
+      const profile = await this.opened(async () => {
+        const registered = await this.options.profile.register({
+          ...input,
+          onProgress: (step) => this.options.onProgress(step),
+        });
+        recoveryKey = registered.recoveryKey;
+        return registered.messenger;
       });
-      return { profile: this.adopt(messenger), recoveryKey };
+      return { profile, recoveryKey };
     },
-    'profile:open': async () => this.current?.profile() ?? this.adopt(await this.options.profile.open()),
-    'profile:unlock': async ({ recoveryKey }) => this.adopt(await this.options.profile.unlock(recoveryKey)),
+    'profile:open': () => this.opened(() => this.options.profile.open()),
+    'profile:unlock': ({ recoveryKey }) => this.opened(() => this.options.profile.unlock(recoveryKey)),
     'profile:wipe': async () => {
       // The relay first, while the credentials exist; wiping this computer goes ahead even when it is unreachable.
       await this.current?.signOut().catch((err: unknown) => this.options.onError?.('sign out', err));
