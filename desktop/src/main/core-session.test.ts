@@ -20,6 +20,7 @@ function slowProfile() {
             return true;
           },
           profile: () => INFO,
+          signOut: async () => {},
           close: async () => {
             state.closed = true;
           },
@@ -54,6 +55,20 @@ describe('the core session', () => {
     // Asked again once open: the same core.
     expect(await session.handlers['profile:open'](undefined as never)).toEqual(INFO);
     expect(opened).toHaveLength(1);
+  });
+
+  it('says when its core closed (a wipe), so the unread badge is recounted to nothing', async () => {
+    const { profile, opened, release } = slowProfile();
+    let closed = 0;
+    const session = new CoreSession({ profile, onEvent: () => {}, onProgress: () => {}, onClosed: () => closed++ });
+    const open = session.handlers['profile:open'](undefined as never);
+    release();
+    await open;
+    expect(closed).toBe(0);
+    await session.handlers['profile:wipe'](undefined as never);
+    expect(opened[0]?.closed).toBe(true);
+    expect(closed).toBe(1);
+    expect(session.messenger).toBeNull();
   });
 
   it('refuses a registration while an open is under way', async () => {

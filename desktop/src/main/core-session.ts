@@ -10,6 +10,8 @@ export interface CoreSessionOptions {
   onEvent: (event: MessengerEvent) => void;
   onProgress: (step: RegisterStep) => void;
   onError?: (what: string, err: unknown) => void;
+  /** The open core closed (signed out and wiped, say): what showed its state (the badge) must forget it. */
+  onClosed?: () => void;
 }
 
 /**
@@ -80,6 +82,9 @@ export class CoreSession {
     const messenger = this.current;
     this.current = null;
     await messenger?.close();
+    if (messenger) {
+      this.options.onClosed?.();
+    }
   }
 
   readonly handlers: CoreHandlers = {

@@ -64,6 +64,7 @@ async function start(): Promise<void> {
     onEvent: (event) => send('messenger:event', event),
     onProgress: (step) => send('profile:progress', step),
     onError: (what, err) => log.warn(`${what} failed`, { err: toLogFormat(err) }),
+    onClosed: () => unread.schedule(),
   });
   const notify = createNotifier({
     settings,
