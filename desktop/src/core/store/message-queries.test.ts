@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageStatus } from '../messenger-types.js';
-import { ensureConversation } from './conversation-queries.js';
+import { ensureConversation, getConversation } from './conversation-queries.js';
 import { openDatabase } from './database.js';
 import {
   advanceStatuses,
@@ -119,6 +119,16 @@ describe('deleting a message', () => {
     });
     return id;
   }
+
+  it('for everyone no longer counts it as unread', () => {
+    const db = database();
+    ensureConversation(db, 'bob', 'bob', Date.now());
+    const regretted = message(db, 'bob', false, 'delivered', 'sent to the wrong chat');
+    message(db, 'bob', false, 'delivered', 'still to read');
+    expect(getConversation(db, 'bob')?.unreadCount).toBe(2);
+    markDeleted(db, regretted, 'bob');
+    expect(getConversation(db, 'bob')?.unreadCount).toBe(1);
+  });
 
   it('for everyone takes its words out of the replies that quote it, and only its author can', () => {
     const db = database();

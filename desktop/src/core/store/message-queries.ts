@@ -314,13 +314,14 @@ export function editMessage(db: WritableDB, id: string, authorAccountId: string,
 
 /**
  * Deletes `authorAccountId`'s message `id` for everyone: its text, its reactions and its words quoted in
- * replies. Returns the ids of the replies changed, or null when there is no such message of theirs.
+ * replies. Unread, it no longer counts as such: there is nothing left to read. Returns the ids of the replies changed, or null when there is no such message of theirs.
  */
 export function markDeleted(db: WritableDB, id: string, authorAccountId: string): string[] | null {
   const deleted =
     run(
       db,
-      sql`UPDATE messages SET body = '', deleted = 1, quote_text = NULL WHERE id = ${id} AND author_account_id = ${authorAccountId}`,
+      sql`UPDATE messages SET body = '', deleted = 1, quote_text = NULL, unread = 0
+        WHERE id = ${id} AND author_account_id = ${authorAccountId}`,
     ).changes > 0;
   if (!deleted) {
     return null;
