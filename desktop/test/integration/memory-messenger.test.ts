@@ -130,6 +130,43 @@ describe('two cores over an in-memory relay', () => {
     expect(device?.signedPreKey?.keyId).toBe((first ?? 0) + 1);
   });
 
+  it('keeps a refill the relay took when the rotation after it fails: no prekey out there without its private key', async () => {
+    let clock = Date.now();
+    const relay = new MemoryRelay();
+    const client = relay.client();
+    const bob = await makeUser(relay, 'bob', tempDir(), () => clock, client);
+    const device = relay.accounts.get(bob.messenger.profile().accountId)?.devices.get(1);
+    if (!device) {
+      throw new Error('no device');
+    }
+    const signedBefore = device.signedPreKey?.keyId;
+    // Bundle fetches used up 90 of each kind of one-time key, and a week went by: a refill and a rotation.
+    device.preKeys.splice(0, 90);
+    device.kyberPreKeys.splice(0, 90);
+    clock += ROTATION_INTERVAL_MS + 1;
+    // The connection drops between the two uploads: the refill reached the relay, the rotation did not.
+    const upload = client.uploadKeys.bind(client);
+    client.uploadKeys = async (request) => {
+      if (request.signedPreKey) {
+        throw new SottoError('relay_unreachable', 'connection reset');
+      }
+      return upload(request);
+    };
+    await bob.messenger.maintainKeys().catch(() => undefined);
+    client.uploadKeys = upload;
+    await bob.messenger.maintainKeys();
+    expect(device.signedPreKey?.keyId).toBe((signedBefore ?? 0) + 1);
+
+    const db = await openProfileDb(bob.dir.path, bob.secrets);
+    const ids = (query: string) => new Set(db.prepare(query).pluck().all() as number[]);
+    const preKeys = ids('SELECT key_id FROM prekeys');
+    const kyberPreKeys = ids('SELECT key_id FROM kyber_prekeys WHERE last_resort = 0');
+    db.close();
+    expect(device.preKeys.length).toBeGreaterThan(10);
+    expect(device.preKeys.filter((k) => !preKeys.has(k.keyId))).toEqual([]);
+    expect(device.kyberPreKeys.filter((k) => !kyberPreKeys.has(k.keyId))).toEqual([]);
+  });
+
   it('exchanges messages both ways, with receipts, and agrees on safety numbers', async () => {
     const relay = new MemoryRelay();
     const alice = await makeUser(relay, 'alice');

@@ -22,28 +22,40 @@ export const KEY_UPKEEP_INTERVAL_MS = 6 * 3600 * 1000;
 /**
  * Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly.
  * The relay's count is read outside any transaction: the common run, with nothing to upload, never holds
- * the database while the relay answers. A refill or rotation stores its new private keys and uploads them in
- * one transaction (held across the upload), so keys the relay never got are not kept and a rotation the relay
- * missed is tried again.
+ * the database while the relay answers. A refill and a rotation each store their new private keys and upload
+ * them in a transaction of their own (held across the upload), so keys the relay never got are not kept and a
+ * rotation the relay missed is tried again. Apart, because a rotation that fails must not take back the
+ * private keys of a refill the relay already holds: it would hand those out to new contacts, whose first
+ * messages could then never be decrypted.
  */
 export async function maintainKeys(ctx: CoreContext, keys: KeyManager): Promise<void> {
   const count = await ctx.relay.keyCount();
-  const upload = keys.refillDue(count) || keys.rotationDue();
-  await ctx.tx(
-    async () => {
-      // Only a unit that commits alone may wait on the relay (see CoreContext.tx).
-      const refill = upload ? keys.refill(count) : null;
-      if (refill) {
-        await ctx.relay.uploadKeys(refill);
-      }
-      if (upload && keys.rotationDue()) {
-        await ctx.relay.uploadKeys(keys.rotate());
-      }
-      keys.deleteExpiredKeys();
-      pruneProcessedEnvelopes(ctx.db, ctx.now() - PROCESSED_GUID_RETENTION_MS);
-    },
-    { alone: upload },
-  );
+  // Only a unit that commits alone may wait on the relay (see CoreContext.tx).
+  if (keys.refillDue(count)) {
+    await ctx.tx(
+      async () => {
+        const refill = keys.refill(count);
+        if (refill) {
+          await ctx.relay.uploadKeys(refill);
+        }
+      },
+      { alone: true },
+    );
+  }
+  if (keys.rotationDue()) {
+    await ctx.tx(
+      async () => {
+        if (keys.rotationDue()) {
+          await ctx.relay.uploadKeys(keys.rotate());
+        }
+      },
+      { alone: true },
+    );
+  }
+  await ctx.tx(async () => {
+    keys.deleteExpiredKeys();
+    pruneProcessedEnvelopes(ctx.db, ctx.now() - PROCESSED_GUID_RETENTION_MS);
+  });
 }
 
 /**
