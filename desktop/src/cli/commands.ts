@@ -20,11 +20,23 @@ export function profileDir(options: GlobalOptions): string {
   return dir;
 }
 
+/** What to do about a profile that would not open, after its reason (unless the reason says it already). */
+function withNextStep(error: unknown): unknown {
+  if (
+    !(SottoError.is(error, 'locked') || SottoError.is(error, 'wrong_key')) ||
+    error.message.includes('sotto unlock')
+  ) {
+    return error;
+  }
+  const unlock = 'sotto unlock, then type the key shown at registration';
+  const passphrase = SottoError.is(error, 'wrong_key') && process.env.SOTTO_DB_PASSPHRASE;
+  const step = passphrase ? `check SOTTO_DB_PASSPHRASE, or ${unlock}` : unlock;
+  return new SottoError(error.code, `${error.message} (${step})`);
+}
+
 async function withMessenger<T>(options: GlobalOptions, fn: (m: Messenger) => Promise<T>): Promise<T> {
   const messenger = await new Profile(profileDir(options)).openMessenger().catch((error: unknown) => {
-    throw SottoError.is(error, 'locked')
-      ? new SottoError('locked', `${error.message} (sotto unlock, then type the key shown at registration)`)
-      : error;
+    throw withNextStep(error);
   });
   messenger.on((event) => {
     if (event.type === 'conversation_updated') {

@@ -172,6 +172,8 @@ describe('sotto CLI on the embedded relay', () => {
     const wrong = await runCli(['--profile', alice, 'conversations'], { SOTTO_DB_PASSPHRASE: 'not the passphrase' });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    // It says what to do next.
+    expect(wrong.stderr).toMatch(/check SOTTO_DB_PASSPHRASE, or sotto unlock/);
     // Usage errors of a subcommand read like every other failure.
     const badLimit = await cli(alice, 'history', 'bob', '--limit', 'many');
     expect(badLimit.code).toBe(1);
