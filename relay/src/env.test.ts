@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { MAX_DEVICES_PER_SEND } from '@sotto/shared-types';
 import { describe, expect, it } from 'vitest';
 import { EnvError, loadEnv } from './env.js';
@@ -45,6 +46,31 @@ describe('loadEnv', () => {
     ]);
   });
 
+  it('reads a JWT key written on one line with "\\n" (as .env.example says), and lists one that cannot sign', () => {
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const oneLine = pem.trim().split('\n').join('\\n');
+    expect(loadEnv({ JWT_PRIVATE_KEY: oneLine }).JWT_PRIVATE_KEY).toBe(pem.trim());
+    expect(loadEnv({ JWT_PRIVATE_KEY: pem }).JWT_PRIVATE_KEY).toBe(pem);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    const problems = (value: string) => {
+      try {
+        loadEnv({ JWT_PRIVATE_KEY: value, PORT: 'x' });
+      } catch (err) {
+        return (err as EnvError).problems;
+      }
+      return [];
+    };
+    expect(problems(rsa)).toEqual([
+      'PORT: Invalid input: expected number, received NaN',
+      'JWT_PRIVATE_KEY: expected an Ed25519 key, not rsa',
+    ]);
+    expect(problems('-----BEGIN PRIVATE KEY-----\\nnot a key\\n-----END PRIVATE KEY-----')[1]).toMatch(
+      /^JWT_PRIVATE_KEY: expected a PKCS#8 PEM private key/,
+    );
+  });
+
   it('refuses ports, URLs and TURN URIs that cannot work, and takes an empty value as unset', () => {
     let error: unknown;
     try {
@@ -52,7 +78,6 @@ describe('loadEnv', () => {
         PORT: '70000',
         DATABASE_URL: 'http://db.example:5432/sotto',
         REDIS_URL: 'redis.example:6379',
-        PUBLIC_URL: 'ftp://relay.example',
         TURN_URLS: 'turn:turn.example:3478, turn.example:3478',
       });
     } catch (err) {
@@ -62,7 +87,6 @@ describe('loadEnv', () => {
       'PORT: Too big: expected number to be <=65535',
       'DATABASE_URL: expected a postgres:// URL',
       'REDIS_URL: expected a redis:// or rediss:// URL',
-      'PUBLIC_URL: expected a http:// or https:// URL',
       'TURN_URLS.1: expected turn:HOST[:PORT][?transport=udp|tcp], turns: or stun: URIs',
     ]);
     const env = loadEnv({

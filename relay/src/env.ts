@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { MAX_DEVICES_PER_SEND } from '@sotto/shared-types';
 import { z } from 'zod';
 
@@ -9,6 +10,36 @@ const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
 /** A URL with one of the given schemes (`what` names them in the error). */
 const url = (protocol: RegExp, what: string) =>
   z.preprocess(emptyToUndefined, z.url({ protocol, error: `expected a ${what} URL` }).optional());
+/**
+ * An Ed25519 private key, PKCS#8 PEM. An env file holds it on one line with "\n" for its line breaks (as
+ * .env.example says, and as compose passes it on): those are read as line breaks. Checked here, so a key that
+ * cannot sign tokens is listed with the other bad variables instead of failing the start on its own.
+ */
+const ed25519PrivateKey = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .transform((value, ctx) => {
+      const pem = value.replace(/\\n/g, '\n');
+      let type: string | undefined;
+      try {
+        type = createPrivateKey(pem).asymmetricKeyType;
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'expected a PKCS#8 PEM private key ("\\n"-joined on one line; openssl genpkey -algorithm ed25519 makes one)',
+        });
+        return z.NEVER;
+      }
+      if (type !== 'ed25519') {
+        ctx.addIssue({ code: 'custom', message: `expected an Ed25519 key, not ${type ?? 'this kind'}` });
+        return z.NEVER;
+      }
+      return pem;
+    })
+    .optional(),
+);
 const list = z
   .string()
   .default('')
@@ -41,12 +72,11 @@ export const EnvSchema = z.object({
   /** Prefix for every Redis key and channel (lets several relays or test runs share one Redis). */
   REDIS_PREFIX: z.string().default('sotto:'),
   SOTTO_DATA_DIR: z.string().min(1).default('./data'),
-  PUBLIC_URL: url(/^https?$/, 'http:// or https://'),
   /** Issuer and audience pinned in access tokens. */
   JWT_ISSUER: z.string().min(1).default('sotto-relay'),
   JWT_AUDIENCE: z.string().min(1).default('sotto'),
   /** Optional Ed25519 private key (PKCS#8 PEM); otherwise one is generated once and kept in Postgres. */
-  JWT_PRIVATE_KEY: z.preprocess(emptyToUndefined, z.string().includes('PRIVATE KEY').optional()),
+  JWT_PRIVATE_KEY: ed25519PrivateKey,
   ACCESS_TOKEN_TTL_SECONDS: int(15 * 60, 30),
   REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60),
   REGISTRATION_POLICY: z.enum(['open', 'invite', 'closed']).default('open'),
