@@ -145,6 +145,10 @@ function buildProgram(): Command {
         out(`deleted ${account.username} (${account.id})`);
         if (env.REDIS_URL && !live) {
           process.stderr.write('warning: Redis unreachable; open sockets close at their next reconnect\n');
+        } else if (!env.REDIS_URL) {
+          out(
+            `their open sockets close within ${Math.ceil(env.WS_HEARTBEAT_MS / 1000)} s (no Redis to tell the relay at once)`,
+          );
         }
       }),
     );

@@ -83,11 +83,15 @@ export function attachWebSocket(server: Server, services: Services): SocketServe
   server.on('upgrade', (req, socket, head) => void onUpgrade(req, socket, head));
 
   const standing = new StandingCheck(services, () => sessions);
+  // Revocations and takeovers come through the fan-out. While it is down they are asked of Postgres at each
+  // heartbeat instead, and always on Postgres without Redis: other processes there (the admin CLI deleting a
+  // user) change accounts with no fan-out to tell this one. (The embedded database has one user at a time.)
+  const askPostgres = () => !services.fanout.healthy() || (!env.REDIS_URL && env.DATABASE_URL !== undefined);
   const heartbeat = setInterval(() => {
     for (const session of sessions) {
       session.heartbeat();
     }
-    if (!services.fanout.healthy()) {
+    if (askPostgres()) {
       void standing.run();
     }
   }, env.WS_HEARTBEAT_MS);

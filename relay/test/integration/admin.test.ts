@@ -19,6 +19,13 @@ let redisPrefix: string;
 
 /** Runs the admin CLI as a child process with the relay's environment. */
 function admin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return adminWith({ REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: redisPrefix }, ...args);
+}
+
+function adminWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -29,9 +36,8 @@ function admin(...args: string[]): Promise<{ code: number; stdout: string; stder
         env: {
           PATH: process.env.PATH,
           DATABASE_URL: db.url,
-          REDIS_URL: TEST_REDIS_URL,
-          REDIS_PREFIX: redisPrefix,
           BLOB_DIR: blobDir,
+          ...env,
           LOG_LEVEL: 'silent',
         },
       },
@@ -113,6 +119,24 @@ describe('admin CLI', () => {
     const missing = await admin('user', 'delete', victim.username);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no user named');
+  });
+
+  it('deletes a user of a relay on Postgres without Redis: their socket closes at the next heartbeat', async () => {
+    const single = await startTestRelay({
+      databaseUrl: db.url,
+      env: { REGISTRATION_POLICY: 'invite', BLOB_DIR: blobDir, WS_HEARTBEAT_MS: '500' },
+    });
+    try {
+      const code = (await admin('invite', 'create')).stdout.trim();
+      const victim = await registerDevice(single.url, { inviteCode: code });
+      const socket = await SocketClient.connect(single.wsUrl, victim.accessToken);
+      const deleted = await adminWith({ WS_HEARTBEAT_MS: '500' }, 'user', 'delete', victim.username);
+      expect(deleted.code, deleted.stderr).toBe(0);
+      expect(deleted.stdout).toContain('their open sockets close within 1 s');
+      expect(await socket.waitClosed(10_000)).toBe(CloseCode.revoked);
+    } finally {
+      await single.close();
+    }
   });
 
   it('prints stats', async () => {
