@@ -46,14 +46,19 @@ export async function loadDeviceSecret(
     throw new SottoError('no_profile', 'this database holds no registered profile');
   }
   if (secrets.deviceCredentials === 'database') {
-    const secret = row.deviceSecret ?? fallback;
-    if (!secret) {
+    if (row.deviceSecret !== null) {
+      return row.deviceSecret;
+    }
+    if (!fallback) {
       throw new SottoError(
         'locked',
-        'this profile keeps its relay device secret in the OS keychain: open it where that keychain is available',
+        'this profile keeps its relay device secret in the OS keychain: open it where that keychain is available, or unlock it here with your recovery key',
       );
     }
-    return secret;
+    // A keychain profile unlocked where there is none (a server with SOTTO_DB_PASSPHRASE): the secret the
+    // recovery key restored is kept in the database from now on, or every later open would be locked again.
+    db.transaction(() => setDeviceSecret(db, fallback))();
+    return fallback;
   }
   const account = secretAccounts(profileId).deviceSecret;
   if (row.deviceSecret !== null) {

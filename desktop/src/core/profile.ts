@@ -191,6 +191,13 @@ export class Profile implements ProfileApi {
       throw new SottoError('no_profile', `no profile in ${this.dir}: run register first`);
     }
     const secret = await this.#secrets.get(this.#account(file));
+    if (!secret && this.#secrets.kind !== 'passphrase' && existsSync(this.#file(PASSPHRASE_FILE))) {
+      // A profile made on a server, opened without its passphrase: the keychain was never its place.
+      throw new SottoError(
+        'locked',
+        'this profile keeps its database key under a passphrase: set SOTTO_DB_PASSPHRASE, or unlock with your recovery key to keep it in this keychain',
+      );
+    }
     if (!secret) {
       throw new SottoError('locked', 'the database key is not in the keychain: unlock with your recovery key');
     }

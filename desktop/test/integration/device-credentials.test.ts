@@ -90,6 +90,21 @@ describe('relay device credentials', () => {
     expect(await logsIn(profile)).toBe(true);
   });
 
+  it('a keychain profile moved to a server (passphrase, no keychain) opens there after one unlock, and from then on', async () => {
+    const { dir, profile, relay } = setup(new MemorySecretStore());
+    const { messenger, recoveryKey } = await profile.registerMessenger({ relayUrl: 'memory://', username: 'gina' });
+    await messenger.close();
+    const onServer = () =>
+      new Profile(dir, {
+        secretStore: new PassphraseSecretStore(dir, 'server passphrase'),
+        relayFactory: () => relay.client(),
+      });
+    await expect(onServer().openMessenger()).rejects.toMatchObject({ code: 'locked' });
+    await (await onServer().unlockMessenger(recoveryKey)).close();
+    expect(await logsIn(onServer())).toBe(true);
+    expect(await logsIn(onServer())).toBe(true);
+  });
+
   it('passphrase profile (no keychain): the secret stays inside the encrypted database', async () => {
     const dir = tempDir();
     const secrets = new PassphraseSecretStore(dir.path, 'headless passphrase');
@@ -101,5 +116,11 @@ describe('relay device credentials', () => {
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     db.close();
     expect(await logsIn(profile)).toBe(true);
+    // Opened where the keychain is the default (SOTTO_DB_PASSPHRASE not set): it says to set it.
+    const withoutPassphrase = new Profile(dir.path, { secretStore: new MemorySecretStore() });
+    await expect(withoutPassphrase.openMessenger()).rejects.toMatchObject({
+      code: 'locked',
+      message: expect.stringContaining('set SOTTO_DB_PASSPHRASE'),
+    });
   });
 });
