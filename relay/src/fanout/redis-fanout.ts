@@ -326,6 +326,9 @@ export class RedisFanout implements Fanout {
         .then(() => {
           if (this.hub.has(to)) {
             this.confirmedAt.set(key, this.stamp());
+            // A doorbell published while the SUBSCRIBE was on its way was not heard, and the socket's first
+            // queue read may have run before that mail committed: it reads the queue once more.
+            this.hub.deliver(to, { kind: 'mail' });
           }
         })
         .catch((err: unknown) => {

@@ -206,6 +206,34 @@ describe('two relay instances on one Postgres and one Redis', () => {
     }
   });
 
+  it('delivers a message sent while the recipient’s subscription was on its way to a distant Redis', async () => {
+    // Instance "far" is 300 ms from Redis each way, and its safety-net poll is too slow to matter here.
+    const proxy = await TcpProxy.start(Number(new URL(TEST_REDIS_URL).port || 6379));
+    const far = await startTestRelay({
+      databaseUrl: db.url,
+      redisUrl: `redis://127.0.0.1:${proxy.port}`,
+      redisPrefix,
+      env: { ...env, FALLBACK_POLL_MS: '60000' },
+    });
+    try {
+      const alice = await registerDevice(one.url);
+      const bob = await registerDevice(far.url);
+      proxy.delayMs = 300;
+      // Bob's queue is read (empty) as he connects, while his channel's SUBSCRIBE is still travelling: the
+      // doorbell of alice's message, committed now, reaches Redis before the subscription does.
+      const socket = await SocketClient.connect(far.wsUrl, bob.accessToken);
+      const sent = await sendTo(alice, target(bob));
+      expect(sent.status).toBe(200);
+      await socket.waitForEnvelopes(1, 3000);
+      expect(socket.envelopes()[0]?.guid).toBe(sent.body.messages[0]?.guid);
+      socket.close();
+    } finally {
+      proxy.delayMs = 0;
+      await far.close();
+      await proxy.cut();
+    }
+  });
+
   it('delivers within two polls when the sending instance alone lost Redis and stays cut off', async () => {
     const proxy = await TcpProxy.start(Number(new URL(TEST_REDIS_URL).port || 6379));
     const cutOff = await startTestRelay({
