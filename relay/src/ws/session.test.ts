@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { CloseCode, MAX_CLIENT_FRAME_BYTES } from '@sotto/shared-types';
-import { describe, expect, it } from 'vitest';
-import { registerDevice, SocketClient, sendTo, target } from '../../test/support/client.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerDevice, SocketClient, sendTo, type TestDevice, target } from '../../test/support/client.js';
 import { useRelay } from '../../test/support/fixture.js';
+import { randomRedisPrefix, startTestRelay, TEST_REDIS_URL, type TestRelay } from '../../test/support/relay.js';
 import type { Sql } from '../store/db.js';
 
 /** Puts an envelope into a device's queue as a sender's INSERT would (at `position`, if one was taken earlier). */
@@ -234,6 +236,81 @@ describe('GET /v1/ws', () => {
 });
 
 // A paused socket cannot read the pongs of the heartbeat: these sockets are held longer than the file's 200 ms.
+describe('GET /v1/ws, when Postgres fails a statement once', () => {
+  const prefix = randomRedisPrefix();
+  const once = useRelay({ redisUrl: TEST_REDIS_URL, redisPrefix: prefix, env: { WS_HEARTBEAT_MS: '60000' } });
+  /** Another instance, where alice sends: its doorbells reach bob's socket through Redis. */
+  let other: TestRelay;
+  beforeAll(async () => {
+    other = await startTestRelay({ databaseUrl: once.db.url, redisUrl: TEST_REDIS_URL, redisPrefix: prefix });
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
+  /** Content too large to travel with its doorbell to another instance: the recipient's socket reads its queue. */
+  const large = () => randomBytes(9000).toString('base64');
+  const connected = async (device: TestDevice) => {
+    const socket = await SocketClient.connect(once.relay.wsUrl, device.accessToken);
+    await new Promise((r) => setTimeout(r, 300)); // its channel listens, and copies are trusted
+    return socket;
+  };
+
+  it('never sends an envelope again on the socket whose ack failed to commit; the ack is tried again', async () => {
+    const alice = await registerDevice(other.url);
+    const bob = await registerDevice(once.relay.url);
+    const first = (await sendTo(alice, target(bob))).body.messages[0]?.guid as string;
+    const socket = await connected(bob);
+    const { acks } = once.relay.relay.services;
+    const remove = acks.delete.bind(acks);
+    let failed = 0;
+    acks.delete = async (...args) => {
+      if (failed++ === 0) {
+        throw new Error('connection to Postgres lost');
+      }
+      return remove(...args);
+    };
+    try {
+      socket.ack([first]);
+      await new Promise((r) => setTimeout(r, 100));
+      const second = (await sendTo(alice, target(bob), large())).body.messages[0]?.guid as string;
+      await socket.waitForEnvelopes(2);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(socket.envelopes().map((e) => e.guid)).toEqual([first, second]);
+      await expect
+        .poll(async () => (await once.relay.relay.services.sql`SELECT 1 FROM envelopes WHERE guid = ${first}`).length)
+        .toBe(0);
+    } finally {
+      acks.delete = remove;
+      socket.close();
+    }
+  });
+
+  it('keeps the order when a queue read failed and a later message came as a copy meanwhile', async () => {
+    const alice = await registerDevice(other.url);
+    const bob = await registerDevice(once.relay.url);
+    const socket = await connected(bob);
+    const { lookups } = once.relay.relay.services;
+    const read = lookups.readQueue.bind(lookups);
+    let failed = 0;
+    lookups.readQueue = async (...args) => {
+      if (failed++ === 0) {
+        throw new Error('connection to Postgres lost');
+      }
+      return read(...args);
+    };
+    try {
+      const older = (await sendTo(alice, target(bob), large())).body.messages[0]?.guid as string;
+      await expect.poll(() => failed).toBeGreaterThan(0);
+      const newer = (await sendTo(alice, target(bob))).body.messages[0]?.guid as string;
+      await socket.waitForEnvelopes(2);
+      expect(socket.envelopes().map((e) => e.guid)).toEqual([older, newer]);
+    } finally {
+      lookups.readQueue = read;
+      socket.close();
+    }
+  });
+});
+
 describe('GET /v1/ws, acks that cannot commit yet', () => {
   const held = useRelay({ env: { WS_HEARTBEAT_MS: '60000' } });
 

@@ -417,12 +417,23 @@ export class DeviceSession {
       this.close(CloseCode.unauthorized, 'authenticate first');
       return;
     }
-    try {
-      const deleted = await this.services.acks.delete(auth.accountId, auth.deviceId, guids);
-      this.services.metrics.messagesDelivered.inc(deleted);
-    } catch (err) {
-      // Not deleted: the envelopes stay queued and come again on the next connection.
-      this.services.logger.warn({ err: toLogFormat(err) }, 'ack failed');
+    // Until the DELETE commits, the envelopes stay in flight: a queue read meanwhile would find them still
+    // queued and send them again on this socket. It is tried again until it commits or the socket closes
+    // (then they come again on the next connection, and the client knows their GUIDs).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const deleted = await this.services.acks.delete(auth.accountId, auth.deviceId, guids);
+        this.services.metrics.messagesDelivered.inc(deleted);
+        break;
+      } catch (err) {
+        if (attempt === 0) {
+          this.services.logger.warn({ err: toLogFormat(err) }, 'ack failed; retrying');
+        }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
+        if (this.closed) {
+          return;
+        }
+      }
     }
     for (const guid of guids) {
       this.inFlight.delete(guid);
@@ -493,6 +504,8 @@ export class DeviceSession {
       }
     } catch (err) {
       this.services.logger.warn({ err: toLogFormat(err) }, 'queue read failed; retrying');
+      // Until a read succeeds, the queue may hold mail older than any copy that comes meanwhile: no copies.
+      this.mayHaveMore = true;
       setTimeout(() => this.requestPump(), RETRY_MS).unref();
     } finally {
       this.pumping = false;
