@@ -144,8 +144,11 @@ export class BlobStore {
   }
 
   /** Bytes `start`..`end` (inclusive) of a blob. */
-  read(id: string, start: number, end: number): Readable {
-    return createReadStream(this.path(id), { start, end, highWaterMark: 256 * 1024 });
+  async read(id: string, start: number, end: number): Promise<Readable> {
+    // Opened before the answer starts: a file gone meanwhile (its account deleted, its time up) is a clear
+    // error, not a 200 whose body breaks off; once open it reads to the end even if it is deleted meanwhile.
+    const file = await open(this.path(id), 'r');
+    return file.createReadStream({ start, end, highWaterMark: 256 * 1024 });
   }
 
   /** Deletes the files of these blobs (missing ones are fine). */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ErrorBody } from '@sotto/shared-types';
@@ -168,6 +168,40 @@ describe('attachments', () => {
     const outside = await download(fx.relay.url, alice.accessToken, id, 'bytes=10000-');
     expect(outside.status).toBe(416);
     expect(outside.headers.get('content-range')).toBe('bytes */10000');
+  });
+
+  it('answers a JSON 404 for a blob whose file is gone, instead of headers and a broken body', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const blob = randomBlob(5000);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob)).body;
+    await patch(fx.relay.url, alice.accessToken, id, 0, blob);
+    unlinkSync(blobPath(id)); // deleted with its account, or expired, while the row was read
+    for (const range of [undefined, 'bytes=0-99']) {
+      const gone = await download(fx.relay.url, alice.accessToken, id, range);
+      expect(gone.status).toBe(404);
+      expect((JSON.parse(gone.bytes.toString()) as ErrorBody).error.code).toBe('not_found');
+    }
+  });
+
+  it('answers 503 with Retry-After when the blob volume is full, and the upload resumes once there is room', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const blob = randomBlob(5000);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob)).body;
+    const { blobs } = fx.relay.relay.services;
+    const append = blobs.append.bind(blobs);
+    blobs.append = async () => {
+      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    };
+    try {
+      const full = await patch(fx.relay.url, alice.accessToken, id, 0, blob);
+      expect(full.status).toBe(503);
+      expect(full.headers.get('retry-after')).toBe('300');
+      expect((full.body as unknown as ErrorBody).error.code).toBe('unavailable');
+    } finally {
+      blobs.append = append;
+    }
+    expect((await head(fx.relay.url, alice.accessToken, id)).headers.get('upload-offset')).toBe('0');
+    expect((await patch(fx.relay.url, alice.accessToken, id, 0, blob)).status).toBe(200);
   });
 
   it('answers 401 without a token, 404 for unknown ids and other accounts’ uploads, 400 for bad ids', async () => {

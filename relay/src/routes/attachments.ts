@@ -22,6 +22,9 @@ import { jsonBody, parseParams } from '../validate.js';
 
 /** How long an upload lease lasts without renewal (a crashed instance's lease runs out after this). */
 const LEASE_MS = 60_000;
+/** A blob volume out of room (ENOSPC) or over the relay user's disk quota (EDQUOT). */
+const STORAGE_FULL = new Set(['ENOSPC', 'EDQUOT']);
+const STORAGE_FULL_RETRY_SECONDS = 300;
 const BlobIdSchema = UploadStatusSchema.shape.id;
 
 const status = (row: AttachmentRow, offset: number): UploadStatus => ({
@@ -93,6 +96,15 @@ async function writeUpload(
       }
       if (err instanceof BlobOverflowError) {
         throw new RelayError({ code: 'payload_too_large', message: 'more bytes than the announced size' });
+      }
+      if (STORAGE_FULL.has(String((err as { code?: unknown }).code))) {
+        // What arrived is kept, like any progress: the upload resumes (HEAD, PATCH) once there is room.
+        throw new RelayError({
+          code: 'unavailable',
+          message: 'the relay has no room for more attachment bytes now; resume the upload later',
+          headers: { 'Retry-After': String(STORAGE_FULL_RETRY_SECONDS) },
+          cause: err,
+        });
       }
       throw err;
     }
@@ -231,7 +243,10 @@ export const attachmentRoutes = new Hono<AppEnv>()
       });
     }
     const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, row.size - 1];
-    const stream = Readable.toWeb(blobs.read(id, start, end)) as ReadableStream<Uint8Array>;
+    const file = await blobs.read(id, start, end).catch((err: unknown) => {
+      throw (err as { code?: unknown }).code === 'ENOENT' ? notFound() : err;
+    });
+    const stream = Readable.toWeb(file) as ReadableStream<Uint8Array>;
     const headers: Record<string, string> = {
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(end - start + 1),
