@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import type { ErrorBody } from '@sotto/shared-types';
 import { describe, expect, it } from 'vitest';
@@ -313,6 +314,45 @@ describe('attachment expiry', () => {
     const bob = await registerDevice(fx.relay.url);
     const got = await download(fx.relay.url, bob.accessToken, going.id);
     expect(got.status).toBe(200);
+  });
+
+  it('keeps an upload that is being written when its day runs out during the PATCH', async () => {
+    const alice = await registerDevice(fx.relay.url);
+    const blob = randomBlob(200 * KIB);
+    const { id } = (await announce(fx.relay.url, alice.accessToken, blob)).body;
+    // The client comes back 23 hours later and resumes on a slow link; the PATCH outlasts the day.
+    clock.advance(23 * 3600 * 1000);
+    const token = (await getToken(fx.relay.url, alice.accountId, alice.deviceId, alice.deviceSecret)).accessToken;
+    const url = new URL(`${fx.relay.url}/v1/attachments/${id}`);
+    const upload = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'upload-offset': '0',
+        'content-type': 'application/offset+octet-stream',
+        'content-length': String(blob.length),
+      },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      upload.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      upload.on('error', reject);
+    });
+    upload.write(blob.subarray(0, 50 * KIB));
+    await waitForFileSize(blobPath(id), 50 * KIB);
+    clock.advance(2 * 3600 * 1000);
+    await fx.relay.relay.cleanup();
+    expect(existsSync(blobPath(id))).toBe(true);
+    upload.end(blob.subarray(50 * KIB));
+    expect(await answered).toBe(200);
+    const reader = await registerDevice(fx.relay.url);
+    const got = await download(fx.relay.url, reader.accessToken, id);
+    expect(got.bytes.equals(blob)).toBe(true);
   });
 
   it('sweeps blob files whose row is gone, and keeps every file that has one', async () => {

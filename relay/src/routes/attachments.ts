@@ -69,7 +69,10 @@ async function writeUpload(
   const { env, sql, clock, blobs } = c.get('services');
   const { id } = row;
   const writer = randomUUID();
-  if (!(await claimUpload(sql, id, row.accountId, writer, clock.now(), LEASE_MS))) {
+  const now = clock.now();
+  const alive = now + env.ATTACHMENT_INCOMPLETE_TTL_SECONDS * 1000;
+  const claimedUntil = await claimUpload(sql, id, row.accountId, writer, now, LEASE_MS, alive);
+  if (claimedUntil === undefined) {
     throw offsetConflict(await blobs.size(id), 'another request is uploading this attachment');
   }
   const renew = setInterval(() => {
@@ -123,7 +126,7 @@ async function writeUpload(
       return { length, expiresAt };
     }
     const expiresAt = length > offset ? await keepAlive() : undefined;
-    return { length, expiresAt: expiresAt ?? row.expiresAt };
+    return { length, expiresAt: expiresAt ?? claimedUntil };
   } finally {
     clearInterval(renew);
     await releaseUpload(sql, id, writer).catch(() => undefined);

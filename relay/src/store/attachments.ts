@@ -73,8 +73,9 @@ export async function findAttachment(sql: Sql, id: string, now: number): Promise
 }
 
 /**
- * Takes the upload lease of the owner's incomplete blob for `leaseMs`. Undefined when the blob is not
- * the owner's, is complete, or another request (on any instance) holds an unexpired lease.
+ * Takes the upload lease of the owner's incomplete blob for `leaseMs`, and returns the upload's expiry.
+ * Undefined when the blob is not the owner's, is complete, or another request (on any instance) holds an
+ * unexpired lease.
  */
 export async function claimUpload(
   sql: Sql,
@@ -83,13 +84,16 @@ export async function claimUpload(
   writer: string,
   now: number,
   leaseMs: number,
-): Promise<boolean> {
-  const rows = await sql`
-    UPDATE attachments SET writer = ${writer}, writer_until = ${now + leaseMs}
+  /** An upload being written is not abandoned: it lives at least this long (see extendUpload). */
+  expiresAt: number,
+): Promise<number | undefined> {
+  const [row] = await sql<{ expires_at: number }[]>`
+    UPDATE attachments SET writer = ${writer}, writer_until = ${now + leaseMs},
+                           expires_at = greatest(expires_at, ${expiresAt})
     WHERE id = ${id} AND account_id = ${accountId} AND NOT complete AND expires_at > ${now}
       AND (writer IS NULL OR writer_until <= ${now})
-    RETURNING 1`;
-  return rows.length > 0;
+    RETURNING expires_at`;
+  return row?.expires_at;
 }
 
 export async function renewUpload(sql: Sql, id: string, writer: string, until: number): Promise<void> {
@@ -120,9 +124,14 @@ export async function deleteAttachment(sql: Sql, id: string): Promise<void> {
   await sql`DELETE FROM attachments WHERE id = ${id}`;
 }
 
-/** Deletes expired rows (complete or abandoned uploads) and returns their ids, whose files must go too. */
+/**
+ * Deletes expired rows (complete or abandoned uploads) and returns their ids, whose files must go too. An
+ * upload a PATCH is writing right now (its lease live) is left to it.
+ */
 export async function deleteExpiredAttachments(sql: Sql, now: number): Promise<string[]> {
-  const rows = await sql<{ id: string }[]>`DELETE FROM attachments WHERE expires_at <= ${now} RETURNING id`;
+  const rows = await sql<{ id: string }[]>`
+    DELETE FROM attachments WHERE expires_at <= ${now} AND (writer IS NULL OR writer_until <= ${now})
+    RETURNING id`;
   return rows.map((r) => r.id);
 }
 
