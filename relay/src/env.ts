@@ -135,6 +135,8 @@ export const EnvSchema = z.object({
    * that crashed and started over must not hold the account's quota for a month.
    */
   ATTACHMENT_INCOMPLETE_TTL_SECONDS: int(24 * 3600, 1),
+  /** An upload PATCH that gets no bytes this long is ended, so the client's resume can take over at once. */
+  ATTACHMENT_IDLE_TIMEOUT_SECONDS: int(30, 1),
   // TURN (coturn use-auth-secret).
   /** What clients are given: turn:, turns: or stun: URIs (a host without a scheme fails in every browser). */
   TURN_URLS: list.pipe(

@@ -25,6 +25,7 @@ export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_signature: 400,
   identity_key_exists: 409,
   rate_limited: 429,
+  request_timeout: 408,
   range_not_satisfiable: 416,
   unavailable: 503,
   internal: 500,

@@ -19,6 +19,8 @@ export const ErrorCodeSchema = z.enum([
   'invalid_signature',
   'identity_key_exists',
   'rate_limited',
+  /** 408: an upload request got no bytes for too long (its connection silently gone). */
+  'request_timeout',
   /** 416: a download's Range lies outside the blob. */
   'range_not_satisfiable',
   'unavailable',

@@ -259,6 +259,50 @@ describe('attachments', () => {
   });
 });
 
+describe('an upload whose connection went silent', () => {
+  const idle = useRelay({ env: { ATTACHMENT_IDLE_TIMEOUT_SECONDS: '1' } });
+
+  it('is ended after the idle timeout, so the resume from the offset the relay holds goes through', async () => {
+    const alice = await registerDevice(idle.relay.url);
+    const blob = randomBlob(200 * KIB);
+    const { id } = (await announce(idle.relay.url, alice.accessToken, blob)).body;
+    // A phone changes networks mid-PATCH: no reset reaches the relay, the request just stops sending.
+    const url = new URL(`${idle.relay.url}/v1/attachments/${id}`);
+    const stalled = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${alice.accessToken}`,
+        'upload-offset': '0',
+        'content-type': 'application/offset+octet-stream',
+        'content-length': String(blob.length),
+      },
+    });
+    stalled.on('error', () => undefined);
+    stalled.write(blob.subarray(0, 50 * KIB));
+    const path = join(idle.relay.relay.services.blobs.dir, id);
+    await expect.poll(async () => (await stat(path)).size).toBe(50 * KIB);
+    try {
+      // The client reconnects and resumes where the relay says (409 "another request is uploading" while the
+      // stalled request held the upload; until Node's request timeout, 5 minutes, before).
+      await expect
+        .poll(
+          async () => {
+            const offset = Number((await head(idle.relay.url, alice.accessToken, id)).headers.get('upload-offset'));
+            return (await patch(idle.relay.url, alice.accessToken, id, offset, blob.subarray(offset))).status;
+          },
+          { timeout: 8000, interval: 500 },
+        )
+        .toBe(200);
+      expect((await download(idle.relay.url, alice.accessToken, id)).bytes.equals(blob)).toBe(true);
+    } finally {
+      stalled.destroy();
+    }
+  });
+});
+
 describe('attachment expiry', () => {
   it('stops serving a blob after 30 days and the cleanup deletes its file and row', async () => {
     const alice = await registerDevice(fx.relay.url);

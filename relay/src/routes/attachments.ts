@@ -87,7 +87,10 @@ async function writeUpload(
     if (declared !== undefined && offset + Number(declared) > row.size) {
       throw new RelayError({ code: 'payload_too_large', message: 'more bytes than the announced size' });
     }
-    const body = (c.req.raw.body ?? []) as AsyncIterable<Uint8Array>;
+    const body = idleLimited(
+      (c.req.raw.body ?? []) as AsyncIterable<Uint8Array>,
+      env.ATTACHMENT_IDLE_TIMEOUT_SECONDS * 1000,
+    );
     const keepAlive = () => extendUpload(sql, id, clock.now() + env.ATTACHMENT_INCOMPLETE_TTL_SECONDS * 1000);
     let length: number;
     try {
@@ -96,6 +99,9 @@ async function writeUpload(
       // A dropped connection keeps what arrived before it: that is progress too.
       if ((await blobs.size(id).catch(() => offset)) > offset) {
         await keepAlive().catch(() => undefined);
+      }
+      if (err instanceof RelayError) {
+        throw err;
       }
       if (err instanceof BlobOverflowError) {
         throw new RelayError({ code: 'payload_too_large', message: 'more bytes than the announced size' });
@@ -130,6 +136,39 @@ async function writeUpload(
   } finally {
     clearInterval(renew);
     await releaseUpload(sql, id, writer).catch(() => undefined);
+  }
+}
+
+/**
+ * The upload body, ended with an error once no bytes came for `idleMs`. A connection that vanished without a
+ * reset (a phone changing networks) would otherwise hold the upload's lease, renewed while it waits, until
+ * Node's request timeout (5 minutes): every resume meanwhile answered 409. Ended, it keeps what arrived and
+ * lets the lease go.
+ */
+async function* idleLimited(body: AsyncIterable<Uint8Array>, idleMs: number): AsyncGenerator<Uint8Array> {
+  const chunks = body[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new RelayError({ code: 'request_timeout', message: `no upload bytes for ${idleMs / 1000} s` })),
+          idleMs,
+        );
+      });
+      const next = await Promise.race([chunks.next(), idle]).finally(() => clearTimeout(timer));
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!finished) {
+      // Not awaited: a stream's iterator finishes its pending read (which may never come) before it closes.
+      chunks.return?.()?.catch(() => undefined);
+    }
   }
 }
 
