@@ -16,7 +16,12 @@ export interface DeviceAddress {
 export type FanoutEvent =
   | { kind: 'mail'; queued?: QueuedEnvelope }
   | { kind: 'ephemeral'; envelope: Envelope }
-  | { kind: 'takeover'; connectionId: string }
+  /**
+   * A socket of the device connected at `at` (wall-clock ms, with a fraction): any older one closes. Ordered
+   * by (at, connectionId), so of two sockets connecting at once on two instances exactly one stays. Without
+   * `at` (an instance of an older version): every other one closes.
+   */
+  | { kind: 'takeover'; connectionId: string; at?: number }
   | { kind: 'revoke'; familyId?: string };
 
 export type FanoutHandler = (event: FanoutEvent) => void;

@@ -78,6 +78,8 @@ export class DeviceSession {
   private drainedStamp = 0;
   /** See connectRecorded. */
   private recordedAsNewest = false;
+  /** When this socket authenticated: orders it among the device's sockets (see FanoutEvent's takeover). */
+  private connectedAt = 0;
   alive = true;
 
   constructor(
@@ -183,8 +185,10 @@ export class DeviceSession {
     const address = { accountId: auth.accountId, deviceId: auth.deviceId };
     const { fanout, metrics, sql, clock, logger } = this.services;
     this.unsubscribe = fanout.subscribe(address, (event) => this.onEvent(event));
+    // Wall-clock time to a fraction of a millisecond: comparable across instances (as far as their clocks agree).
+    this.connectedAt = performance.timeOrigin + performance.now();
     // Closes this device's older socket, here or on another instance.
-    void fanout.publish(address, { kind: 'takeover', connectionId: this.connectionId });
+    void fanout.publish(address, { kind: 'takeover', connectionId: this.connectionId, at: this.connectedAt });
     metrics.openSockets.inc();
     touchDevice(sql, auth.accountId, auth.deviceId, clock.now(), this.connectionId).then(
       () => {
@@ -218,7 +222,7 @@ export class DeviceSession {
         this.sendEnvelope(event.envelope);
         return;
       case 'takeover':
-        if (event.connectionId !== this.connectionId) {
+        if (this.isOlderThan(event)) {
           this.close(CloseCode.connectedElsewhere, 'connected elsewhere');
         }
         return;
@@ -230,6 +234,17 @@ export class DeviceSession {
       default:
         throw new Error(`unhandled fan-out event ${String((event satisfies never as { kind: string }).kind)}`);
     }
+  }
+
+  /** Whether the device's socket that announced `takeover` connected after this one (see FanoutEvent). */
+  private isOlderThan(takeover: { connectionId: string; at?: number }): boolean {
+    if (takeover.connectionId === this.connectionId) {
+      return false;
+    }
+    if (takeover.at === undefined || takeover.at !== this.connectedAt) {
+      return takeover.at === undefined || takeover.at > this.connectedAt;
+    }
+    return takeover.connectionId > this.connectionId;
   }
 
   private sendEnvelope(envelope: Envelope): void {

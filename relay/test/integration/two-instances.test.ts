@@ -206,6 +206,26 @@ describe('two relay instances on one Postgres and one Redis', () => {
     }
   });
 
+  it('keeps exactly one of two sockets a device opens at once on two instances', async () => {
+    const bob = await registerDevice(one.url);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const sockets = await Promise.all([
+        SocketClient.open(one.wsUrl, { token: bob.accessToken }),
+        SocketClient.open(two.wsUrl, { token: bob.accessToken }),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const open = sockets.filter((s) => s.closeCode === undefined).length;
+      outcomes.push(open === 1 ? 'one open' : `${open} open`);
+      for (const s of sockets) {
+        s.close();
+      }
+      await Promise.all(sockets.map((s) => s.closed));
+    }
+    // Before, each closed on the other's takeover: both closed in about half the rounds.
+    expect(outcomes).toEqual(Array(10).fill('one open'));
+  });
+
   it('delivers a message sent while the recipient’s subscription was on its way to a distant Redis', async () => {
     // Instance "far" is 300 ms from Redis each way, and its safety-net poll is too slow to matter here.
     const proxy = await TcpProxy.start(Number(new URL(TEST_REDIS_URL).port || 6379));
