@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import type { ErrorBody } from '@sotto/shared-types';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import {
   download,
   droppedPatch,
   head,
+  openPatch,
   patch,
   randomBlob,
   sha256Hex,
@@ -267,19 +267,7 @@ describe('an upload whose connection went silent', () => {
     const blob = randomBlob(200 * KIB);
     const { id } = (await announce(idle.relay.url, alice.accessToken, blob)).body;
     // A phone changes networks mid-PATCH: no reset reaches the relay, the request just stops sending.
-    const url = new URL(`${idle.relay.url}/v1/attachments/${id}`);
-    const stalled = request({
-      host: url.hostname,
-      port: url.port,
-      path: url.pathname,
-      method: 'PATCH',
-      headers: {
-        authorization: `Bearer ${alice.accessToken}`,
-        'upload-offset': '0',
-        'content-type': 'application/offset+octet-stream',
-        'content-length': String(blob.length),
-      },
-    });
+    const { request: stalled } = openPatch(idle.relay.url, alice.accessToken, id, 0, blob.length);
     stalled.on('error', () => undefined);
     stalled.write(blob.subarray(0, 50 * KIB));
     const path = join(idle.relay.relay.services.blobs.dir, id);
@@ -367,26 +355,7 @@ describe('attachment expiry', () => {
     // The client comes back 23 hours later and resumes on a slow link; the PATCH outlasts the day.
     clock.advance(23 * 3600 * 1000);
     const token = (await getToken(fx.relay.url, alice.accountId, alice.deviceId, alice.deviceSecret)).accessToken;
-    const url = new URL(`${fx.relay.url}/v1/attachments/${id}`);
-    const upload = request({
-      host: url.hostname,
-      port: url.port,
-      path: url.pathname,
-      method: 'PATCH',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'upload-offset': '0',
-        'content-type': 'application/offset+octet-stream',
-        'content-length': String(blob.length),
-      },
-    });
-    const answered = new Promise<number>((resolve, reject) => {
-      upload.on('response', (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      upload.on('error', reject);
-    });
+    const { request: upload, answered } = openPatch(fx.relay.url, token, id, 0, blob.length);
     upload.write(blob.subarray(0, 50 * KIB));
     await waitForFileSize(blobPath(id), 50 * KIB);
     clock.advance(2 * 3600 * 1000);

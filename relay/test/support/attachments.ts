@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:http';
+import { type ClientRequest, request } from 'node:http';
 import type { UploadStatus } from '@sotto/shared-types';
 import { type ApiResult, api } from './client.js';
 
@@ -106,4 +106,39 @@ export function droppedPatch(
       },
     );
   });
+}
+
+/**
+ * Starts a PATCH of `total` bytes at `offset` and leaves its body open: the test writes and ends it (or
+ * stalls) through `request`. `answered` resolves with the status once the relay answers.
+ */
+export function openPatch(
+  baseUrl: string,
+  token: string,
+  id: string,
+  offset: number,
+  total: number,
+): { request: ClientRequest; answered: Promise<number> } {
+  const url = new URL(`${baseUrl}/v1/attachments/${id}`);
+  const req = request({
+    host: url.hostname,
+    port: url.port,
+    path: url.pathname,
+    method: 'PATCH',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'upload-offset': String(offset),
+      'content-type': 'application/offset+octet-stream',
+      'content-length': String(total),
+    },
+  });
+  const answered = new Promise<number>((resolve, reject) => {
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+  answered.catch(() => undefined);
+  return { request: req, answered };
 }
