@@ -78,25 +78,14 @@ export function droppedPatch(
   sent: number,
   whenSent: () => Promise<void>,
 ): Promise<void> {
-  const url = new URL(`${baseUrl}/v1/attachments/${id}`);
+  const { request: req, answered } = openPatch(baseUrl, token, id, offset, bytes.length);
   return new Promise<void>((resolve, reject) => {
-    const req = request({
-      host: url.hostname,
-      port: url.port,
-      path: url.pathname,
-      method: 'PATCH',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'upload-offset': String(offset),
-        'content-length': String(bytes.length),
-      },
-    });
     req.on('error', () => resolve());
     req.on('close', () => resolve());
-    req.on('response', (res) => {
-      res.resume();
-      reject(new Error(`the relay answered ${res.statusCode} to a body it never fully got`));
-    });
+    answered.then(
+      (status) => reject(new Error(`the relay answered ${status} to a body it never fully got`)),
+      () => undefined, // the dropped connection, as intended
+    );
     req.write(bytes.subarray(0, sent));
     whenSent().then(
       () => req.destroy(),
