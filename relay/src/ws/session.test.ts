@@ -285,6 +285,45 @@ describe('GET /v1/ws, when Postgres fails a statement once', () => {
     }
   });
 
+  it('reads on and answers sends while acks keep failing (more than the socket may have in flight)', async () => {
+    const alice = await registerDevice(other.url);
+    const bob = await registerDevice(once.relay.url);
+    const socket = await connected(bob);
+    for (let i = 0; i < 10; i++) {
+      await sendTo(alice, target(bob));
+    }
+    await socket.waitForEnvelopes(10);
+    const { acks } = once.relay.relay.services;
+    const remove = acks.delete.bind(acks);
+    let failing = true;
+    acks.delete = async (...args) => {
+      if (failing) {
+        throw new Error('connection to Postgres lost');
+      }
+      return remove(...args);
+    };
+    try {
+      for (const envelope of socket.envelopes()) {
+        socket.ack([envelope.guid]);
+      }
+      // Ten acks retrying (the socket stops reading beyond 8 being committed): a send is still answered.
+      const reply = await socket.send(target(alice));
+      expect(reply.type).toBe('send_result');
+      failing = false;
+      await expect
+        .poll(
+          async () =>
+            (await once.relay.relay.services.sql`SELECT 1 FROM envelopes WHERE account_id = ${bob.accountId}`).length,
+          { timeout: 5000 },
+        )
+        .toBe(0);
+    } finally {
+      failing = false;
+      acks.delete = remove;
+      socket.close();
+    }
+  });
+
   it('keeps the order when a queue read failed and a later message came as a copy meanwhile', async () => {
     const alice = await registerDevice(other.url);
     const bob = await registerDevice(once.relay.url);

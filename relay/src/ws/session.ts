@@ -402,10 +402,17 @@ export class DeviceSession {
   private startAck(guids: string[]): void {
     this.acksInFlight += 1;
     this.applyBackpressure();
-    const committed = this.onAck(guids).finally(() => {
-      this.acksInFlight -= 1;
-      this.applyBackpressure();
-    });
+    let counted = true;
+    // Once its DELETE failed, an ack being retried no longer counts against reading the socket: with Postgres
+    // down, its sends must still be read and answered (503), not left waiting behind it.
+    const uncount = () => {
+      if (counted) {
+        counted = false;
+        this.acksInFlight -= 1;
+        this.applyBackpressure();
+      }
+    };
+    const committed = this.onAck(guids, uncount).finally(uncount);
     this.acksCommitted = Promise.all([this.acksCommitted, committed]).then(() => undefined);
   }
 
@@ -426,7 +433,7 @@ export class DeviceSession {
     });
   }
 
-  private async onAck(guids: string[]): Promise<void> {
+  private async onAck(guids: string[], onFailure: () => void): Promise<void> {
     const auth = this.auth;
     if (!auth) {
       this.close(CloseCode.unauthorized, 'authenticate first');
@@ -443,6 +450,7 @@ export class DeviceSession {
       } catch (err) {
         if (attempt === 0) {
           this.services.logger.warn({ err: toLogFormat(err) }, 'ack failed; retrying');
+          onFailure();
         }
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
         if (this.closed) {
