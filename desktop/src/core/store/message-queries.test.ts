@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageStatus } from '../messenger-types.js';
 import { ensureConversation, getConversation } from './conversation-queries.js';
@@ -20,7 +21,7 @@ import {
   searchMessages,
   setReaction,
 } from './message-queries.js';
-import type { WritableDB } from './sql.js';
+import { all, sql, type WritableDB } from './sql.js';
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -175,6 +176,91 @@ describe('deleting a message', () => {
     expect(removed.map((m) => m.id)).toEqual([id]);
     expect(requoted).toEqual([quoting]);
     expect(getMessage(db, quoting)?.quote?.text).toBe('');
+  });
+});
+
+describe('reactions', () => {
+  /** Bob's reaction on `id` as shown, or null for none. */
+  const bobsReaction = (db: WritableDB, id: string) =>
+    getMessage(db, id)?.reactions.find((r) => r.accountIds.includes('bob'))?.emoji ?? null;
+
+  it('a removal that overtakes its reaction holds: the older reaction arriving after it is not shown', () => {
+    const db = database();
+    ensureConversation(db, 'bob', 'bob', 1);
+    const id = message(db, 'bob', true, 'delivered');
+    setReaction(db, id, 'me', '🎉', false, 1000);
+    setReaction(db, id, 'bob', '👍', true, 2000); // taken back, and that arrives first
+    setReaction(db, id, 'bob', '👍', false, 1000);
+    expect(getMessage(db, id)?.reactions).toEqual([{ emoji: '🎉', accountIds: ['me'] }]);
+    // The same once a newer emoji replaced it: an older removal of the new one does not take it away.
+    setReaction(db, id, 'bob', '❤️', false, 4000);
+    setReaction(db, id, 'bob', '❤️', true, 3000);
+    setReaction(db, id, 'bob', '👍', false, 3500);
+    expect(bobsReaction(db, id)).toBe('❤️');
+  });
+
+  it('of reactions and removals arriving in any order, again or not, the newest sent wins', () => {
+    const emoji = fc.constantFrom('👍', '❤️', '😂', '🎉');
+    // What one person does to a message, in sent order: react, switch to another emoji, or take it back.
+    const history = fc.array(fc.tuple(fc.boolean(), emoji), { minLength: 1, maxLength: 8 }).map((steps) => {
+      let shown: string | null = null;
+      return steps.map(([takeBack, picked], index) => {
+        const remove = takeBack && shown !== null;
+        const step = { emoji: remove ? (shown as string) : picked, remove, at: 1000 * (index + 1) };
+        shown = remove ? null : picked;
+        return step;
+      });
+    });
+    const arrivals = history.chain((steps) =>
+      fc.tuple(
+        fc.constant(steps),
+        fc.shuffledSubarray(steps, { minLength: steps.length, maxLength: steps.length }),
+        fc.subarray(steps), // some arrive twice (a resend)
+      ),
+    );
+    const db = database();
+    ensureConversation(db, 'bob', 'bob', 1);
+    fc.assert(
+      fc.property(arrivals, ([sent, arrived, again]) => {
+        const id = message(db, 'bob', true, 'delivered');
+        for (const step of [...arrived, ...again]) {
+          setReaction(db, id, 'bob', step.emoji, step.remove, step.at);
+        }
+        const last = sent.at(-1);
+        expect(bobsReaction(db, id)).toBe(last?.remove ? null : (last?.emoji ?? null));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('at the same sent time, a removal wins, and of two emoji the one sorting higher, in either order', () => {
+    const db = database();
+    ensureConversation(db, 'bob', 'bob', 1);
+    /** Bob's reaction after `steps` all sent at once: '+👍' reacts, '-👍' takes it back. */
+    const shownAfter = (...steps: string[]) => {
+      const id = message(db, 'bob', true, 'delivered');
+      for (const step of steps) {
+        setReaction(db, id, 'bob', step.slice(1), step.startsWith('-'), 5000);
+      }
+      return bobsReaction(db, id);
+    };
+    expect(shownAfter('+👍', '-👍')).toBeNull();
+    expect(shownAfter('-👍', '+👍')).toBeNull();
+    expect(shownAfter('+👍', '+❤️')).toBe('👍'); // U+1F44D sorts after U+2764
+    expect(shownAfter('+❤️', '+👍')).toBe('👍');
+  });
+
+  it('deleting a message for everyone clears its reactions, taken back or not, and takes no more', () => {
+    const db = database();
+    ensureConversation(db, 'bob', 'bob', 1);
+    const id = message(db, 'bob', false, 'delivered', 'wrong chat');
+    setReaction(db, id, 'me', '👍', false, 1000);
+    setReaction(db, id, 'bob', '😂', true, 1000);
+    markDeleted(db, id, 'bob');
+    setReaction(db, id, 'me', '❤️', false, 2000); // sent before I saw the deletion
+    setReaction(db, id, 'bob', '😂', false, 500);
+    expect(getMessage(db, id)?.reactions).toEqual([]);
+    expect(all(db, sql`SELECT * FROM reactions WHERE message_id = ${id}`)).toEqual([]);
   });
 });
 

@@ -119,7 +119,7 @@ function reactionsFor(db: ReadableDB, messageIds: string[]): Map<string, Message
   const rows = all<{ message_id: string; account_id: string; emoji: string }>(
     db,
     sql`SELECT message_id, account_id, emoji FROM reactions
-      WHERE message_id IN (SELECT value FROM json_each(${JSON.stringify(messageIds)})) ORDER BY at`,
+      WHERE message_id IN (SELECT value FROM json_each(${JSON.stringify(messageIds)})) AND removed = 0 ORDER BY at`,
   );
   for (const row of rows) {
     const list = byMessage.get(row.message_id) ?? [];
@@ -313,8 +313,9 @@ export function editMessage(db: WritableDB, id: string, authorAccountId: string,
 }
 
 /**
- * Deletes `authorAccountId`'s message `id` for everyone: its text, its reactions and its words quoted in
- * replies. Unread, it no longer counts as such: there is nothing left to read. Returns the ids of the replies changed, or null when there is no such message of theirs.
+ * Deletes `authorAccountId`'s message `id` for everyone: its text, its reactions (removed ones too) and its
+ * words quoted in replies. Unread, it no longer counts as such: there is nothing left to read. Returns the ids
+ * of the replies changed, or null when there is no such message of theirs.
  */
 export function markDeleted(db: WritableDB, id: string, authorAccountId: string): string[] | null {
   const deleted =
@@ -346,6 +347,16 @@ function forgetQuotesOf(db: WritableDB, ids: string[]): string[] {
   ).map((row) => row.id);
 }
 
+/**
+ * Sets `accountId`'s reaction on message `messageId` as of `at` (its sent time): one per person and message,
+ * and the newest sent wins, whatever order they arrive in. A removal leaves the row marked removed with its
+ * time (a tombstone, never shown), so an older reaction arriving after it cannot bring the reaction back.
+ * A removal names the emoji it takes back, but with one reaction per person a newer removal of any emoji
+ * leaves none: its sender had replaced the reaction shown here by the one it names, in a reaction still on
+ * its way here. At the same sent time a removal wins over a reaction, and of two reactions the emoji that
+ * sorts higher (as bytes): every device then shows the same whatever order they arrive in. A message deleted
+ * for everyone takes no reactions (markDeleted cleared them).
+ */
 export function setReaction(
   db: WritableDB,
   messageId: string,
@@ -354,20 +365,14 @@ export function setReaction(
   remove: boolean,
   at: number,
 ): void {
-  if (remove) {
-    run(
-      db,
-      sql`DELETE FROM reactions WHERE message_id = ${messageId} AND account_id = ${accountId} AND emoji = ${emoji}
-        AND at <= ${at}`,
-    );
-    return;
-  }
   run(
     db,
-    sql`INSERT INTO reactions (message_id, account_id, emoji, at) SELECT ${messageId}, ${accountId}, ${emoji}, ${at}
-      WHERE EXISTS (SELECT 1 FROM messages WHERE id = ${messageId})
-      ON CONFLICT (message_id, account_id) DO UPDATE SET emoji = excluded.emoji, at = excluded.at
-        WHERE excluded.at >= reactions.at`,
+    sql`INSERT INTO reactions (message_id, account_id, emoji, at, removed)
+      SELECT ${messageId}, ${accountId}, ${emoji}, ${at}, ${remove ? 1 : 0}
+      WHERE EXISTS (SELECT 1 FROM messages WHERE id = ${messageId} AND deleted = 0)
+      ON CONFLICT (message_id, account_id) DO UPDATE
+        SET emoji = excluded.emoji, at = excluded.at, removed = excluded.removed
+        WHERE (excluded.at, excluded.removed, excluded.emoji) > (reactions.at, reactions.removed, reactions.emoji)`,
   );
 }
 

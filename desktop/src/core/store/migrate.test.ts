@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { indexNewMessages, markConversationRead } from './message-queries.js';
+import { getMessage, indexNewMessages, markConversationRead, setReaction } from './message-queries.js';
 import { loadMigrations, migrate, schemaVersion } from './migrate.js';
 import { all, asWritable, one, run, sql, type WritableDB } from './sql.js';
 
@@ -300,6 +300,27 @@ describe('desktop migrations', () => {
     migrate(db, migrations, 15);
     expect(one(db, sql`SELECT attempts, repairs FROM outbox`)).toEqual({ attempts: 9, repairs: 0 });
     expect(() => run(db, sql`UPDATE outbox SET repairs = 'many'`)).toThrow(); // STRICT
+  });
+
+  it('0017 keeps stored reactions shown, none of them removed; a removal after it leaves a removed row', () => {
+    const db = fresh();
+    migrate(db, migrations, 16);
+    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
+    insertText(db, 'm', 'lunch?');
+    run(
+      db,
+      sql`INSERT INTO reactions (message_id, account_id, emoji, at) VALUES ('m', 'c', '👍', 5), ('m', 'me', '🎉', 6)`,
+    );
+    migrate(db, migrations, 17);
+    expect(all(db, sql`SELECT account_id, removed FROM reactions ORDER BY account_id`)).toEqual([
+      { account_id: 'c', removed: 0 },
+      { account_id: 'me', removed: 0 },
+    ]);
+    expect(getMessage(db, 'm')?.reactions.map((r) => r.emoji)).toEqual(['👍', '🎉']);
+    setReaction(db, 'm', 'c', '👍', true, 7);
+    setReaction(db, 'm', 'c', '👍', false, 5); // the older reaction again (a resend)
+    expect(getMessage(db, 'm')?.reactions).toEqual([{ emoji: '🎉', accountIds: ['me'] }]);
+    expect(() => run(db, sql`UPDATE reactions SET removed = 2`)).toThrow(); // CHECK
   });
 
   it('a failing migration leaves the database exactly as it was', () => {

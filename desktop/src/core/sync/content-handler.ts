@@ -196,7 +196,7 @@ export function applyContent(ctx: CoreContext, sender: Sender, content: Content,
 /**
  * An edit, deletion for everyone or reaction from `from`. One about a message not here yet waits for it
  * (see keepEarlyEffect): it may have overtaken its message on the way. Of several edits or reactions, the
- * latest sent wins, whatever order they arrive in.
+ * latest sent wins (a removal too: see setReaction), whatever order they arrive in.
  */
 function applyEffect(ctx: CoreContext, from: string, effect: EarlyEffect, receivedAt: number): void {
   const content: Effect = effect.content;
