@@ -1,9 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { MessageView } from '../../../ipc/view-models.js';
 import { call, subscribe } from '../../api/client.js';
+import { Timeline, type TimelineView } from './timeline.js';
 
-/** Virtuoso's index of the newest page's first item; it goes down as older pages are prepended. */
-export const START_INDEX = 1_000_000_000;
 const PAGE_SIZE = 100;
 /** The most one `messages:history` call may return (the IPC contract's limit). */
 const MAX_CALL_SIZE = 500;
@@ -17,84 +16,33 @@ const IDLE_READ_MS = 10_000;
 const JUMP_PAGE_SIZE = 500;
 const MAX_JUMP_PAGES = 400;
 
-interface HistoryState {
-  conversationId: string;
-  messages: MessageView[];
-  firstItemIndex: number;
-  cursor: string | null;
-  loaded: boolean;
-}
-
-function upsert(messages: MessageView[], message: MessageView, appendIfMissing: boolean): MessageView[] {
-  // Live events concern recent messages: search from the newest end.
-  let index = messages.length - 1;
-  while (index >= 0 && messages[index]?.id !== message.id) {
-    index--;
-  }
-  if (index === -1) {
-    return appendIfMissing ? [...messages, message] : messages;
-  }
-  const next = messages.slice();
-  next[index] = message;
-  return next;
-}
-
-/** Ids of the oldest rows shown: where an older page that overlaps what is shown would repeat rows. */
-function oldestIds(messages: MessageView[]): Set<string> {
-  const ids = new Set<string>();
-  const end = Math.min(messages.length, MAX_CALL_SIZE);
-  for (let i = 0; i < end; i++) {
-    ids.add(messages[i]?.id ?? '');
-  }
-  return ids;
-}
-
-/** Keeps messages that arrived (or changed) through events while a jump was loading. */
-function mergeLive(base: MessageView[], live: MessageView[]): MessageView[] {
-  const byId = new Map(live.map((m) => [m.id, m]));
-  const merged = base.map((m) => byId.get(m.id) ?? m);
-  const present = new Set(base.map((m) => m.id));
-  return [...merged, ...live.filter((m) => !present.has(m.id))];
-}
-
-/** One conversation's timeline: newest page first, older pages through the history cursor, live events. */
+/** One conversation's timeline (see Timeline): the newest page, older pages through the history cursor, live events. */
 export function useHistory(conversationId: string) {
-  const [state, setState] = useState<HistoryState>({
-    conversationId,
-    messages: [],
-    firstItemIndex: START_INDEX,
-    cursor: null,
-    loaded: false,
-  });
+  // The timeline changes outside React's updaters (they may run twice); the state is its latest view.
+  const timeline = useRef(new Timeline(conversationId));
+  const [state, setState] = useState<TimelineView>(() => timeline.current.view());
   const loading = useRef(false);
-  const current = useRef(state);
-  current.current = state;
 
   useEffect(() => {
     let cancelled = false;
-    setState({ conversationId, messages: [], firstItemIndex: START_INDEX, cursor: null, loaded: false });
+    const opened = new Timeline(conversationId);
+    timeline.current = opened;
+    setState(opened.view());
     void (async () => {
       const page = await call('messages:history', { conversationId, limit: PAGE_SIZE });
       if (cancelled) {
         return;
       }
-      setState((s) => {
-        const ids = new Set(page.messages.map((m) => m.id));
-        const live = s.conversationId === conversationId ? s.messages.filter((m) => !ids.has(m.id)) : [];
-        const messages = [...page.messages, ...live];
-        return { conversationId, messages, firstItemIndex: START_INDEX, cursor: page.nextCursor, loaded: true };
-      });
+      opened.showNewest(page);
+      setState(opened.view());
     })();
     const unsubscribe = subscribe('messenger:event', (event) => {
       if (
         (event.type === 'message' || event.type === 'message_updated') &&
         event.message.conversationId === conversationId
       ) {
-        setState((s) =>
-          s.conversationId === conversationId
-            ? { ...s, messages: upsert(s.messages, event.message, event.type === 'message') }
-            : s,
-        );
+        opened.receive(event.message, event.type === 'message');
+        setState(opened.view());
       }
     });
     return () => {
@@ -113,7 +61,8 @@ export function useHistory(conversationId: string) {
    */
   const loadOlder = useCallback(
     async (limit?: number): Promise<void> => {
-      const { cursor, loaded } = current.current;
+      const opened = timeline.current;
+      const { cursor, loaded } = opened;
       if (!loaded || !cursor || loading.current) {
         return;
       }
@@ -142,25 +91,11 @@ export function useHistory(conversationId: string) {
             break;
           }
         }
-        const older = pages.flat();
-        const cursorAfter = next;
-        setState((s) => {
-          if (s.conversationId !== conversationId) {
-            return s;
-          }
-          // Pages come from the cursor, so they are older than everything shown: only rows at the
-          // boundary could repeat, and checking the whole timeline per page would cost a frame.
-          const shown = oldestIds(s.messages);
-          const fresh = older.filter((m) => !shown.has(m.id));
-          const merged: HistoryState = {
-            ...s,
-            messages: fresh.length > 0 ? fresh.concat(s.messages) : s.messages,
-            firstItemIndex: s.firstItemIndex - fresh.length,
-            cursor: cursorAfter,
-          };
-          current.current = merged;
-          return merged;
-        });
+        // Another conversation is shown now, or this one was opened again.
+        if (timeline.current === opened) {
+          opened.prependOlder(pages.flat(), next);
+          setState(opened.view());
+        }
       } finally {
         loading.current = false;
         pace.lastLandedAt = performance.now();
@@ -179,13 +114,14 @@ export function useHistory(conversationId: string) {
       for (let i = 0; i < 250 && loading.current; i++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      const known = current.current.messages.findIndex((m) => m.id === messageId);
-      if (known !== -1 || !current.current.loaded || loading.current) {
+      const opened = timeline.current;
+      const known = opened.indexOf(messageId);
+      if (known !== -1 || !opened.loaded || loading.current) {
         return known;
       }
       loading.current = true;
       try {
-        let cursor = current.current.cursor;
+        let cursor = opened.cursor;
         const pages: MessageView[][] = [];
         for (let i = 0; i < MAX_JUMP_PAGES && cursor; i++) {
           const page = await call('messages:history', { conversationId, before: cursor, limit: JUMP_PAGE_SIZE });
@@ -195,20 +131,12 @@ export function useHistory(conversationId: string) {
             break;
           }
         }
-        const ids = new Set(current.current.messages.map((m) => m.id));
-        const older = pages.flat().filter((m) => !ids.has(m.id));
-        const position = older.findIndex((m) => m.id === messageId);
-        const next: HistoryState = {
-          ...current.current,
-          messages: [...older, ...current.current.messages],
-          firstItemIndex: current.current.firstItemIndex - older.length,
-          cursor,
-        };
-        current.current = next;
-        setState((s) =>
-          s.conversationId === conversationId ? { ...next, messages: mergeLive(next.messages, s.messages) } : s,
-        );
-        return position;
+        if (timeline.current !== opened) {
+          return -1;
+        }
+        opened.prependOlder(pages.flat(), cursor);
+        setState(opened.view());
+        return opened.indexOf(messageId);
       } finally {
         loading.current = false;
       }
