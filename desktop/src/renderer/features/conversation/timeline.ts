@@ -12,35 +12,22 @@ export interface TimelineView {
   loaded: boolean;
 }
 
-/** How many of `messages` (ordered by sentAt) were sent at or before `sentAt`: a binary search. */
-function countSentBy(messages: MessageView[], sentAt: number): number {
-  let low = 0;
-  let high = messages.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((messages[middle]?.sentAt ?? Number.POSITIVE_INFINITY) <= sentAt) {
-      low = middle + 1;
-    } else {
-      high = middle;
-    }
-  }
-  return low;
-}
-
 /**
- * One conversation's timeline, in the order `messages:history` keeps (core/store/message-queries.ts,
- * historyPage): by sentAt, then by arrival. It shows a stretch of that order, from the oldest row loaded
- * (the row the history cursor points past) to the newest, and each message in it once: the ids shown are
- * kept in a Set beside the rows, so neither an older page nor a live event looks through the whole timeline.
+ * One conversation's timeline: a stretch of the order `messages:history` keeps (core/store/message-queries.ts,
+ * historyPage: by sentAt, then by arrival), from the oldest row loaded (the row the history cursor points
+ * past) to the newest, then the messages that arrived while it is open, and each message in it once: the ids
+ * shown are kept in a Set beside the rows, so an older page never repeats a row without a pass over the
+ * timeline.
  *
- * A message announced live takes its place in that order, not the bottom: one its sender wrote hours ago
- * and sent from an offline outbox shows where the history shows it on every later visit. When its place
- * is in history not loaded yet, it waits there until the page that covers it lands.
+ * A message that arrives while the conversation is open goes at the bottom, where the reader looks for new
+ * messages, even when its sender wrote it long ago (sent from an offline outbox): put at its place in the
+ * history order, it could land hundreds of rows up, or in history not loaded yet, unseen though counted
+ * read. Its bubble shows when it was sent; on the next visit it is at its place in the history order.
  */
 export class Timeline {
   #messages: MessageView[] = [];
   readonly #shown = new Set<string>();
-  /** Messages announced live whose place is in history not loaded yet, in the order they arrived. */
+  /** Messages announced live before the newest page was shown, in the order they arrived. */
   readonly #unplaced = new Map<string, MessageView>();
   #firstItemIndex = START_INDEX;
   #cursor: string | null = null;
@@ -71,7 +58,7 @@ export class Timeline {
     return this.#shown.has(messageId) ? this.#messages.findIndex((m) => m.id === messageId) : -1;
   }
 
-  /** The newest page (`messages:history` without a cursor); messages announced before it take their places. */
+  /** The newest page (`messages:history` without a cursor); messages announced before it, not in it, follow it. */
   showNewest(page: HistoryPage): void {
     this.#messages = this.#unshown(page.messages);
     this.#cursor = page.nextCursor;
@@ -85,13 +72,12 @@ export class Timeline {
     this.#messages = fresh.concat(this.#messages);
     this.#firstItemIndex -= fresh.length;
     this.#cursor = cursor;
-    this.#placeWaiting();
   }
 
   /** A `message` (`isNew`) or `message_updated` event of this conversation. */
   receive(message: MessageView, isNew: boolean): void {
     if (this.#shown.has(message.id)) {
-      const index = this.#shownIndex(message);
+      const index = this.#shownIndex(message.id);
       if (index !== -1) {
         this.#messages = this.#messages.with(index, message);
       }
@@ -115,45 +101,25 @@ export class Timeline {
     return fresh;
   }
 
-  /** A shown message's row; its sentAt never changes, so only the rows sent at the same time are looked at. */
-  #shownIndex(message: MessageView): number {
-    for (let i = countSentBy(this.#messages, message.sentAt) - 1; i >= 0; i--) {
-      const row = this.#messages[i];
-      if (row?.sentAt !== message.sentAt) {
-        break;
-      }
-      if (row.id === message.id) {
+  /** A shown message's row, looked for from the newest end: live events are about recent messages. */
+  #shownIndex(id: string): number {
+    for (let i = this.#messages.length - 1; i >= 0; i--) {
+      if (this.#messages[i]?.id === id) {
         return i;
       }
     }
     return -1;
   }
 
-  /**
-   * Places the messages announced live whose place is loaded now. Each was stored after every row shown
-   * that was sent at the same time (seq, the history's second key, counts arrivals), so it goes after the
-   * rows sent at or before it; before the oldest row loaded, its place is in older history, unless there
-   * is none. One that an older page brought meanwhile is shown already.
-   */
+  /** Once the newest page is shown, the messages announced meanwhile that it does not hold go after it. */
   #placeWaiting(): void {
     if (!this.#loaded) {
       return;
     }
-    for (const [id, message] of this.#unplaced) {
-      if (this.#shown.has(id)) {
-        this.#unplaced.delete(id);
-        continue;
-      }
-      const index = countSentBy(this.#messages, message.sentAt);
-      if (index === 0 && this.#cursor !== null) {
-        continue;
-      }
-      this.#unplaced.delete(id);
-      this.#shown.add(id);
-      this.#messages = this.#messages.toSpliced(index, 0, message);
-      if (index === 0) {
-        this.#firstItemIndex -= 1;
-      }
+    const arrived = this.#unshown([...this.#unplaced.values()]);
+    this.#unplaced.clear();
+    if (arrived.length > 0) {
+      this.#messages = this.#messages.concat(arrived);
     }
   }
 }
