@@ -98,4 +98,27 @@ describe('effects that overtake their message', () => {
     await until(() => queueOf(relay, bob).length === 0, 5000, 'all acked');
     expect(bob.history(alice.profile().accountId).messages[0]?.body).toBe('second edit');
   });
+
+  it('a reaction taken back stays gone when its removal arrives before it', async () => {
+    const relay = new MemoryRelay();
+    let aliceClock = Date.now() - 60_000;
+    const alice = await makeUser(relay, 'alice', () => aliceClock);
+    const bob = await makeUser(relay, 'bob');
+    const conversation = await alice.startConversation('bob');
+    const message = await alice.sendText(conversation.id, 'lunch?');
+    aliceClock += 1000;
+    await alice.react(message.id, '👍');
+    aliceClock += 1000;
+    await alice.react(message.id, '👍', { remove: true });
+    await alice.flushOutgoing();
+
+    // The message first, then the removal, then the reaction it removes.
+    const queue = queueOf(relay, bob);
+    expect(queue).toHaveLength(3);
+    queue.push(...queue.splice(1, 1));
+    await bob.connect();
+    await until(() => queueOf(relay, bob).length === 0, 5000, 'all acked');
+    expect(bob.history(alice.profile().accountId).messages[0]?.reactions).toEqual([]);
+    expect(alice.history(conversation.id).messages[0]?.reactions).toEqual([]);
+  });
 });
