@@ -49,6 +49,12 @@ export interface LoadResult {
   windowMs: number;
   latenciesMs: number[];
   undelivered: number;
+  /**
+   * Sends still without an answer when the drain ended (the relay must answer every send frame), with the
+   * first few of them described for diagnosis.
+   */
+  unanswered: number;
+  unansweredSamples: string[];
   /** Envelopes that arrived again on the same socket (the relay must never do that without a reconnect). */
   duplicates: number;
 }
@@ -239,6 +245,21 @@ function connect(d: LoadDevice): Promise<DeviceState> {
   });
 }
 
+/** Sends without an answer, each described with its socket's state. */
+function unansweredSends(): string[] {
+  const found: string[] = [];
+  states.forEach((s, i) => {
+    for (const id of s.sends.keys()) {
+      const ws = s.ws as WebSocket & { isPaused: boolean };
+      found.push(
+        `device ${i} send ${id}: socket state ${ws.readyState}, ${s.sends.size} unanswered on it, ` +
+          `${ws.bufferedAmount} bytes not yet written, paused ${ws.isPaused}`,
+      );
+    }
+  });
+  return found;
+}
+
 async function run(cmd: RunCommand): Promise<void> {
   const start = performance.now();
   windowStart = start + cmd.warmupMs;
@@ -281,9 +302,11 @@ async function run(cmd: RunCommand): Promise<void> {
       }),
     );
   }
-  await Promise.all(loops);
+  // Every send must be answered; one that is not, by the end of the drain, is counted, not waited for.
+  const drainUntil = stopAt + cmd.drainMs;
+  await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, drainUntil - performance.now()))]);
+  const unanswered = unansweredSends();
   // Drain: every accepted envelope must arrive.
-  const drainUntil = performance.now() + cmd.drainMs;
   while (deliveredTotal < sent && performance.now() < drainUntil) {
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -297,6 +320,8 @@ async function run(cmd: RunCommand): Promise<void> {
     windowMs: cmd.durationMs,
     latenciesMs: latencies.splice(0),
     undelivered: sent - deliveredTotal,
+    unanswered: unanswered.length,
+    unansweredSamples: unanswered.slice(0, 5),
     duplicates,
   };
   seen.clear();

@@ -48,6 +48,11 @@ const program = new Command('relay-bench')
   .option('--idle-workers <n>', 'processes holding the idle sockets', (v) => Number(v), 4)
   .option('--content-bytes <n>', 'envelope ciphertext size', (v) => Number(v), 300)
   .option('--redis-url <url>', 'Redis', process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379')
+  .option(
+    '--rate <n>',
+    'messages/s of the half-load phase instead of half of peak (lets it run without the peak phase, e.g. to profile it)',
+    (v) => Number(v),
+  )
   .option('--time-limit <s>', 'abort the whole run after this many seconds', (v) => Number(v), 600)
   .option(
     '--phases <list>',
@@ -68,6 +73,7 @@ interface Options {
   redisUrl: string;
   timeLimit: number;
   phases: string;
+  rate?: number;
 }
 const opts = program.opts<Options>();
 if (opts.devices < 2 || opts.devices % 2 !== 0) {
@@ -255,6 +261,8 @@ async function runPhase(
     sent: results.reduce((a, r) => a + r.sent, 0),
     delivered: results.reduce((a, r) => a + r.deliveredTotal, 0),
     undelivered: results.reduce((a, r) => a + r.undelivered, 0),
+    unanswered: results.reduce((a, r) => a + r.unanswered, 0),
+    unansweredSamples: results.flatMap((r) => r.unansweredSamples),
     duplicates: results.reduce((a, r) => a + r.duplicates, 0),
     sendErrors,
     queueLeft,
@@ -374,6 +382,8 @@ async function main(): Promise<void> {
     sent: 0,
     delivered: 0,
     undelivered: 0,
+    unanswered: 0,
+    unansweredSamples: [],
     duplicates: 0,
     sendErrors: {},
     queueLeft: 0,
@@ -394,7 +404,7 @@ async function main(): Promise<void> {
   let half = skipped;
   let peakHttp = skipped;
   let peak2 = skipped;
-  if (phases.has('peak') || phases.has('http')) {
+  if (phases.has('peak') || phases.has('http') || opts.rate !== undefined) {
     const one = await startRelay((db as BenchDatabase).url);
     const workers = await startLoad([one], devices);
     if (phases.has('peak')) {
@@ -406,8 +416,9 @@ async function main(): Promise<void> {
       ['quarter', 0.25],
       ['half', 0.5],
     ] as const) {
-      if (phases.has(name) && phases.has('peak')) {
-        const rate = peak1.messagesPerS * share;
+      const fixed = name === 'half' ? opts.rate : undefined;
+      if (phases.has(name) && (phases.has('peak') || fixed !== undefined)) {
+        const rate = fixed ?? peak1.messagesPerS * share;
         const figures = await runPhase([one], workers, {
           ...peakCmd(),
           mode: 'open',

@@ -9,6 +9,9 @@ export interface PhaseFigures {
   sent: number;
   delivered: number;
   undelivered: number;
+  /** Sends the relay never answered (see LoadResult), and a few of them described. */
+  unanswered: number;
+  unansweredSamples: string[];
   /** Envelopes delivered twice to the same socket. */
   duplicates: number;
   sendErrors: Record<string, number>;
@@ -32,7 +35,8 @@ export interface PhaseFigures {
 export function describePhase(name: string, f: PhaseFigures): void {
   const errors =
     (Object.keys(f.sendErrors).length > 0 ? ` send errors ${JSON.stringify(f.sendErrors)}` : '') +
-    (f.duplicates > 0 ? ` DUPLICATES ${f.duplicates}` : '');
+    (f.duplicates > 0 ? ` DUPLICATES ${f.duplicates}` : '') +
+    (f.unanswered > 0 ? ` UNANSWERED SENDS ${f.unanswered}: ${f.unansweredSamples.join('; ')}` : '');
   out(
     `${name.padEnd(34)} ${round(f.messagesPerS, 0).toString().padStart(7)} msgs/s   p50 ${round(f.p50, 2)} ms   p99 ${round(f.p99, 2)} ms   ` +
       `(sent ${f.sent}, delivered ${f.delivered}, undelivered ${f.undelivered}, left in queues ${f.queueLeft})${errors}`,
@@ -76,7 +80,7 @@ export function report(r: BenchSummary): void {
   const ratio2 = peak2.messagesPerS / r.ceilingAroundPeak2;
   const ratio = Math.max(ratio1 || 0, ratio2 || 0);
   const everyDelivered = [peak1, quarter, half, peakHttp, peak2].every(
-    (f) => f.undelivered === 0 && f.queueLeft === 0 && f.duplicates === 0,
+    (f) => f.undelivered === 0 && f.queueLeft === 0 && f.duplicates === 0 && f.unanswered === 0,
   );
   out();
   out('compared with /work/shared/BASELINES.md (same class of machine):');
@@ -121,7 +125,7 @@ export function report(r: BenchSummary): void {
       '(every process on the same 2 cores)',
   );
   out(`  idle socket: ${round(idleFigures.perSocketKib, 2)} KiB RSS each (goal ≤ 20 KiB; raw ws ~3.9 KiB)`);
-  out(`  every envelope delivered and acked: ${everyDelivered}`);
+  out(`  every send answered, every envelope delivered and acked: ${everyDelivered}`);
   const figures = {
     cpu: cpu[0]?.model ?? 'unknown',
     cores: cpu.length,
@@ -173,6 +177,7 @@ export function report(r: BenchSummary): void {
     idle_socket_kib: round(idleFigures.perSocketKib, 2),
     idle_socket_kib_incl_first_1000: round(idleFigures.perSocketTotalKib, 2),
     all_delivered: everyDelivered,
+    unanswered_sends: [peak1, quarter, half, peakHttp, peak2].reduce((a, f) => a + f.unanswered, 0),
   };
   out(JSON.stringify(figures));
 }
