@@ -1,6 +1,8 @@
+import type { UploadKeysRequest } from '@sotto/shared-types';
 import { toLogFormat } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { KeyManager } from '../protocol/key-manager.js';
+import { relayRefused } from '../relay-client/relay-error.js';
 import { pruneProcessedEnvelopes } from '../store/delivery-queries.js';
 import { deleteExpired, nextExpiry } from '../store/message-queries.js';
 import { emitConversation } from '../sync/content-handler.js';
@@ -22,40 +24,76 @@ export const KEY_UPKEEP_INTERVAL_MS = 6 * 3600 * 1000;
 /**
  * Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly.
  * The relay's count is read outside any transaction: the common run, with nothing to upload, never holds
- * the database while the relay answers. A refill and a rotation each store their new private keys and upload
- * them in a transaction of their own (held across the upload), so keys the relay never got are not kept and a
- * rotation the relay missed is tried again. Apart, because a rotation that fails must not take back the
- * private keys of a refill the relay already holds: it would hand those out to new contacts, whose first
- * messages could then never be decrypted.
+ * the database while the relay answers. A refill and a rotation each go through `storeAndUpload`, apart,
+ * because a rotation that fails must not take back the private keys of a refill the relay already holds: it
+ * would hand those out to new contacts, whose first messages could then never be decrypted.
  */
 export async function maintainKeys(ctx: CoreContext, keys: KeyManager): Promise<void> {
   const count = await ctx.relay.keyCount();
-  // Only a unit that commits alone may wait on the relay (see CoreContext.tx).
   if (keys.refillDue(count)) {
-    await ctx.tx(
-      async () => {
-        const refill = keys.refill(count);
-        if (refill) {
-          await ctx.relay.uploadKeys(refill);
-        }
-      },
-      { alone: true },
-    );
+    // Kept when the answer is lost: the relay may hand them out. Their ids are used up, so the next refill
+    // uploads new ones (the relay may already have handed these out and deleted them: never upload them again).
+    await storeAndUpload(ctx, () => {
+      const refill = keys.refill(count);
+      return refill && { request: refill };
+    });
   }
   if (keys.rotationDue()) {
-    await ctx.tx(
-      async () => {
-        if (keys.rotationDue()) {
-          await ctx.relay.uploadKeys(keys.rotate());
-        }
-      },
-      { alone: true },
-    );
+    // Kept when the answer is lost, with the keys before them still current: the relay holds one or the
+    // other. rotationDue() stays true, so the next run uploads the same keys again; once the relay confirms,
+    // the keys before are replaced, and their grace starts then.
+    await storeAndUpload(ctx, () => {
+      if (!keys.rotationDue()) {
+        return null;
+      }
+      const rotation = keys.rotate();
+      return { request: rotation, confirmed: () => keys.confirmRotation(rotation) };
+    });
   }
   await ctx.tx(async () => {
     keys.deleteExpiredKeys();
     pruneProcessedEnvelopes(ctx.db, ctx.now() - PROCESSED_GUID_RETENTION_MS);
   });
+}
+
+interface KeyUpload {
+  request: UploadKeysRequest;
+  /** Runs in the transaction once the relay confirmed the upload. */
+  confirmed?: () => void;
+}
+
+/**
+ * Stores new private keys (`generate`, null when there is nothing to do) and uploads their public halves, in a
+ * transaction of its own held across the upload (only a unit that commits alone may wait on the relay, see
+ * CoreContext.tx). A refusal (a 4xx: the relay stored nothing) rolls the keys back. Any other failure may come
+ * after the relay stored them (the connection dropped or timed out before its answer, a proxy's 502): the
+ * private keys are committed, since the relay may hand out their public halves, and the failure is rethrown
+ * after the commit, for the caller to log and retry as with any failed upkeep.
+ */
+async function storeAndUpload(ctx: CoreContext, generate: () => KeyUpload | null): Promise<void> {
+  const lost = await ctx.tx(
+    async () => {
+      const upload = generate();
+      if (!upload) {
+        return undefined;
+      }
+      try {
+        await ctx.relay.uploadKeys(upload.request);
+      } catch (error) {
+        if (relayRefused(error)) {
+          throw error;
+        }
+        return { error };
+      }
+      upload.confirmed?.();
+      return undefined;
+    },
+    { alone: true },
+  );
+  if (lost) {
+    log.info('key upload answer lost: the relay may hold the new keys, so they are kept'); // the caller logs the error
+    throw lost.error;
+  }
 }
 
 /**

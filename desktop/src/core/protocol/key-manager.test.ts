@@ -64,7 +64,9 @@ describe('key lifecycle', () => {
     clock.advance(ROTATION_INTERVAL_MS);
     expect(keys.rotationDue()).toBe(true);
     const rotated = keys.rotate();
-    expect(rotated.signedPreKey?.keyId).toBe(2);
+    expect(rotated.signedPreKey.keyId).toBe(2);
+    expect(keys.rotationDue()).toBe(true); // not confirmed: the relay may still hold key 1
+    keys.confirmRotation(rotated);
     expect(keys.rotationDue()).toBe(false);
     expect(count(db, 'signed_prekeys')).toBe(2); // the old one is kept for messages in flight
     clock.advance(ROTATION_GRACE_MS - 1);
@@ -73,5 +75,24 @@ describe('key lifecycle', () => {
     expect(keys.deleteExpiredKeys()).toBe(2);
     expect(all<{ key_id: number }>(db, sql`SELECT key_id FROM signed_prekeys`).map((r) => r.key_id)).toEqual([2]);
     expect(count(db, 'kyber_prekeys')).toBe(101); // 100 one-time + the new last resort
+  });
+
+  it('keeps the keys of a rotation not confirmed current, uploads them again, and starts the grace once confirmed', async () => {
+    const { db, keys, clock } = setup();
+    await keys.generateInitialKeys();
+    clock.advance(ROTATION_INTERVAL_MS);
+    const lost = keys.rotate(); // the relay's answer was lost: it holds key 1 or key 2
+    clock.advance(ROTATION_GRACE_MS);
+    expect(keys.rotationDue()).toBe(true);
+    expect(keys.deleteExpiredKeys()).toBe(0);
+    const again = keys.rotate();
+    expect(again).toEqual(lost);
+    keys.confirmRotation(again);
+    expect(keys.rotationDue()).toBe(false);
+    clock.advance(ROTATION_GRACE_MS - 1);
+    expect(keys.deleteExpiredKeys()).toBe(0);
+    clock.advance(1);
+    expect(keys.deleteExpiredKeys()).toBe(2); // signed prekey 1 and the last-resort Kyber key made with it
+    expect(all<{ key_id: number }>(db, sql`SELECT key_id FROM signed_prekeys`).map((r) => r.key_id)).toEqual([2]);
   });
 });

@@ -8,14 +8,17 @@ import {
 } from '@signalapp/libsignal-client';
 import { MAX_PREKEYS_PER_UPLOAD, type UploadKeysRequest } from '@sotto/shared-types';
 import { getNumberSetting, setSetting } from '../store/profile-queries.js';
-import { all, one, run, sql, type WritableDB } from '../store/sql.js';
+import { all, one, run, sql, toBytes, type WritableDB } from '../store/sql.js';
 import type { ProtocolStores } from './protocol-stores.js';
 
 export const ONE_TIME_KEYS_PER_BATCH = 100;
 /** Upload a new batch when the relay holds fewer than this many one-time keys. */
 export const REFILL_THRESHOLD = 20;
 export const ROTATION_INTERVAL_MS = 7 * 24 * 3600 * 1000;
-/** Old signed / last-resort private keys are kept this long for messages still in flight. */
+/**
+ * Old signed / last-resort private keys are kept this long for messages still in flight, counted from when the
+ * relay confirmed their successor (until then the relay may still hand them out).
+ */
 export const ROTATION_GRACE_MS = 2 * 24 * 3600 * 1000;
 
 const MAX_KEY_ID = 0xffffff;
@@ -27,6 +30,9 @@ function nextIds(db: WritableDB, setting: string, count: number): number[] {
   setSetting(db, setting, String(((start - 1 + count) % MAX_KEY_ID) + 1));
   return ids;
 }
+
+/** A new signed prekey and last-resort Kyber key, as uploaded. */
+export type Rotation = Required<Pick<UploadKeysRequest, 'signedPreKey' | 'lastResortKyberPreKey'>>;
 
 export class KeyManager {
   constructor(
@@ -67,21 +73,42 @@ export class KeyManager {
     return request.preKeys || request.kyberPreKeys ? request : null;
   }
 
-  /** True when the current signed prekey is older than the rotation interval. */
+  /**
+   * True when the current signed prekey is older than the rotation interval, or when a rotation is not
+   * confirmed: several keys are current because the relay's answer to a rotation was lost, and the relay holds
+   * one of them (which, we cannot tell), so the next upkeep uploads the newest again.
+   */
   rotationDue(): boolean {
-    const current = one<{ created_at: number }>(
+    const current = one<{ n: number; newest: number | null }>(
       this.db,
-      sql`SELECT created_at FROM signed_prekeys WHERE replaced_at IS NULL ORDER BY created_at DESC LIMIT 1`,
+      sql`SELECT count(*) AS n, max(created_at) AS newest FROM signed_prekeys WHERE replaced_at IS NULL`,
     );
-    return !current || this.now() - current.created_at >= ROTATION_INTERVAL_MS;
+    return current?.n !== 1 || this.now() - (current.newest ?? 0) >= ROTATION_INTERVAL_MS;
   }
 
-  /** New signed prekey and last-resort Kyber key; the old ones are marked replaced (deleted after the grace). */
-  rotate(): UploadKeysRequest {
+  /**
+   * New signed prekey and last-resort Kyber key to upload. The old ones stay current (the relay still hands
+   * them out) until `confirmRotation` says the relay took the new ones. After a rotation whose answer was lost,
+   * its keys are uploaded again rather than new ones: the relay then holds keys kept here either way, and
+   * answers that keep getting lost do not pile up keys.
+   */
+  rotate(): Rotation {
+    return this.#unconfirmedRotation() ?? this.#newSignedAndLastResort();
+  }
+
+  /** The relay holds the rotation's keys: every other current one is replaced (deleted after the grace). */
+  confirmRotation(rotation: Rotation): void {
     const now = this.now();
-    run(this.db, sql`UPDATE signed_prekeys SET replaced_at = ${now} WHERE replaced_at IS NULL`);
-    run(this.db, sql`UPDATE kyber_prekeys SET replaced_at = ${now} WHERE last_resort = 1 AND replaced_at IS NULL`);
-    return this.#newSignedAndLastResort();
+    run(
+      this.db,
+      sql`UPDATE signed_prekeys SET replaced_at = ${now}
+          WHERE replaced_at IS NULL AND key_id <> ${rotation.signedPreKey.keyId}`,
+    );
+    run(
+      this.db,
+      sql`UPDATE kyber_prekeys SET replaced_at = ${now}
+          WHERE last_resort = 1 AND replaced_at IS NULL AND key_id <> ${rotation.lastResortKyberPreKey.keyId}`,
+    );
   }
 
   /** Deletes private keys that were replaced longer than the grace period ago. Returns how many. */
@@ -102,7 +129,37 @@ export class KeyManager {
     return signed.changes + expiredKyber.length;
   }
 
-  #newSignedAndLastResort(): Required<Pick<UploadKeysRequest, 'signedPreKey' | 'lastResortKyberPreKey'>> {
+  /** The newest current keys when a rotation is not confirmed (several signed prekeys are current). */
+  #unconfirmedRotation(): Rotation | undefined {
+    const signed = all<{ record: Uint8Array }>(
+      this.db,
+      sql`SELECT record FROM signed_prekeys WHERE replaced_at IS NULL ORDER BY created_at DESC, key_id DESC LIMIT 2`,
+    );
+    const kyber = one<{ record: Uint8Array }>(
+      this.db,
+      sql`SELECT record FROM kyber_prekeys WHERE last_resort = 1 AND replaced_at IS NULL
+          ORDER BY created_at DESC, key_id DESC LIMIT 1`,
+    );
+    if (signed.length < 2 || !signed[0] || !kyber) {
+      return undefined;
+    }
+    const signedRecord = SignedPreKeyRecord.deserialize(toBytes(signed[0].record));
+    const kyberRecord = KyberPreKeyRecord.deserialize(toBytes(kyber.record));
+    return {
+      signedPreKey: {
+        keyId: signedRecord.id(),
+        publicKey: b64(signedRecord.publicKey().serialize()),
+        signature: b64(signedRecord.signature()),
+      },
+      lastResortKyberPreKey: {
+        keyId: kyberRecord.id(),
+        publicKey: b64(kyberRecord.publicKey().serialize()),
+        signature: b64(kyberRecord.signature()),
+      },
+    };
+  }
+
+  #newSignedAndLastResort(): Rotation {
     const now = this.now();
     const identity = this.#identity;
     const [signedId] = nextIds(this.db, 'next_signed_prekey_id', 1) as [number];

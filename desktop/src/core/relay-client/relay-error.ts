@@ -29,3 +29,13 @@ export function relayErrorFromText(status: number, text: string): SottoError {
   }
   return relayError(status, body);
 }
+
+/**
+ * True when the relay (or a proxy before it) answered a request with a refusal, a 4xx: the request took no
+ * effect. Any other failure leaves that open: the connection dropped or timed out after the relay stored the
+ * request, or a proxy answered 502/504 when the relay had done its work, and a 5xx may come after a commit.
+ * A 401 after the token was renewed (or a refused token) is a refusal too: the request was never applied.
+ */
+export function relayRefused(error: unknown): boolean {
+  return error instanceof SottoError && error.status !== undefined && error.status >= 400 && error.status < 500;
+}
