@@ -33,8 +33,13 @@ export type FanoutHandler = (event: FanoutEvent) => void;
 export interface OrderPoint {
   /** Settles once the point is recorded in the shared order (a send answers only after that). */
   readonly recorded: Promise<void>;
-  /** True once every doorbell published before the point has reached this instance; false if unknown. */
-  readonly passed: Promise<boolean>;
+  /**
+   * Calls `then(true)` once every doorbell published before the point has reached this instance, or
+   * `then(false)` once that is unknown. Called while the fan-out handles the message that passes the point,
+   * before any message that came after it (in the same read from Redis, say); if the point is already passed,
+   * in a microtask (a publisher never runs subscriber code inline).
+   */
+  whenPassed(then: (passed: boolean) => void): void;
 }
 
 /** One interface, two implementations: Redis pub/sub (production) and in-process (embedded default). */

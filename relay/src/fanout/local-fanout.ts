@@ -8,7 +8,10 @@ import {
   type OrderPoint,
 } from './fanout.js';
 
-const IN_ORDER: OrderPoint = { recorded: Promise.resolve(), passed: Promise.resolve(true) };
+const IN_ORDER: OrderPoint = {
+  recorded: Promise.resolve(),
+  whenPassed: (then) => queueMicrotask(() => then(true)),
+};
 
 /** In-process fan-out for the single-node embedded default. */
 export class LocalFanout implements Fanout {

@@ -34,14 +34,31 @@ const BARRIER_TIMEOUT_MS = 2000;
 /** A message this instance publishes to itself: see `ringHere`. */
 class Barrier implements OrderPoint {
   recorded: Promise<void> = Promise.resolve();
-  readonly passed: Promise<boolean>;
-  pass: (passed: boolean) => void = () => {};
   timer: NodeJS.Timeout | undefined;
+  /** Back (true) or given up (false); undefined while on its way. */
+  #passed: boolean | undefined;
+  readonly #waiting: ((passed: boolean) => void)[] = [];
 
-  constructor() {
-    this.passed = new Promise<boolean>((resolve) => {
-      this.pass = resolve;
-    });
+  whenPassed(then: (passed: boolean) => void): void {
+    const passed = this.#passed;
+    if (passed === undefined) {
+      this.#waiting.push(then);
+    } else {
+      queueMicrotask(() => then(passed));
+    }
+  }
+
+  /**
+   * Runs the waiting copies' deliveries at once, not in a microtask: the subscriber may have read the barrier
+   * together with a copy another instance published after it, which ioredis hands over next, in the same turn.
+   */
+  pass(passed: boolean): void {
+    if (this.#passed === undefined) {
+      this.#passed = passed;
+      for (const then of this.#waiting.splice(0)) {
+        then(passed);
+      }
+    }
   }
 }
 
@@ -259,7 +276,7 @@ export class RedisFanout implements Fanout {
       queueMicrotask(() => this.hub.deliver(to, { kind: 'mail' }));
       return;
     }
-    void order.passed.then((passed) => this.hub.deliver(to, passed ? event : { kind: 'mail' }));
+    order.whenPassed((passed) => this.hub.deliver(to, passed ? event : { kind: 'mail' }));
     await order.recorded;
   }
 
