@@ -38,13 +38,10 @@ function setup() {
   const local = { accountId: randomUUID(), deviceId: 1, username: 'me' };
   const ctx = new CoreContext(db, new DatabaseLock(db), {} as ProtocolStores, {} as RelayApi, local, events, Date.now);
   const alice = randomUUID();
-  /** Alice's content reaching this device now, as the receive pipeline applies it (one transaction). */
-  const receive = (content: Content) =>
+  /** Alice's content reaching this device (now, or at `at`), as the receive pipeline applies it (one transaction). */
+  const receive = (content: Content, at = Date.now()) =>
     ctx.tx(() =>
-      applyContent(ctx, { accountId: alice, deviceId: 1 }, content, {
-        serverTimestamp: Date.now(),
-        receivedAt: Date.now(),
-      }),
+      applyContent(ctx, { accountId: alice, deviceId: 1 }, content, { serverTimestamp: at, receivedAt: at }),
     );
   const text = (id: string, sentAt: number): Content => ({
     kind: 'text',
@@ -88,6 +85,27 @@ describe('a reaction taken back, whose removal arrives first', () => {
     await receive(text(id, sent));
     expect(all(db, sql`SELECT * FROM early_effects`)).toEqual([]);
     await receive(reaction(id, false, sent + 1000));
+    expect(getMessage(db, id)?.reactions).toEqual([]);
+    expect(updates.at(-1)).toMatchObject({ id, reactions: [] });
+  });
+
+  // Alice's clock runs 5 s ahead of this device's: she reacts, takes it back half a second later, and both
+  // reach this device at once, the removal first. Both times are after their arrival here.
+  it.each([
+    ['its message is here', false],
+    ['the removal waited for its message', true],
+  ])('stays taken back when the sender clock runs ahead (%s)', async (_, early) => {
+    const { db, updates, receive, text, reaction } = setup();
+    const now = Date.now();
+    const id = newMessageId();
+    if (!early) {
+      await receive(text(id, now - 60_000), now - 60_000);
+    }
+    await receive(reaction(id, true, now + 5500), now + 600);
+    if (early) {
+      await receive(text(id, now - 60_000), now + 650);
+    }
+    await receive(reaction(id, false, now + 5000), now + 700);
     expect(getMessage(db, id)?.reactions).toEqual([]);
     expect(updates.at(-1)).toMatchObject({ id, reactions: [] });
   });

@@ -208,7 +208,11 @@ function applyEffect(ctx: CoreContext, from: string, effect: EarlyEffect, receiv
   switch (content.kind) {
     case 'reaction':
       if (target.conversationId === from) {
-        setReaction(ctx.db, content.targetMessageId, from, content.emoji, content.remove, effect.sentAt);
+        // Ordered by the time its sender's clock gave it, not the shown time (shownSentAt): a reaction and its
+        // removal come from one device, so its clock orders them, while capping each at its arrival here
+        // would order them as they arrived whenever that clock runs ahead of this device's. The time is
+        // never shown, and a sender who dates its reaction ahead only keeps its own reaction up.
+        setReaction(ctx.db, content.targetMessageId, from, content.emoji, content.remove, content.sentAt);
         emitMessage(ctx, content.targetMessageId, 'message_updated');
       }
       return;
