@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomRedisPrefix, TEST_REDIS_URL } from '../test/support/relay.js';
+import { TcpProxy } from '../test/support/tcp-proxy.js';
 import { type Env, loadEnv } from './env.js';
 import { RelayError } from './errors.js';
 import { type LimitName, RateLimits, SendBudget } from './rate-limits.js';
@@ -83,5 +84,37 @@ describe('SendBudget', () => {
       await budget.take();
     }
     await expect(budget.take()).rejects.toMatchObject({ status: 429 });
+  });
+});
+
+describe('RateLimits', () => {
+  it('falls back to the in-memory limiter when Redis holds a call without answering', async () => {
+    const proxy = await TcpProxy.start(Number(new URL(TEST_REDIS_URL).port || 6379));
+    const stalled = new Redis(`redis://127.0.0.1:${proxy.port}`, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
+    try {
+      await new Promise((resolve) => stalled.once('ready', resolve));
+      const limits = new RateLimits(envWithSendLimit(2), stalled);
+      proxy.delayMs = 60_000;
+      const started = Date.now();
+      const outcome = (p: Promise<unknown>) =>
+        Promise.race([
+          p.then(
+            () => 'taken',
+            (err: unknown) => (err instanceof RelayError ? err.status : 'failed'),
+          ),
+          new Promise((r) => setTimeout(() => r('no answer'), 3000)),
+        ]);
+      expect(await outcome(limits.consume('send', 'device'))).toBe('taken');
+      expect(Date.now() - started).toBeLessThan(2500);
+      // The fallback still limits.
+      expect(await outcome(limits.consume('send', 'device'))).toBe('taken');
+      expect(await outcome(limits.consume('send', 'device'))).toBe(429);
+    } finally {
+      stalled.disconnect();
+      await proxy.cut();
+    }
   });
 });

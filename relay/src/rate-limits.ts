@@ -1,16 +1,24 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 import type { Env } from './env.js';
 import { RelayError } from './errors.js';
 
 export type LimitName = 'register' | 'token' | 'prekey' | 'lookup' | 'send' | 'upload';
+
+/**
+ * Longest a limit waits for Redis before the in-memory limiter answers instead. The command connection has no
+ * timeout of its own: a connection that stays open but stops answering (or a command held across a reconnect)
+ * would otherwise leave the call, and the send or request behind it, waiting for ever.
+ */
+export const REDIS_LIMIT_TIMEOUT_MS = 1000;
 
 interface Limiter {
   consume(key: string, points?: number): Promise<RateLimiterRes>;
 }
 
 /**
- * Rate limits on Redis, with an in-memory insurance limiter that takes over while Redis is down.
+ * Rate limits on Redis, with an in-memory insurance limiter that takes over while Redis is down or slow to
+ * answer (REDIS_LIMIT_TIMEOUT_MS).
  * Without Redis (embedded default) the limits are in memory. Extend `LimitName` for new limits.
  */
 export class RateLimits {
@@ -33,11 +41,15 @@ export class RateLimits {
       if (!redis) {
         return memory;
       }
-      return new RateLimiterRedis({
-        storeClient: redis,
-        keyPrefix: `${env.REDIS_PREFIX}rl:${name}`,
-        points,
-        duration,
+      return new RLWrapperTimeouts({
+        limiter: new RateLimiterRedis({
+          storeClient: redis,
+          keyPrefix: `${env.REDIS_PREFIX}rl:${name}`,
+          points,
+          duration,
+          insuranceLimiter: memory,
+        }),
+        timeoutMs: REDIS_LIMIT_TIMEOUT_MS,
         insuranceLimiter: memory,
       });
     };

@@ -11,18 +11,77 @@ import { type NewEnvelope, toEnvelope } from './store/messages.js';
 export const sendLimitKey = (auth: AuthInfo) => `${auth.accountId}:${auth.deviceId}`;
 
 /**
+ * Longest a send waits for Postgres and Redis before it is answered anyway: 200 if its envelopes are committed
+ * (or, `online`, handed over) and only their doorbells are still on their way, else 503 with Retry-After.
+ * Neither client has a timeout of its own: a connection that stays open but stops answering (a stalled
+ * network, a Redis command held across a reconnect) would leave the send, and a socket's frames behind it,
+ * waiting for ever. Well above the barrier's give-up time (fanout's BARRIER_TIMEOUT_MS), so by the deadline a
+ * committed send's local copy has gone out as a bare doorbell and cannot overtake a later send.
+ */
+export const SEND_DEADLINE_MS = 10_000;
+/** Seconds a send answered 503 at its deadline is told to wait. */
+const DEADLINE_RETRY_AFTER_SECONDS = 5;
+
+export interface AcceptSendOptions {
+  /** A socket's prepaid send limit; without it the send takes its point from Redis. */
+  budget?: SendBudget | undefined;
+  /** See SEND_DEADLINE_MS. */
+  deadlineMs?: number | undefined;
+}
+
+/**
  * One send, however it arrived (`PUT /v1/messages/:accountId` or a socket's `send` frame): checks the
  * sender's view of the destination's devices (409 missing/extra, 410 re-registered), commits one envelope
  * per device in Postgres (group commit with concurrent sends), then rings each device's doorbell. Answers
- * only after the commit; throws a RelayError otherwise, having changed nothing.
+ * only after the commit; throws a RelayError otherwise, having changed nothing, except at the deadline
+ * (see SEND_DEADLINE_MS), when a 503 may come for envelopes that commit after all.
  */
 export async function acceptSend(
   services: Services,
   auth: AuthInfo,
   destination: string,
   body: SendMessagesRequest,
-  /** A socket's prepaid send limit; without it the send takes its point from Redis. */
-  budget?: SendBudget,
+  { budget, deadlineMs = SEND_DEADLINE_MS }: AcceptSendOptions = {},
+): Promise<SendMessagesResponse> {
+  let accepted: SendMessagesResponse | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<SendMessagesResponse>((resolve, reject) => {
+    timer = setTimeout(() => {
+      if (accepted) {
+        resolve(accepted);
+        return;
+      }
+      reject(
+        new RelayError({
+          code: 'unavailable',
+          message: `a backing service did not answer within ${deadlineMs} ms`,
+          headers: { 'Retry-After': String(DEADLINE_RETRY_AFTER_SECONDS) },
+        }),
+      );
+    }, deadlineMs);
+    timer.unref();
+  });
+  try {
+    // The race handles a late failure of the send itself (its work goes on; nobody waits for it).
+    return await Promise.race([
+      accept(services, auth, destination, body, budget, (response) => {
+        accepted = response;
+      }),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function accept(
+  services: Services,
+  auth: AuthInfo,
+  destination: string,
+  body: SendMessagesRequest,
+  budget: SendBudget | undefined,
+  /** Called once nothing but the doorbells is left to do. */
+  onAccepted: (response: SendMessagesResponse) => void,
 ): Promise<SendMessagesResponse> {
   const { clock, env, limits, writer, fanout, metrics, lookups } = services;
   // Taken first: its barrier travels to Redis with the rate-limit call and is back while the INSERT runs.
@@ -60,7 +119,11 @@ export async function acceptSend(
     };
   });
 
+  const response: SendMessagesResponse = {
+    messages: envelopes.map((e) => ({ destinationDeviceId: e.deviceId, guid: e.guid, serverTimestamp: now })),
+  };
   if (body.online) {
+    onAccepted(response);
     // Ephemeral: handed to whichever devices are connected and reading right now, never queued (a socket
     // with too much unread drops it: see MAX_EPHEMERAL_BACKLOG_BYTES).
     await Promise.all(
@@ -87,6 +150,7 @@ export async function acceptSend(
       ids = await writer.write(envelopes);
     }
     metrics.messagesAccepted.inc(envelopes.length);
+    onAccepted(response);
     await Promise.all(
       envelopes.map((e, i) =>
         fanout.publish(
@@ -101,9 +165,7 @@ export async function acceptSend(
       ),
     );
   }
-  return {
-    messages: envelopes.map((e) => ({ destinationDeviceId: e.deviceId, guid: e.guid, serverTimestamp: now })),
-  };
+  return response;
 }
 
 /**

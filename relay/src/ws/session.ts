@@ -17,7 +17,7 @@ import { asRelayError, errorBody, RelayError } from '../errors.js';
 import type { FanoutEvent } from '../fanout/fanout.js';
 import { toLogFormat } from '../logger.js';
 import { SendBudget } from '../rate-limits.js';
-import { acceptSend, sendLimitKey } from '../send.js';
+import { acceptSend, SEND_DEADLINE_MS, sendLimitKey } from '../send.js';
 import { touchDevice } from '../store/devices.js';
 import type { QueuedEnvelope } from '../store/messages.js';
 import type { SocketStanding } from '../store/tokens.js';
@@ -26,7 +26,7 @@ import { corkUntilTurnEnds } from './turn-cork.js';
 const READ_BATCH = 100;
 const RETRY_MS = 1000;
 /** Ack frames of one socket being deleted at once; beyond that the socket is not read until one commits. */
-const MAX_ACKS_IN_FLIGHT = 8;
+export const MAX_ACKS_IN_FLIGHT = 8;
 /**
  * Bytes waiting for a socket's peer above which an `online` envelope for it is dropped. Such an envelope is
  * for whoever reads now and is never queued, so a peer that does not read misses it, as one that is not
@@ -38,6 +38,11 @@ export interface SessionOptions {
   authTimeoutMs: number;
   /** Most unacked envelopes on the wire; the queue is not read further until acks come in. */
   maxInFlight?: number;
+  /**
+   * Longest a send waits for Postgres and Redis before it is answered anyway (see SEND_DEADLINE_MS); an ack
+   * not committed by then stops holding back the socket's reads.
+   */
+  sendDeadlineMs?: number;
 }
 
 /**
@@ -68,6 +73,7 @@ export class DeviceSession {
   /** The next frame's handling, waiting for room (see `full`). */
   private roomWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
+  private readonly sendDeadlineMs: number;
   private sendsInFlight = 0;
   private acksInFlight = 0;
   /** Settles once every ack received so far is committed: a `pong` waits for it. */
@@ -91,6 +97,7 @@ export class DeviceSession {
     preAuth: AuthInfo | undefined,
   ) {
     this.maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT_ENVELOPES;
+    this.sendDeadlineMs = options.sendDeadlineMs ?? SEND_DEADLINE_MS;
     // Frames are handled in order, one at a time (an auth frame before everything else); acks and sends are
     // only started in order and commit concurrently, and a pong waits for the acks before its ping.
     ws.on('message', (data, isBinary) => {
@@ -358,7 +365,10 @@ export class DeviceSession {
     this.applyBackpressure();
     // Real time, like the limit windows in Redis.
     this.sendBudget ??= new SendBudget(this.services.limits, sendLimitKey(auth), Date.now);
-    acceptSend(this.services, auth, frame.destination, frame.request, this.sendBudget)
+    acceptSend(this.services, auth, frame.destination, frame.request, {
+      budget: this.sendBudget,
+      deadlineMs: this.sendDeadlineMs,
+    })
       .then(
         (body) => {
           this.services.metrics.socketSends.inc({ status: '200' });
@@ -403,15 +413,20 @@ export class DeviceSession {
     this.acksInFlight += 1;
     this.applyBackpressure();
     let counted = true;
-    // Once its DELETE failed, an ack being retried no longer counts against reading the socket: with Postgres
-    // down, its sends must still be read and answered (503), not left waiting behind it.
+    let stalled: NodeJS.Timeout | undefined;
+    // Once its DELETE failed, or has not committed by a send's deadline (Postgres stalled: the DELETE neither
+    // fails nor commits), an ack no longer counts against reading the socket: its sends must still be read
+    // and answered (503), not left waiting behind it.
     const uncount = () => {
       if (counted) {
         counted = false;
+        clearTimeout(stalled);
         this.acksInFlight -= 1;
         this.applyBackpressure();
       }
     };
+    stalled = setTimeout(uncount, this.sendDeadlineMs);
+    stalled.unref();
     const committed = this.onAck(guids, uncount).finally(uncount);
     this.acksCommitted = Promise.all([this.acksCommitted, committed]).then(() => undefined);
   }
