@@ -3,6 +3,7 @@ import type { Envelope } from '@sotto/shared-types';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomRedisPrefix, TEST_REDIS_URL } from '../../test/support/relay.js';
+import { TcpProxy } from '../../test/support/tcp-proxy.js';
 import { createLogger } from '../logger.js';
 import type { FanoutEvent } from './fanout.js';
 import { RedisFanout } from './redis-fanout.js';
@@ -12,8 +13,8 @@ afterEach(async () => {
   await Promise.all(fanouts.splice(0).map((f) => f.close()));
 });
 
-function start(prefix: string): RedisFanout {
-  const fanout = new RedisFanout(TEST_REDIS_URL, prefix, createLogger('silent'));
+function start(prefix: string, url = TEST_REDIS_URL): RedisFanout {
+  const fanout = new RedisFanout(url, prefix, createLogger('silent'));
   fanouts.push(fanout);
   return fanout;
 }
@@ -70,5 +71,23 @@ describe('RedisFanout', () => {
 
     await until(() => received.length === 2, 'both copies');
     expect(received).toEqual([1, 2]);
+  });
+
+  it('gives up a barrier whose Redis stopped answering, so the sends behind it go on', async () => {
+    const redis = new URL(TEST_REDIS_URL);
+    const proxy = await TcpProxy.start(Number(redis.port || 6379), redis.hostname);
+    const here = start(randomRedisPrefix(), `redis://127.0.0.1:${proxy.port}`);
+    await until(() => here.healthy(), 'connected');
+    // The connection stays open, but nothing comes back (a stalled network).
+    proxy.delayMs = 60_000;
+    const point = here.orderPoint();
+    expect(point).toBeDefined();
+    const started = performance.now();
+    const passed = new Promise<boolean>((resolve) => point?.whenPassed(resolve));
+
+    await point?.recorded;
+    expect(await passed).toBe(false);
+    expect(performance.now() - started).toBeLessThan(4000);
+    await proxy.cut();
   });
 });

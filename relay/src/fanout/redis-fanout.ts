@@ -28,6 +28,8 @@ const HELLO = '';
 const RESYNC_RING_DELAY_MS = 100;
 /** Epochs remembered (instances come and go; forgetting one only costs one resync). */
 const MAX_KNOWN_INSTANCES = 10_000;
+/** A Redis command not answered by then fails (the send behind it goes on without it). */
+const COMMAND_TIMEOUT_MS = 2000;
 /** A barrier not back by then is given up: its mail rings bare doorbells instead. */
 const BARRIER_TIMEOUT_MS = 2000;
 
@@ -114,6 +116,9 @@ export class RedisFanout implements Fanout {
       maxRetriesPerRequest: 1,
       retryStrategy,
       enableAutoPipelining: true,
+      // A connection that stays open but stops answering would hold every command for ever (and, pipelined,
+      // every later one behind it): a barrier not recorded held its sends until their deadline.
+      commandTimeout: COMMAND_TIMEOUT_MS,
     });
     this.subscriber = new Redis(url, { maxRetriesPerRequest: null, retryStrategy, autoResubscribe: true });
     for (const client of [this.commands, this.subscriber]) {
