@@ -27,6 +27,31 @@ async function makeUser(relay: MemoryRelay, username: string, now?: () => number
   return messenger;
 }
 
+/**
+ * Alice and Bob on one relay, Bob away. Alice's clock stays behind the relay's (so nothing is clamped) and
+ * moves a second on at each `step`.
+ */
+async function aliceAndBob() {
+  const relay = new MemoryRelay();
+  let aliceClock = Date.now() - 60_000;
+  const alice = await makeUser(relay, 'alice', () => aliceClock);
+  const bob = await makeUser(relay, 'bob');
+  const conversation = await alice.startConversation('bob');
+  const step = () => {
+    aliceClock += 1000;
+  };
+  return { relay, alice, bob, conversation, step };
+}
+
+/** Bob connects, his queue reordered so the message comes first, then its second effect, then its first. */
+async function deliverSecondEffectFirst(relay: MemoryRelay, bob: Messenger): Promise<void> {
+  const queue = queueOf(relay, bob);
+  expect(queue).toHaveLength(3);
+  queue.push(...queue.splice(1, 1));
+  await bob.connect();
+  await until(() => queueOf(relay, bob).length === 0, 5000, 'all acked');
+}
+
 /** What the relay holds for a device (the array is replaced as acks come in). */
 const queueOf = (relay: MemoryRelay, user: Messenger) =>
   relay.accounts.get(user.profile().accountId)?.devices.get(1)?.queue ?? [];
@@ -37,15 +62,7 @@ const queueOf = (relay: MemoryRelay, user: Messenger) =>
  */
 describe('effects that overtake their message', () => {
   it('are applied when the message arrives: the deletion holds, the latest edit wins, the reaction shows', async () => {
-    const relay = new MemoryRelay();
-    // Alice's clock steps a second per action, and stays behind the relay's (so nothing is clamped).
-    let aliceClock = Date.now() - 60_000;
-    const alice = await makeUser(relay, 'alice', () => aliceClock);
-    const bob = await makeUser(relay, 'bob');
-    const conversation = await alice.startConversation('bob');
-    const step = () => {
-      aliceClock += 1000;
-    };
+    const { relay, alice, bob, conversation, step } = await aliceAndBob();
 
     const kept = await alice.sendText(conversation.id, 'see you at 5');
     step();
@@ -78,46 +95,28 @@ describe('effects that overtake their message', () => {
   });
 
   it('an older edit arriving after a newer one does not undo it', async () => {
-    const relay = new MemoryRelay();
-    let aliceClock = Date.now() - 60_000;
-    const alice = await makeUser(relay, 'alice', () => aliceClock);
-    const bob = await makeUser(relay, 'bob');
-    const conversation = await alice.startConversation('bob');
+    const { relay, alice, bob, conversation, step } = await aliceAndBob();
     const message = await alice.sendText(conversation.id, 'draft');
-    aliceClock += 1000;
+    step();
     await alice.edit(message.id, 'first edit');
-    aliceClock += 1000;
+    step();
     await alice.edit(message.id, 'second edit');
     await alice.flushOutgoing();
 
-    // The message first, then the second edit, then the first.
-    const queue = queueOf(relay, bob);
-    expect(queue).toHaveLength(3);
-    queue.push(...queue.splice(1, 1));
-    await bob.connect();
-    await until(() => queueOf(relay, bob).length === 0, 5000, 'all acked');
+    await deliverSecondEffectFirst(relay, bob);
     expect(bob.history(alice.profile().accountId).messages[0]?.body).toBe('second edit');
   });
 
   it('a reaction taken back stays gone when its removal arrives before it', async () => {
-    const relay = new MemoryRelay();
-    let aliceClock = Date.now() - 60_000;
-    const alice = await makeUser(relay, 'alice', () => aliceClock);
-    const bob = await makeUser(relay, 'bob');
-    const conversation = await alice.startConversation('bob');
+    const { relay, alice, bob, conversation, step } = await aliceAndBob();
     const message = await alice.sendText(conversation.id, 'lunch?');
-    aliceClock += 1000;
+    step();
     await alice.react(message.id, '👍');
-    aliceClock += 1000;
+    step();
     await alice.react(message.id, '👍', { remove: true });
     await alice.flushOutgoing();
 
-    // The message first, then the removal, then the reaction it removes.
-    const queue = queueOf(relay, bob);
-    expect(queue).toHaveLength(3);
-    queue.push(...queue.splice(1, 1));
-    await bob.connect();
-    await until(() => queueOf(relay, bob).length === 0, 5000, 'all acked');
+    await deliverSecondEffectFirst(relay, bob);
     expect(bob.history(alice.profile().accountId).messages[0]?.reactions).toEqual([]);
     expect(alice.history(conversation.id).messages[0]?.reactions).toEqual([]);
   });
