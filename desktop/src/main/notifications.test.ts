@@ -197,4 +197,41 @@ describe('notifications of new messages', () => {
     vi.advanceTimersByTime(BURST_QUIET_MS);
     expect(shownSince(hidden)).toEqual([{ title: 'Sotto', body: '4 new messages' }]);
   });
+
+  it('counts no more than are unread when the notification server never reports a notification gone', () => {
+    const alice = '3b241101-e2bb-4255-8caf-4136c566a962';
+    let unreadCount = 0;
+    const notify = createNotifier({
+      settings: { get: () => ({ notifications: true, hideNotificationContent: false }) } as unknown as SettingsStore,
+      messenger: () =>
+        ({ conversation: (id: string) => ({ id, username: 'alice', unreadCount }) }) as unknown as MessengerApi,
+      focusedConversation: () => null,
+      onClick: () => {},
+    });
+    const message = (body: string) => {
+      unreadCount += 1; // stored (unread) before its event
+      notify({
+        type: 'message',
+        message: { conversationId: alice, fromMe: false, kind: 'text', body },
+      } as MessengerEvent);
+    };
+    const since = shown.length;
+
+    for (let i = 0; i < 3; i++) {
+      message(`morning ${i}`);
+    }
+    vi.advanceTimersByTime(BURST_QUIET_MS);
+    // The notification expires from the screen without a 'close', and Alice's messages are read in the app.
+    unreadCount = 0;
+    message('evening');
+    vi.advanceTimersByTime(BURST_QUIET_MS);
+    message('still there?');
+    vi.advanceTimersByTime(BURST_QUIET_MS);
+
+    expect(shown.slice(since)).toEqual([
+      { title: 'alice', body: '3 new messages' },
+      { title: 'alice', body: 'evening' },
+      { title: 'alice', body: '2 new messages' },
+    ]);
+  });
 });

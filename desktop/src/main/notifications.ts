@@ -83,11 +83,17 @@ export function createNotifier(options: NotifierOptions): (event: MessengerEvent
       withdraw(conversationId);
       return;
     }
-    // The notification replaces the conversation's previous one, and counts what that one stood for.
-    const count = burst.count + (shown.get(conversationId)?.count ?? 0);
-    withdraw(conversationId);
-    // A stranger's first message names someone the relay has not confirmed yet: unverified-… until it has.
+    // The notification replaces the conversation's previous one, and counts what that one stood for; but
+    // never more than are unread: some notification servers never report a notification gone (expired,
+    // dismissed), so the one we hold may stand for messages read since.
     const conversation = options.messenger()?.conversation(conversationId);
+    const unread = conversation?.unreadCount;
+    const count = Math.min(burst.count + (shown.get(conversationId)?.count ?? 0), unread ?? Number.POSITIVE_INFINITY);
+    withdraw(conversationId);
+    if (count === 0) {
+      return;
+    }
+    // A stranger's first message names someone the relay has not confirmed yet: unverified-… until it has.
     const username = conversation ? shownName(conversation) : '';
     const text =
       count === 1
