@@ -5,6 +5,7 @@ import type { ConversationSummary, MessageView } from '../core/messenger-types.j
 import { Profile } from '../core/profile.js';
 import { formatSafetyNumber } from '../core/protocol/safety-number.js';
 import { shownName } from '../core/sync/content-handler.js';
+import { formatDuration } from '../ipc/duration.js';
 import { readMessageInput, readSecretLine } from './input.js';
 import { note, out, outJson, printable } from './output.js';
 
@@ -354,14 +355,16 @@ function describe(message: MessageView): string {
 }
 
 /** A system line in history and as a conversation's last message (a timer change's body is its seconds). */
-function systemLine(kind: Exclude<MessageView['kind'], 'text'>, body: string): string {
+export function systemLine(kind: Exclude<MessageView['kind'], 'text'>, body: string): string {
   switch (kind) {
     case 'identity_change':
       return '[safety number changed]';
     case 'decryption_error':
       return '[a message could not be decrypted; the sender was asked to resend]';
-    case 'timer_change':
-      return `[disappearing messages: ${body}s]`;
+    case 'timer_change': {
+      const seconds = Number(body);
+      return `[disappearing messages: ${seconds > 0 ? formatDuration(seconds, 'en') : 'off'}]`;
+    }
   }
 }
 

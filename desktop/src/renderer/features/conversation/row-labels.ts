@@ -1,8 +1,8 @@
 import type { TFunction } from 'i18next';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
+import { formatDuration } from '../../../ipc/duration.js';
 import type { MessageView } from '../../../ipc/view-models.js';
-import { formatDuration } from './format.js';
 
 /**
  * Every string a timeline row shows, translated once per conversation view instead of once per
