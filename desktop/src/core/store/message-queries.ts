@@ -301,13 +301,26 @@ export function markResending(db: WritableDB, id: string): boolean {
   );
 }
 
-export function editMessage(db: WritableDB, id: string, authorAccountId: string, body: string, at: number): boolean {
+/**
+ * Replaces the text of `authorAccountId`'s message `id`, shown as edited at `at`, unless an edit its sender
+ * wrote later is already here: edits are ordered by `sentAt`, the time the sender's clock gave them (an edit
+ * and the one before it come from the author's devices, while `at`, capped at arrival, would order them as
+ * they arrived). Returns whether the text changed.
+ */
+export function editMessage(
+  db: WritableDB,
+  id: string,
+  authorAccountId: string,
+  body: string,
+  at: number,
+  sentAt: number = at,
+): boolean {
   return (
     run(
       db,
-      sql`UPDATE messages SET body = ${body}, edited_at = ${at}
+      sql`UPDATE messages SET body = ${body}, edited_at = ${at}, edit_sent_at = ${sentAt}
         WHERE id = ${id} AND author_account_id = ${authorAccountId} AND deleted = 0 AND kind = 'text'
-          AND (edited_at IS NULL OR edited_at <= ${at})`,
+          AND (edit_sent_at IS NULL OR edit_sent_at <= ${sentAt})`,
     ).changes > 0
   );
 }

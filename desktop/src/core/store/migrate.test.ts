@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { getMessage, indexNewMessages, markConversationRead, setReaction } from './message-queries.js';
+import { editMessage, getMessage, indexNewMessages, markConversationRead, setReaction } from './message-queries.js';
 import { loadMigrations, migrate, schemaVersion } from './migrate.js';
 import { all, asWritable, one, run, sql, type WritableDB } from './sql.js';
 
@@ -321,6 +321,20 @@ describe('desktop migrations', () => {
     setReaction(db, 'm', 'c', '👍', false, 5); // the older reaction again (a resend)
     expect(getMessage(db, 'm')?.reactions).toEqual([{ emoji: '🎉', accountIds: ['me'] }]);
     expect(() => run(db, sql`UPDATE reactions SET removed = 2`)).toThrow(); // CHECK
+  });
+
+  it('0018 orders stored edits by their shown time: an older edit arriving after it changes nothing', () => {
+    const db = fresh();
+    migrate(db, migrations, 17);
+    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
+    insertText(db, 'm', 'lunch?');
+    run(db, sql`UPDATE messages SET body = 'lunch at one?', edited_at = 10 WHERE id = 'm'`);
+    migrate(db, migrations, 18);
+    const author = getMessage(db, 'm')?.authorAccountId ?? '';
+    expect(editMessage(db, 'm', author, 'lunch at noon?', 9)).toBe(false);
+    expect(getMessage(db, 'm')?.body).toBe('lunch at one?');
+    expect(editMessage(db, 'm', author, 'lunch at two?', 11)).toBe(true);
+    expect(getMessage(db, 'm')?.body).toBe('lunch at two?');
   });
 
   it('a failing migration leaves the database exactly as it was', () => {

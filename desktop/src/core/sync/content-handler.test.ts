@@ -58,7 +58,13 @@ function setup() {
     remove,
     sentAt,
   });
-  return { db, updates, receive, text, reaction };
+  const edit = (id: string, body: string, sentAt: number): Content => ({
+    kind: 'edit',
+    targetMessageId: id,
+    body,
+    sentAt,
+  });
+  return { db, updates, receive, text, reaction, edit };
 }
 
 /**
@@ -118,5 +124,19 @@ describe('a reaction taken back, whose removal arrives first', () => {
     await receive(reaction(id, false, sent + 3000)); // reacted again after taking it back
     await receive(reaction(id, true, sent + 2000));
     expect(getMessage(db, id)?.reactions.map((r) => r.emoji)).toEqual(['👍']);
+  });
+});
+
+describe('two edits of a message arriving in the wrong order', () => {
+  // Alice's clock runs 5 s ahead of this device's: she edits twice, half a second apart, and both edits reach
+  // this device at once, the newer first. Both times are after their arrival here.
+  it('keep the newer when the sender clock runs ahead', async () => {
+    const { db, receive, text, edit } = setup();
+    const now = Date.now();
+    const id = newMessageId();
+    await receive(text(id, now - 60_000), now - 60_000);
+    await receive(edit(id, 'lunch at one?', now + 5500), now + 600);
+    await receive(edit(id, 'lunch at half past twelve?', now + 5000), now + 700);
+    expect(getMessage(db, id)).toMatchObject({ body: 'lunch at one?', editedAt: now + 600 });
   });
 });

@@ -217,7 +217,8 @@ function applyEffect(ctx: CoreContext, from: string, effect: EarlyEffect, receiv
       }
       return;
     case 'edit':
-      if (editMessage(ctx.db, content.targetMessageId, from, content.body, effect.sentAt)) {
+      // Shown at the capped time; ordered among the message's edits by its sender's clock (see editMessage).
+      if (editMessage(ctx.db, content.targetMessageId, from, content.body, effect.sentAt, content.sentAt)) {
         emitMessage(ctx, content.targetMessageId, 'message_updated');
         emitConversation(ctx, from);
       }
