@@ -62,8 +62,7 @@ describe('RedisFanout', () => {
     // answered once the barrier is in Redis. Then she sends her second message on the other instance.
     const first = here.orderPoint();
     expect(first).toBeDefined();
-    const published = here.publish(bob, mail(1), first);
-    await published;
+    await here.publish(bob, mail(1), first);
     await there.publish(bob, mail(2));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(received).toEqual([]);

@@ -248,8 +248,11 @@ export class DeviceSession {
     if (takeover.connectionId === this.connectionId) {
       return false;
     }
-    if (takeover.at === undefined || takeover.at !== this.connectedAt) {
-      return takeover.at === undefined || takeover.at > this.connectedAt;
+    if (takeover.at === undefined) {
+      return true;
+    }
+    if (takeover.at !== this.connectedAt) {
+      return takeover.at > this.connectedAt;
     }
     return takeover.connectionId > this.connectionId;
   }

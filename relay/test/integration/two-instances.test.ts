@@ -28,6 +28,28 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** A third instance that reaches Redis through a proxy the test can slow down or cut. */
+async function behindRedisProxy(moreEnv: Record<string, string> = {}) {
+  const proxy = await TcpProxy.start(Number(new URL(TEST_REDIS_URL).port || 6379));
+  const relay = await startTestRelay({
+    databaseUrl: db.url,
+    redisUrl: `redis://127.0.0.1:${proxy.port}`,
+    redisPrefix,
+    env: { ...env, ...moreEnv },
+  });
+  return { proxy, relay };
+}
+
+/** `from` sends `to` one message, which reaches `socket` (to's, with nothing on it yet) in time: its guid. */
+async function sendAndReceive(from: TestDevice, to: TestDevice, socket: SocketClient, timeoutMs?: number) {
+  const sent = await sendTo(from, target(to));
+  expect(sent.status).toBe(200);
+  await socket.waitForEnvelopes(1, timeoutMs);
+  const guid = sent.body.messages[0]?.guid as string;
+  expect(socket.envelopes()[0]?.guid).toBe(guid);
+  return guid;
+}
+
 /** Bob's device as seen through instance 2. */
 const via = (d: TestDevice, relay: TestRelay): TestDevice => ({ ...d, baseUrl: relay.url });
 
@@ -36,11 +58,8 @@ describe('two relay instances on one Postgres and one Redis', () => {
     const alice = await registerDevice(one.url);
     const bob = via(await registerDevice(one.url), two);
     const socket = await SocketClient.connect(two.wsUrl, bob.accessToken);
-    const sent = await sendTo(alice, target(bob));
-    expect(sent.status).toBe(200);
-    await socket.waitForEnvelopes(1);
-    expect(socket.envelopes()[0]?.guid).toBe(sent.body.messages[0]?.guid);
-    socket.ack([sent.body.messages[0]?.guid as string]);
+    const guid = await sendAndReceive(alice, bob, socket);
+    socket.ack([guid]);
     await socket.sync();
     socket.close();
     const again = await SocketClient.connect(one.wsUrl, bob.accessToken);
@@ -228,13 +247,7 @@ describe('two relay instances on one Postgres and one Redis', () => {
 
   it('delivers a message sent while the recipient’s subscription was on its way to a distant Redis', async () => {
     // Instance "far" is 300 ms from Redis each way, and its safety-net poll is too slow to matter here.
-    const proxy = await TcpProxy.start(Number(new URL(TEST_REDIS_URL).port || 6379));
-    const far = await startTestRelay({
-      databaseUrl: db.url,
-      redisUrl: `redis://127.0.0.1:${proxy.port}`,
-      redisPrefix,
-      env: { ...env, FALLBACK_POLL_MS: '60000' },
-    });
+    const { proxy, relay: far } = await behindRedisProxy({ FALLBACK_POLL_MS: '60000' });
     try {
       const alice = await registerDevice(one.url);
       const bob = await registerDevice(far.url);
@@ -242,10 +255,7 @@ describe('two relay instances on one Postgres and one Redis', () => {
       // Bob's queue is read (empty) as he connects, while his channel's SUBSCRIBE is still travelling: the
       // doorbell of alice's message, committed now, reaches Redis before the subscription does.
       const socket = await SocketClient.connect(far.wsUrl, bob.accessToken);
-      const sent = await sendTo(alice, target(bob));
-      expect(sent.status).toBe(200);
-      await socket.waitForEnvelopes(1, 3000);
-      expect(socket.envelopes()[0]?.guid).toBe(sent.body.messages[0]?.guid);
+      await sendAndReceive(alice, bob, socket, 3000);
       socket.close();
     } finally {
       proxy.delayMs = 0;
@@ -255,13 +265,7 @@ describe('two relay instances on one Postgres and one Redis', () => {
   });
 
   it('delivers within two polls when the sending instance alone lost Redis and stays cut off', async () => {
-    const proxy = await TcpProxy.start(Number(new URL(TEST_REDIS_URL).port || 6379));
-    const cutOff = await startTestRelay({
-      databaseUrl: db.url,
-      redisUrl: `redis://127.0.0.1:${proxy.port}`,
-      redisPrefix,
-      env,
-    });
+    const { proxy, relay: cutOff } = await behindRedisProxy();
     try {
       const alice = await registerDevice(cutOff.url);
       const bob = await registerDevice(two.url);
@@ -272,10 +276,7 @@ describe('two relay instances on one Postgres and one Redis', () => {
       }
       expect(cutOff.relay.services.fanout.healthy()).toBe(false);
       // Its doorbell cannot reach Redis, and instance 2 never noticed anything: its safety net rings bob.
-      const sent = await sendTo(alice, target(bob));
-      expect(sent.status).toBe(200);
-      await socket.waitForEnvelopes(1, 3000);
-      expect(socket.envelopes()[0]?.guid).toBe(sent.body.messages[0]?.guid);
+      await sendAndReceive(alice, bob, socket, 3000);
       socket.close();
     } finally {
       await cutOff.close();

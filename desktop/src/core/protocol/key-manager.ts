@@ -34,6 +34,13 @@ function nextIds(db: WritableDB, setting: string, count: number): number[] {
 /** A new signed prekey and last-resort Kyber key, as uploaded. */
 export type Rotation = Required<Pick<UploadKeysRequest, 'signedPreKey' | 'lastResortKyberPreKey'>>;
 
+/** A signed key as uploaded: its id, its public half and the identity key's signature of that. */
+const signedUpload = (record: SignedPreKeyRecord | KyberPreKeyRecord) => ({
+  keyId: record.id(),
+  publicKey: b64(record.publicKey().serialize()),
+  signature: b64(record.signature()),
+});
+
 export class KeyManager {
   constructor(
     private readonly db: WritableDB,
@@ -143,19 +150,9 @@ export class KeyManager {
     if (signed.length < 2 || !signed[0] || !kyber) {
       return undefined;
     }
-    const signedRecord = SignedPreKeyRecord.deserialize(toBytes(signed[0].record));
-    const kyberRecord = KyberPreKeyRecord.deserialize(toBytes(kyber.record));
     return {
-      signedPreKey: {
-        keyId: signedRecord.id(),
-        publicKey: b64(signedRecord.publicKey().serialize()),
-        signature: b64(signedRecord.signature()),
-      },
-      lastResortKyberPreKey: {
-        keyId: kyberRecord.id(),
-        publicKey: b64(kyberRecord.publicKey().serialize()),
-        signature: b64(kyberRecord.signature()),
-      },
+      signedPreKey: signedUpload(SignedPreKeyRecord.deserialize(toBytes(signed[0].record))),
+      lastResortKyberPreKey: signedUpload(KyberPreKeyRecord.deserialize(toBytes(kyber.record))),
     };
   }
 
@@ -174,14 +171,7 @@ export class KeyManager {
     const [kyberId] = nextIds(this.db, 'next_kyber_prekey_id', 1) as [number];
     const kyber = this.#kyberRecord(kyberId, now);
     this.stores.kyberPreKey.save(kyberId, kyber, true);
-    return {
-      signedPreKey: { keyId: signedId, publicKey: b64(publicKey.serialize()), signature: b64(signature) },
-      lastResortKyberPreKey: {
-        keyId: kyberId,
-        publicKey: b64(kyber.publicKey().serialize()),
-        signature: b64(kyber.signature()),
-      },
-    };
+    return { signedPreKey: signedUpload(signed), lastResortKyberPreKey: signedUpload(kyber) };
   }
 
   #kyberRecord(id: number, now: number): KyberPreKeyRecord {
@@ -208,7 +198,7 @@ export class KeyManager {
     return nextIds(this.db, 'next_kyber_prekey_id', count).map((id) => {
       const record = this.#kyberRecord(id, now);
       this.stores.kyberPreKey.save(id, record, false);
-      return { keyId: id, publicKey: b64(record.publicKey().serialize()), signature: b64(record.signature()) };
+      return signedUpload(record);
     });
   }
 }

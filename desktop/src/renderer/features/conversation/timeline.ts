@@ -55,7 +55,7 @@ export class Timeline {
 
   /** Where `messageId` is in `view().messages`, or -1 when it is not shown. */
   indexOf(messageId: string): number {
-    return this.#shown.has(messageId) ? this.#messages.findIndex((m) => m.id === messageId) : -1;
+    return this.#shown.has(messageId) ? this.#shownIndex(messageId) : -1;
   }
 
   /** The newest page (`messages:history` without a cursor); messages announced before it, not in it, follow it. */
@@ -103,12 +103,7 @@ export class Timeline {
 
   /** A shown message's row, looked for from the newest end: live events are about recent messages. */
   #shownIndex(id: string): number {
-    for (let i = this.#messages.length - 1; i >= 0; i--) {
-      if (this.#messages[i]?.id === id) {
-        return i;
-      }
-    }
-    return -1;
+    return this.#messages.findLastIndex((m) => m.id === id);
   }
 
   /** Once the newest page is shown, the messages announced meanwhile that it does not hold go after it. */

@@ -18,9 +18,10 @@ const MAX_JUMP_PAGES = 400;
 
 /** One conversation's timeline (see Timeline): the newest page, older pages through the history cursor, live events. */
 export function useHistory(conversationId: string) {
-  // The timeline changes outside React's updaters (they may run twice); the state is its latest view.
-  const timeline = useRef(new Timeline(conversationId));
-  const [state, setState] = useState<TimelineView>(() => timeline.current.view());
+  // The timeline changes outside React's updaters (they may run twice); the state is its latest view. The
+  // effect opens it; until then, nothing is loaded.
+  const timeline = useRef<Timeline | null>(null);
+  const [state, setState] = useState<TimelineView>(() => new Timeline(conversationId).view());
   const loading = useRef(false);
 
   useEffect(() => {
@@ -62,8 +63,8 @@ export function useHistory(conversationId: string) {
   const loadOlder = useCallback(
     async (limit?: number): Promise<void> => {
       const opened = timeline.current;
-      const { cursor, loaded } = opened;
-      if (!loaded || !cursor || loading.current) {
+      const cursor = opened?.cursor;
+      if (!opened?.loaded || !cursor || loading.current) {
         return;
       }
       const pace = batch.current;
@@ -115,6 +116,9 @@ export function useHistory(conversationId: string) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const opened = timeline.current;
+      if (!opened) {
+        return -1;
+      }
       const known = opened.indexOf(messageId);
       if (known !== -1 || !opened.loaded || loading.current) {
         return known;
