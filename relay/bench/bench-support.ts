@@ -66,11 +66,14 @@ export interface RelayRuntime {
 export async function relayRuntime(url: string): Promise<RelayRuntime> {
   const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
   const text = await res.text();
+  // A kind of collection the process has not made yet has no series (it was "NaN major" in the report).
+  const gc = (figure: 'sum' | 'count', kind: string) =>
+    metricValue(text, `nodejs_gc_duration_seconds_${figure}`, `kind="${kind}"`) || 0;
   return {
-    minorMs: 1000 * metricValue(text, 'nodejs_gc_duration_seconds_sum', 'kind="minor"'),
-    minorPauses: metricValue(text, 'nodejs_gc_duration_seconds_count', 'kind="minor"'),
-    majorMs: 1000 * metricValue(text, 'nodejs_gc_duration_seconds_sum', 'kind="major"'),
-    majorPauses: metricValue(text, 'nodejs_gc_duration_seconds_count', 'kind="major"'),
+    minorMs: 1000 * gc('sum', 'minor'),
+    minorPauses: gc('count', 'minor'),
+    majorMs: 1000 * gc('sum', 'major'),
+    majorPauses: gc('count', 'major'),
     lagMaxMs: 1000 * metricValue(text, 'nodejs_eventloop_lag_max_seconds'),
   };
 }
