@@ -67,10 +67,10 @@ export class SqliteIdentityStore extends IdentityKeyStore {
   override async saveIdentity(name: ProtocolAddress, key: PublicKey): Promise<IdentityChange> {
     const accountId = name.name();
     const existing = this.#get(accountId);
-    const serialized = key.serialize();
     if (existing?.equals(key)) {
       return IdentityChange.NewOrUnchanged;
     }
+    const serialized = key.serialize();
     const now = this.now();
     this.#cache?.delete(accountId);
     if (!existing) {

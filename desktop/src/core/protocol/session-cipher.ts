@@ -17,8 +17,28 @@ import type { DeviceBundle, EnvelopeType, OutgoingMessage, PreKeyBundleResponse 
 import { fromLibSignal, SottoError } from '../errors.js';
 import type { ProtocolStores } from './protocol-stores.js';
 
-const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64')) as Uint8Array<ArrayBuffer>;
+/** Decoded base64, not copied again: a Buffer's memory is always an ArrayBuffer, and libsignal copies what it reads. */
+const bytes = (b64: string) => Buffer.from(b64, 'base64') as Uint8Array as Uint8Array<ArrayBuffer>;
 const b64 = (data: Uint8Array) => Buffer.from(data).toString('base64');
+
+const addresses = new Map<string, ProtocolAddress>();
+
+/**
+ * One ProtocolAddress per device, made once: it is immutable, and making one (a native object and its
+ * finalizer) per store call was a measurable part of each decrypt. Bounded: a long-lived process meets few.
+ */
+function protocolAddress(accountId: string, deviceId: number): ProtocolAddress {
+  const key = `${deviceId}:${accountId}`;
+  let address = addresses.get(key);
+  if (!address) {
+    if (addresses.size >= 1000) {
+      addresses.clear();
+    }
+    address = ProtocolAddress.new(accountId, deviceId);
+    addresses.set(key, address);
+  }
+  return address;
+}
 
 export interface LocalAddress {
   accountId: string;
@@ -48,8 +68,8 @@ export async function startSession(
     );
     await processPreKeyBundle(
       libBundle,
-      ProtocolAddress.new(bundle.accountId, device.deviceId),
-      ProtocolAddress.new(local.accountId, local.deviceId),
+      protocolAddress(bundle.accountId, device.deviceId),
+      protocolAddress(local.accountId, local.deviceId),
       stores.session,
       stores.identity,
     );
@@ -66,11 +86,11 @@ export async function encryptForDevice(
   padded: Uint8Array<ArrayBuffer>,
 ): Promise<OutgoingMessage> {
   try {
-    const address = ProtocolAddress.new(accountId, deviceId);
+    const address = protocolAddress(accountId, deviceId);
     const message = await signalEncrypt(
       padded,
       address,
-      ProtocolAddress.new(local.accountId, local.deviceId),
+      protocolAddress(local.accountId, local.deviceId),
       stores.session,
       stores.identity,
     );
@@ -100,8 +120,8 @@ export async function decryptEnvelope(
   local: LocalAddress,
   input: DecryptInput,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  const address = ProtocolAddress.new(input.sourceAccountId, input.sourceDeviceId);
-  const localAddress = ProtocolAddress.new(local.accountId, local.deviceId);
+  const address = protocolAddress(input.sourceAccountId, input.sourceDeviceId);
+  const localAddress = protocolAddress(local.accountId, local.deviceId);
   try {
     switch (input.type) {
       case 'prekey':

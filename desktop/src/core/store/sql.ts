@@ -3,12 +3,20 @@ import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
 export type SqlValue = string | number | bigint | Uint8Array | null;
 export type QueryTemplate = [query: string, params: SqlValue[]];
 
+/** A call site's strings are one frozen array for the life of the process: its query text is joined once. */
+const queryTexts = new WeakMap<TemplateStringsArray, string>();
+
 /**
  * `sql\`SELECT * FROM messages WHERE id = ${id}\`` → ['SELECT … id = ?', [id]].
  * Values always become bound parameters; nothing is ever spliced into the text.
  */
 export function sql(strings: TemplateStringsArray, ...values: SqlValue[]): QueryTemplate {
-  return [strings.join('?'), values];
+  let query = queryTexts.get(strings);
+  if (query === undefined) {
+    query = strings.join('?');
+    queryTexts.set(strings, query);
+  }
+  return [query, values];
 }
 
 type Db = BetterSqlite3.Database;
