@@ -57,7 +57,14 @@ export function insertMessage(db: WritableDB, m: NewMessage): boolean {
       ${m.sentAt}, ${m.receivedAt}, ${m.status}, ${m.unread ? 1 : 0}, ${m.quote?.messageId ?? null},
       ${m.quote?.authorAccountId ?? null}, ${m.quote?.text ?? null}, ${m.expiresInSeconds ?? 0}, ${m.expiresAt ?? null})`,
   );
-  return result.changes > 0;
+  if (result.changes === 0) {
+    return false;
+  }
+  if (m.unread) {
+    // Not a trigger: see migration 0019.
+    run(db, sql`UPDATE conversations SET unread_count = unread_count + 1 WHERE id = ${m.conversationId}`);
+  }
+  return true;
 }
 
 /**

@@ -1,7 +1,14 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { editMessage, getMessage, indexNewMessages, markConversationRead, setReaction } from './message-queries.js';
+import {
+  editMessage,
+  getMessage,
+  indexNewMessages,
+  insertMessage,
+  markConversationRead,
+  setReaction,
+} from './message-queries.js';
 import { loadMigrations, migrate, schemaVersion } from './migrate.js';
 import { all, asWritable, one, run, sql, type WritableDB } from './sql.js';
 
@@ -18,6 +25,68 @@ const tables = (db: WritableDB) =>
   all<{ name: string }>(db, sql`SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') ORDER BY name`).map(
     (r) => r.name,
   );
+
+/** Each conversation's unread_count. */
+const storedUnread = (db: WritableDB) =>
+  Object.fromEntries(
+    all<{ id: string; n: number }>(db, sql`SELECT id, unread_count AS n FROM conversations ORDER BY id`).map((r) => [
+      r.id,
+      r.n,
+    ]),
+  );
+
+/** Each conversation's unread messages, counted. */
+const countedUnread = (db: WritableDB) =>
+  Object.fromEntries(
+    all<{ id: string; n: number }>(
+      db,
+      sql`SELECT c.id, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.unread = 1) AS n
+        FROM conversations c ORDER BY c.id`,
+    ).map((r) => [r.id, r.n]),
+  );
+
+/**
+ * Whatever happens to the messages of conversations 'a' and 'b' (stored, stored again, read, deleted, unread
+ * again, in any order), each unread_count equals its unread messages. `insert` stores one message the way
+ * under test.
+ */
+function expectUnreadCountsKept(
+  db: WritableDB,
+  insert: (conversation: string, unread: boolean, id?: string) => void,
+): void {
+  const conversation = fc.constantFrom('a', 'b');
+  const step = fc.oneof(
+    fc.record({ op: fc.constant('insert' as const), conversation, unread: fc.boolean() }),
+    fc.record({ op: fc.constant('again' as const), conversation }), // a redelivered message id
+    fc.record({ op: fc.constant('read' as const), conversation }),
+    fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
+    fc.record({ op: fc.constant('unread-again' as const), pick: fc.nat() }),
+  );
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+      for (const s of steps) {
+        const ids = all<{ id: string }>(db, sql`SELECT id FROM messages ORDER BY seq`).map((r) => r.id);
+        if (s.op === 'insert') {
+          insert(s.conversation, s.unread);
+        } else if (s.op === 'again') {
+          insert(s.conversation, true, ids[0] ?? 'm0');
+        } else if (s.op === 'read') {
+          markConversationRead(db, s.conversation, 1);
+        } else if (ids.length > 0) {
+          const id = ids[s.pick % ids.length] as string;
+          run(
+            db,
+            s.op === 'delete'
+              ? sql`DELETE FROM messages WHERE id = ${id}`
+              : sql`UPDATE messages SET unread = 1 WHERE id = ${id}`,
+          );
+        }
+        expect(storedUnread(db)).toEqual(countedUnread(db));
+      }
+    }),
+    { numRuns: 50 },
+  );
+}
 
 describe('desktop migrations', () => {
   const migrations = loadMigrations();
@@ -239,54 +308,33 @@ describe('desktop migrations', () => {
     insert('a', true);
     insert('a', false);
     migrate(db, migrations, 11);
-    const stored = () =>
-      Object.fromEntries(
-        all<{ id: string; n: number }>(db, sql`SELECT id, unread_count AS n FROM conversations ORDER BY id`).map(
-          (r) => [r.id, r.n],
-        ),
-      );
-    const counted = () =>
-      Object.fromEntries(
-        all<{ id: string; n: number }>(
-          db,
-          sql`SELECT c.id, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.unread = 1) AS n
-            FROM conversations c ORDER BY c.id`,
-        ).map((r) => [r.id, r.n]),
-      );
-    expect(stored()).toEqual({ a: 2, b: 0 }); // carried over from before the migration
+    expect(storedUnread(db)).toEqual({ a: 2, b: 0 }); // carried over from before the migration
+    expectUnreadCountsKept(db, insert);
+  });
 
-    const conversation = fc.constantFrom('a', 'b');
-    const step = fc.oneof(
-      fc.record({ op: fc.constant('insert' as const), conversation, unread: fc.boolean() }),
-      fc.record({ op: fc.constant('again' as const), conversation }), // a redelivered message id
-      fc.record({ op: fc.constant('read' as const), conversation }),
-      fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
-      fc.record({ op: fc.constant('unread-again' as const), pick: fc.nat() }),
-    );
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
-        for (const s of steps) {
-          const ids = all<{ id: string }>(db, sql`SELECT id FROM messages ORDER BY seq`).map((r) => r.id);
-          if (s.op === 'insert') {
-            insert(s.conversation, s.unread);
-          } else if (s.op === 'again') {
-            insert(s.conversation, true, ids[0] ?? 'm0');
-          } else if (s.op === 'read') {
-            markConversationRead(db, s.conversation, 1);
-          } else if (ids.length > 0) {
-            const id = ids[s.pick % ids.length] as string;
-            run(
-              db,
-              s.op === 'delete'
-                ? sql`DELETE FROM messages WHERE id = ${id}`
-                : sql`UPDATE messages SET unread = 1 WHERE id = ${id}`,
-            );
-          }
-          expect(stored()).toEqual(counted());
-        }
-      }),
-      { numRuns: 50 },
-    );
+  it('0019: a message stored with insertMessage adds to the unread count without the INSERT trigger', () => {
+    const db = fresh();
+    migrate(db, migrations, 18);
+    for (const c of ['a', 'b']) {
+      run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES (${c}, ${c}, 1, 1)`);
+    }
+    migrate(db, migrations, 19);
+    expect(tables(db)).not.toContain('messages_unread_insert');
+    let n = 0;
+    expectUnreadCountsKept(db, (conversation, unread, id = `m${n++}`) => {
+      insertMessage(db, {
+        id,
+        conversationId: conversation,
+        kind: 'text',
+        fromMe: false,
+        authorAccountId: conversation,
+        body: 'hi',
+        sentAt: 1,
+        receivedAt: 1,
+        status: 'delivered',
+        unread,
+      });
+    });
   });
 
   it('0015 counts session repairs apart from failed attempts; queued items start with none used', () => {
