@@ -9,7 +9,7 @@ import type { RelayApi } from '../../src/core/relay-client/relay-api.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
 import { openProfileDb } from './support/credentials.js';
 import { tempDir, until } from './support/helpers.js';
-import { MemoryRelay } from './support/memory-relay.js';
+import { breakWaitingMessage, MemoryRelay } from './support/memory-relay.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -440,16 +440,7 @@ describe('two cores over an in-memory relay', () => {
 
     const secret = await alice.messenger.sendText(conv.id, 'a disappearing reply', { quoteMessageId: hey.id });
     await alice.messenger.flushOutgoing();
-    const waiting = relay.accounts
-      .get(conv.id)
-      ?.devices.get(1)
-      ?.queue.find((e) => e.clientTimestamp === secret.sentAt);
-    if (!waiting) {
-      throw new Error('the reply is not waiting at the relay');
-    }
-    const bytes = Buffer.from(waiting.content, 'base64');
-    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff; // its MAC no longer matches
-    waiting.content = bytes.toString('base64');
+    breakWaitingMessage(relay.accounts.get(conv.id)?.devices.get(1), secret.sentAt); // its MAC no longer matches
 
     // Bob cannot decrypt it: he asks alice to send it again, and she does.
     const reopened = await bob.profile.openMessenger();

@@ -4,7 +4,7 @@ import type { MessageView, MessengerEvent } from '../../src/core/messenger-types
 import { Profile } from '../../src/core/profile.js';
 import { MemorySecretStore } from '../../src/core/secrets/secret-store.js';
 import { tempDir, until } from './support/helpers.js';
-import { MemoryRelay } from './support/memory-relay.js';
+import { breakWaitingMessage, MemoryRelay } from './support/memory-relay.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -58,13 +58,7 @@ describe('a group of envelopes with one that cannot be decrypted', () => {
       sent.push(await alice.sendText(conversation.id, body));
     }
     await alice.flushOutgoing();
-    const broken = bobDevice?.queue.find((e) => e.clientTimestamp === sent[1]?.sentAt);
-    if (broken?.type !== 'whisper') {
-      throw new Error('the message to break is not waiting at the relay as a plain message');
-    }
-    const bytes = Buffer.from(broken.content, 'base64');
-    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff; // its MAC no longer matches
-    broken.content = bytes.toString('base64');
+    breakWaitingMessage(bobDevice, sent[1]?.sentAt); // its MAC no longer matches
 
     const bob = await bobUser.profile.openMessenger();
     cleanups.push(() => bob.close());

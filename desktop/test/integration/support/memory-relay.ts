@@ -274,3 +274,17 @@ class MemoryRelayClient implements RelayApi {
     };
   }
 }
+
+/**
+ * Breaks the MAC of the message `device` has waiting from the send at `sentAt` (a plain message: the MAC is
+ * its last bytes), so it cannot be decrypted. Throws when no such message waits.
+ */
+export function breakWaitingMessage(device: { queue: Envelope[] } | undefined, sentAt: number | undefined): void {
+  const waiting = device?.queue.find((e) => e.clientTimestamp === sentAt);
+  if (waiting?.type !== 'whisper') {
+    throw new Error('no plain message from that send is waiting at the relay');
+  }
+  const bytes = Buffer.from(waiting.content, 'base64');
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+  waiting.content = bytes.toString('base64');
+}
