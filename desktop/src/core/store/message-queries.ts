@@ -47,7 +47,10 @@ export interface NewMessage
   expiresAt?: MessageView['expiresAt'];
 }
 
-/** Inserts a message; returns false when a message with this id already exists (exactly-once display). */
+/**
+ * Inserts a message; returns false when a message with this id already exists (exactly-once display). Call it
+ * inside a transaction: an unread message's row and its conversation's count are two statements.
+ */
 export function insertMessage(db: WritableDB, m: NewMessage): boolean {
   const result = run(
     db,
