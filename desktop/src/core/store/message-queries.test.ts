@@ -228,6 +228,10 @@ describe('reactions', () => {
         }
         const last = sent.at(-1);
         expect(bobsReaction(db, id)).toBe(last?.remove ? null : (last?.emoji ?? null));
+        // What bob took back is not kept: his row holds the emoji shown, or none.
+        expect(all(db, sql`SELECT emoji FROM reactions WHERE message_id = ${id}`)).toEqual([
+          { emoji: last?.remove ? '' : last?.emoji },
+        ]);
       }),
       { numRuns: 200 },
     );

@@ -373,12 +373,12 @@ function forgetQuotesOf(db: WritableDB, ids: string[]): string[] {
 /**
  * Sets `accountId`'s reaction on message `messageId` as of `at` (its sent time): one per person and message,
  * and the newest sent wins, whatever order they arrive in. A removal leaves the row marked removed with its
- * time (a tombstone, never shown), so an older reaction arriving after it cannot bring the reaction back.
- * A removal names the emoji it takes back, but with one reaction per person a newer removal of any emoji
- * leaves none: its sender had replaced the reaction shown here by the one it names, in a reaction still on
- * its way here. At the same sent time a removal wins over a reaction, and of two reactions the emoji that
- * sorts higher (as bytes): every device then shows the same whatever order they arrive in. A message deleted
- * for everyone takes no reactions (markDeleted cleared them).
+ * time and no emoji (a tombstone, never shown), so an older reaction arriving after it cannot bring the
+ * reaction back, and nothing keeps what was taken back. A removal names the emoji it takes back, but with one
+ * reaction per person a newer removal of any emoji leaves none: its sender had replaced the reaction shown
+ * here by the one it names, in a reaction still on its way here. At the same sent time a removal wins over a
+ * reaction, and of two reactions the emoji that sorts higher (as bytes): every device then shows the same
+ * whatever order they arrive in. A message deleted for everyone takes no reactions (markDeleted cleared them).
  */
 export function setReaction(
   db: WritableDB,
@@ -391,7 +391,7 @@ export function setReaction(
   run(
     db,
     sql`INSERT INTO reactions (message_id, account_id, emoji, at, removed)
-      SELECT ${messageId}, ${accountId}, ${emoji}, ${at}, ${remove ? 1 : 0}
+      SELECT ${messageId}, ${accountId}, ${remove ? '' : emoji}, ${at}, ${remove ? 1 : 0}
       WHERE EXISTS (SELECT 1 FROM messages WHERE id = ${messageId} AND deleted = 0)
       ON CONFLICT (message_id, account_id) DO UPDATE
         SET emoji = excluded.emoji, at = excluded.at, removed = excluded.removed

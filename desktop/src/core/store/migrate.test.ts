@@ -371,6 +371,24 @@ describe('desktop migrations', () => {
     expect(() => run(db, sql`UPDATE reactions SET removed = 2`)).toThrow(); // CHECK
   });
 
+  it('0020 makes stored tombstones forget the emoji taken back, and keeps reactions shown', () => {
+    const db = fresh();
+    migrate(db, migrations, 19);
+    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
+    insertText(db, 'm', 'lunch?');
+    run(
+      db,
+      sql`INSERT INTO reactions (message_id, account_id, emoji, at, removed) VALUES ('m', 'c', '👍', 5, 1), ('m', 'me', '🎉', 6, 0)`,
+    );
+    migrate(db, migrations, 20);
+    expect(all(db, sql`SELECT account_id, emoji, removed FROM reactions ORDER BY account_id`)).toEqual([
+      { account_id: 'c', emoji: '', removed: 1 },
+      { account_id: 'me', emoji: '🎉', removed: 0 },
+    ]);
+    setReaction(db, 'm', 'c', '👍', false, 4); // the older reaction arriving late stays taken back
+    expect(getMessage(db, 'm')?.reactions).toEqual([{ emoji: '🎉', accountIds: ['me'] }]);
+  });
+
   it('0018 orders stored edits by their shown time: an older edit arriving after it changes nothing', () => {
     const db = fresh();
     migrate(db, migrations, 17);
