@@ -62,10 +62,16 @@ export const UploadKeysRequestSchema = z.strictObject({
 });
 export type UploadKeysRequest = z.infer<typeof UploadKeysRequestSchema>;
 
-/** GET /v1/keys/count — one-time prekeys the relay still holds for this device. */
+/**
+ * GET /v1/keys/count — one-time prekeys the relay still holds for this device, and their ids (so the device
+ * can delete the private halves of keys handed out long ago that no message ever used). A relay from before
+ * the ids were listed leaves them out: the device then deletes none.
+ */
 export const KeyCountResponseSchema = z.object({
   preKeys: z.int().min(0),
   kyberPreKeys: z.int().min(0),
+  preKeyIds: z.array(KeyIdSchema).optional(),
+  kyberPreKeyIds: z.array(KeyIdSchema).optional(),
 });
 export type KeyCountResponse = z.infer<typeof KeyCountResponseSchema>;
 

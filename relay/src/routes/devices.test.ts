@@ -90,7 +90,7 @@ describe('/v1/devices', () => {
     expect(socket.envelopes()).toEqual([]);
     socket.close();
     const count = await api<KeyCountResponse>(fx.relay.url, 'GET', '/v1/keys/count', { token: again.accessToken });
-    expect(count.body).toEqual({ preKeys: 0, kyberPreKeys: 0 });
+    expect(count.body).toEqual({ preKeys: 0, kyberPreKeys: 0, preKeyIds: [], kyberPreKeyIds: [] });
     // A sender with a session for the old device learns it was replaced.
     const stale = await sendTo(alice, all(555));
     expect(stale.status).toBe(410);

@@ -19,11 +19,16 @@ describe('PUT /v1/keys', () => {
     const d = await registerDevice(fx.relay.url);
     const keys = generateKeys(5);
     expect((await upload(d, keys.upload)).status).toBe(204);
-    expect(await count(d)).toEqual({ preKeys: 5, kyberPreKeys: 5 });
+    expect(await count(d)).toEqual({
+      preKeys: 5,
+      kyberPreKeys: 5,
+      preKeyIds: [1, 2, 3, 4, 5],
+      kyberPreKeyIds: [1001, 1002, 1003, 1004, 1005],
+    });
     // Refill: more one-time keys, identity key repeated unchanged.
     const more = generateKeys(2, keys.identity, 100);
     expect((await upload(d, { identityKey: keys.upload.identityKey, preKeys: more.upload.preKeys })).status).toBe(204);
-    expect((await count(d)).preKeys).toBe(7);
+    expect(await count(d)).toMatchObject({ preKeys: 7, preKeyIds: [1, 2, 3, 4, 5, 100, 101] });
   });
 
   it('rejects a bad signature with 400 and changes nothing', async () => {
@@ -43,7 +48,7 @@ describe('PUT /v1/keys', () => {
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('invalid_signature');
     expect(r.body.error.fields).toEqual(['kyberPreKeys.2.signature']);
-    expect(await count(d)).toEqual({ preKeys: 0, kyberPreKeys: 0 });
+    expect(await count(d)).toEqual({ preKeys: 0, kyberPreKeys: 0, preKeyIds: [], kyberPreKeyIds: [] });
     const other = await registerDevice(fx.relay.url);
     expect((await fetchBundle(other, d)).status).toBe(404);
   });
@@ -86,11 +91,11 @@ describe('PUT /v1/keys', () => {
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe('bad_request');
       expect(r.body.error.fields).toEqual([field]);
-      expect(await count(d)).toEqual({ preKeys: 0, kyberPreKeys: 0 });
+      expect(await count(d)).toEqual({ preKeys: 0, kyberPreKeys: 0, preKeyIds: [], kyberPreKeyIds: [] });
     }
     // Nothing else was written either: the account takes another identity key (a stored one would answer 409).
     expect((await upload(d, generateKeys(3).upload)).status).toBe(204);
-    expect(await count(d)).toEqual({ preKeys: 3, kyberPreKeys: 3 });
+    expect(await count(d)).toMatchObject({ preKeys: 3, kyberPreKeys: 3 });
   });
 });
 
@@ -101,6 +106,7 @@ describe('GET /v1/keys/:accountId/:deviceId', () => {
     await upload(bob, keys.upload);
     const alice = await registerDevice(fx.relay.url);
 
+    expect(await count(bob)).toMatchObject({ preKeyIds: [1], kyberPreKeyIds: [1001] });
     const first = await fetchBundle(alice, bob);
     expect(first.status).toBe(200);
     expect(first.body.identityKey).toBe(keys.upload.identityKey);
@@ -114,7 +120,7 @@ describe('GET /v1/keys/:accountId/:deviceId', () => {
     expect(second.body.devices[0]?.preKey).toBeUndefined();
     expect(second.body.devices[0]?.kyberPreKeyIsLastResort).toBe(true);
     expect(second.body.devices[0]?.kyberPreKey).toEqual(keys.upload.lastResortKyberPreKey);
-    expect(await count(bob)).toEqual({ preKeys: 0, kyberPreKeys: 0 });
+    expect(await count(bob)).toEqual({ preKeys: 0, kyberPreKeys: 0, preKeyIds: [], kyberPreKeyIds: [] });
   });
 
   it('returns every device for "*" and 404 for unknown accounts or devices', async () => {

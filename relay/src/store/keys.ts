@@ -1,3 +1,4 @@
+import type { KeyCountResponse } from '@sotto/shared-types';
 import type { Sql, TxSql } from './db.js';
 
 export interface SignedKey {
@@ -57,17 +58,17 @@ export async function storeDeviceKeys(tx: TxSql, accountId: string, deviceId: nu
   }
 }
 
-export async function countOneTimeKeys(
-  sql: Sql,
-  accountId: string,
-  deviceId: number,
-): Promise<{ preKeys: number; kyberPreKeys: number }> {
-  const [row] = await sql<{ ec: number; kyber: number }[]>`
+/** The one-time keys the relay holds for a device: how many of each kind, and their ids (ascending). */
+export async function countOneTimeKeys(sql: Sql, accountId: string, deviceId: number): Promise<KeyCountResponse> {
+  const [row] = await sql<{ ec: number[]; kyber: number[] }[]>`
     SELECT
-      (SELECT count(*)::int FROM one_time_prekeys WHERE account_id = ${accountId} AND device_id = ${deviceId}) AS ec,
-      (SELECT count(*)::int FROM one_time_kyber_prekeys WHERE account_id = ${accountId} AND device_id = ${deviceId})
-        AS kyber`;
-  return { preKeys: row?.ec ?? 0, kyberPreKeys: row?.kyber ?? 0 };
+      ARRAY(SELECT key_id FROM one_time_prekeys WHERE account_id = ${accountId} AND device_id = ${deviceId}
+        ORDER BY key_id) AS ec,
+      ARRAY(SELECT key_id FROM one_time_kyber_prekeys WHERE account_id = ${accountId} AND device_id = ${deviceId}
+        ORDER BY key_id) AS kyber`;
+  const preKeyIds = row?.ec ?? [];
+  const kyberPreKeyIds = row?.kyber ?? [];
+  return { preKeys: preKeyIds.length, kyberPreKeys: kyberPreKeyIds.length, preKeyIds, kyberPreKeyIds };
 }
 
 export interface DeviceBundleRow {

@@ -4,7 +4,7 @@ import type { DeviceBundle, KeyCountResponse, PreKeyBundleResponse, UploadKeysRe
 import Database from 'better-sqlite3-multiple-ciphers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SottoError } from '../errors.js';
-import { KeyManager, ROTATION_GRACE_MS, ROTATION_INTERVAL_MS } from '../protocol/key-manager.js';
+import { KeyManager, ONE_TIME_KEY_GRACE_MS, ROTATION_GRACE_MS, ROTATION_INTERVAL_MS } from '../protocol/key-manager.js';
 import { createProtocolStores } from '../protocol/protocol-stores.js';
 import { decryptEnvelope, encryptForDevice, startSession } from '../protocol/session-cipher.js';
 import type { RelayApi } from '../relay-client/relay-api.js';
@@ -122,9 +122,14 @@ class KeyRelay {
   kyberPreKeys: NonNullable<UploadKeysRequest['kyberPreKeys']> = [];
   uploads = 0;
   next: UploadOutcome | undefined;
+  /** False for a relay from before the count listed the ids. */
+  listsIds = true;
 
   async keyCount(): Promise<KeyCountResponse> {
-    return { preKeys: this.preKeys.length, kyberPreKeys: this.kyberPreKeys.length };
+    const count = { preKeys: this.preKeys.length, kyberPreKeys: this.kyberPreKeys.length };
+    return this.listsIds
+      ? { ...count, preKeyIds: this.preKeys.map((k) => k.keyId), kyberPreKeyIds: this.kyberPreKeys.map((k) => k.keyId) }
+      : count;
   }
 
   async uploadKeys(request: UploadKeysRequest): Promise<void> {
@@ -332,5 +337,63 @@ describe('key upkeep when the answer to an upload is lost', () => {
     }).toEqual(before);
     expect(all(db, sql`SELECT key_id FROM signed_prekeys WHERE replaced_at IS NOT NULL`)).toEqual([]);
     expect(keys.rotationDue()).toBe(true);
+  });
+});
+
+describe('one-time private keys the relay no longer holds', () => {
+  const oneTimeIds = (db: WritableDB) => ({
+    preKeys: ids(db, 'SELECT key_id FROM prekeys ORDER BY key_id'),
+    kyberPreKeys: ids(db, 'SELECT key_id FROM kyber_prekeys WHERE last_resort = 0 ORDER BY key_id'),
+  });
+  const heldByRelay = (relay: KeyRelay) => ({
+    preKeys: relay.preKeys.map((k) => k.keyId).sort((a, b) => a - b),
+    kyberPreKeys: relay.kyberPreKeys.map((k) => k.keyId).sort((a, b) => a - b),
+  });
+
+  it('are deleted once no envelope can use them any more: handed out without a message, or a refill never taken', async () => {
+    const { db, keys, relay, ctx, clock, newContactWrites, decrypt } = await registered();
+    const inFlight = await newContactWrites(true); // its one-time keys handed out; the message is on its way
+    relay.preKeys.splice(0, 85); // fetched by contacts who never wrote
+    relay.kyberPreKeys.splice(0, 85);
+    relay.next = 'not stored, answer lost'; // the refill's keys are kept here, never on the relay
+    await expect(maintainKeys(ctx, keys)).rejects.toThrow(SottoError);
+    await maintainKeys(ctx, keys); // the next refill takes
+    expect(oneTimeIds(db).preKeys).toHaveLength(300);
+
+    // While an envelope sealed with them could still arrive, they stay.
+    clock.advance(ONE_TIME_KEY_GRACE_MS - 3600 * 1000);
+    await maintainKeys(ctx, keys);
+    expect(oneTimeIds(db).preKeys).toHaveLength(300);
+    expect(await decrypt(inFlight)).toBe('hello');
+
+    // Then only the keys the relay holds are left, and a contact given one can still write.
+    clock.advance(3600 * 1000);
+    await maintainKeys(ctx, keys);
+    expect(oneTimeIds(db)).toEqual(heldByRelay(relay));
+    expect(relay.preKeys).toHaveLength(114);
+    expect(await decrypt(await newContactWrites(true))).toBe('hello');
+  });
+
+  it('a key seen held again starts over; a relay that does not list ids leaves every key', async () => {
+    const { db, keys, relay, ctx, clock } = await registered();
+    const before = oneTimeIds(db);
+    const away = relay.preKeys.splice(0, 10); // an upload still on its way when the relay counted
+    await maintainKeys(ctx, keys);
+    relay.preKeys.unshift(...away);
+    clock.advance(ONE_TIME_KEY_GRACE_MS / 2);
+    await maintainKeys(ctx, keys);
+    relay.preKeys.splice(0, 10);
+    clock.advance(ONE_TIME_KEY_GRACE_MS / 2 + 1);
+    await maintainKeys(ctx, keys);
+    expect(oneTimeIds(db)).toEqual(before); // missing for half the grace, twice: kept
+
+    const older = await registered();
+    const all = oneTimeIds(older.db);
+    older.relay.listsIds = false;
+    older.relay.preKeys.splice(0, 50);
+    await maintainKeys(older.ctx, older.keys);
+    older.clock.advance(2 * ONE_TIME_KEY_GRACE_MS);
+    await maintainKeys(older.ctx, older.keys);
+    expect(oneTimeIds(older.db)).toEqual(all);
   });
 });

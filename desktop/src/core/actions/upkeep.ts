@@ -22,7 +22,8 @@ const PROCESSED_GUID_RETENTION_MS = 30 * 24 * 3600 * 1000;
 export const KEY_UPKEEP_INTERVAL_MS = 6 * 3600 * 1000;
 
 /**
- * Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly.
+ * Key upkeep: refill one-time prekeys below the threshold, rotate the signed + last-resort keys weekly, and
+ * delete private keys whose grace is over (replaced ones, and one-time keys the relay no longer holds).
  * The relay's count is read outside any transaction: the common run, with nothing to upload, never holds
  * the database while the relay answers. A refill and a rotation each go through `storeAndUpload`, apart,
  * because a rotation that fails must not take back the private keys of a refill the relay already holds: it
@@ -30,6 +31,8 @@ export const KEY_UPKEEP_INTERVAL_MS = 6 * 3600 * 1000;
  */
 export async function maintainKeys(ctx: CoreContext, keys: KeyManager): Promise<void> {
   const count = await ctx.relay.keyCount();
+  // Before a refill: the keys it makes are not on the relay yet.
+  await ctx.tx(async () => keys.noteHeldOneTimeKeys(count));
   if (keys.refillDue(count)) {
     // Kept when the answer is lost: the relay may hand them out. Their ids are used up, so the next refill
     // uploads new ones (the relay may already have handed these out and deleted them: never upload them again).

@@ -6,7 +6,7 @@ import {
   PrivateKey,
   SignedPreKeyRecord,
 } from '@signalapp/libsignal-client';
-import { MAX_PREKEYS_PER_UPLOAD, type UploadKeysRequest } from '@sotto/shared-types';
+import { type KeyCountResponse, MAX_PREKEYS_PER_UPLOAD, type UploadKeysRequest } from '@sotto/shared-types';
 import { getNumberSetting, setSetting } from '../store/profile-queries.js';
 import { all, one, run, sql, toBytes, type WritableDB } from '../store/sql.js';
 import type { ProtocolStores } from './protocol-stores.js';
@@ -20,6 +20,13 @@ export const ROTATION_INTERVAL_MS = 7 * 24 * 3600 * 1000;
  * relay confirmed their successor (until then the relay may still hand them out).
  */
 export const ROTATION_GRACE_MS = 2 * 24 * 3600 * 1000;
+/**
+ * A one-time private key is deleted this long after the relay was first seen not to hold it: by then every
+ * envelope that could use it has arrived or expired at the relay (30 days, the relay's default), with the
+ * rotation's grace on top. A message sealed with it that arrives later still (a sender's outbox retrying a
+ * ciphertext for longer than that) cannot be decrypted, and asks its sender to resend, as any such message does.
+ */
+export const ONE_TIME_KEY_GRACE_MS = 30 * 24 * 3600 * 1000 + ROTATION_GRACE_MS;
 
 const MAX_KEY_ID = 0xffffff;
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -81,6 +88,34 @@ export class KeyManager {
   }
 
   /**
+   * Records which one-time keys the relay holds (the ids its count lists): a key it does not hold was handed
+   * out, or never taken (its upload's answer lost before the relay stored it). Either way, once
+   * ONE_TIME_KEY_GRACE_MS has passed since that was first seen, `deleteExpiredKeys` deletes its private half. A
+   * key seen held again (its upload was still on its way) starts over. A relay that does not list the ids
+   * leaves every key as it is.
+   */
+  noteHeldOneTimeKeys(count: KeyCountResponse): void {
+    const now = this.now();
+    if (count.preKeyIds) {
+      run(
+        this.db,
+        sql`UPDATE prekeys SET missing_since =
+            CASE WHEN key_id IN (SELECT value FROM json_each(${JSON.stringify(count.preKeyIds)}))
+              THEN NULL ELSE coalesce(missing_since, ${now}) END`,
+      );
+    }
+    if (count.kyberPreKeyIds) {
+      run(
+        this.db,
+        sql`UPDATE kyber_prekeys SET missing_since =
+            CASE WHEN key_id IN (SELECT value FROM json_each(${JSON.stringify(count.kyberPreKeyIds)}))
+              THEN NULL ELSE coalesce(missing_since, ${now}) END
+            WHERE last_resort = 0`,
+      );
+    }
+  }
+
+  /**
    * True when the current signed prekey is older than the rotation interval, or when a rotation is not
    * confirmed: several keys are current because the relay's answer to a rotation was lost, and the relay holds
    * one of them (which, we cannot tell), so the next upkeep uploads the newest again.
@@ -118,8 +153,15 @@ export class KeyManager {
     );
   }
 
-  /** Deletes private keys that were replaced longer than the grace period ago. Returns how many. */
+  /**
+   * Deletes the private keys whose grace is over: signed and last-resort keys replaced longer than
+   * ROTATION_GRACE_MS ago, one-time keys the relay has not held for ONE_TIME_KEY_GRACE_MS. Returns how many.
+   */
   deleteExpiredKeys(): number {
+    const oneTimeCutoff = this.now() - ONE_TIME_KEY_GRACE_MS;
+    const oneTime =
+      run(this.db, sql`DELETE FROM prekeys WHERE missing_since <= ${oneTimeCutoff}`).changes +
+      run(this.db, sql`DELETE FROM kyber_prekeys WHERE last_resort = 0 AND missing_since <= ${oneTimeCutoff}`).changes;
     const cutoff = this.now() - ROTATION_GRACE_MS;
     const signed = run(
       this.db,
@@ -133,7 +175,7 @@ export class KeyManager {
       run(this.db, sql`DELETE FROM kyber_prekey_uses WHERE key_id = ${key_id}`);
       run(this.db, sql`DELETE FROM kyber_prekeys WHERE key_id = ${key_id}`);
     }
-    return signed.changes + expiredKyber.length;
+    return oneTime + signed.changes + expiredKyber.length;
   }
 
   /** The newest current keys when a rotation is not confirmed (several signed prekeys are current). */

@@ -163,7 +163,12 @@ class MemoryRelayClient implements RelayApi {
 
   async keyCount(): Promise<KeyCountResponse> {
     const device = this.relay.device(this.#credentials);
-    return { preKeys: device.preKeys.length, kyberPreKeys: device.kyberPreKeys.length };
+    return {
+      preKeys: device.preKeys.length,
+      kyberPreKeys: device.kyberPreKeys.length,
+      preKeyIds: device.preKeys.map((k) => k.keyId),
+      kyberPreKeyIds: device.kyberPreKeys.map((k) => k.keyId),
+    };
   }
 
   async lookupUsername(username: string): Promise<AccountLookupResponse> {
