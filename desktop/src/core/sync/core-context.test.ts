@@ -79,6 +79,21 @@ describe('CoreContext.tx (group commit)', () => {
     expect(delivered).toEqual(['unit-a', 'unit-c']);
   });
 
+  it("rolls back a group's first unit that fails after writing, and commits the units queued behind it", async () => {
+    const { ctx, committed, write, delivered } = setup();
+    const first = ctx.tx(async () => {
+      write('unit-x');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      throw new Error('boom');
+    });
+    const b = ctx.tx(() => write('unit-b'));
+    const c = ctx.tx(() => write('unit-c'));
+    await expect(first).rejects.toThrow('boom');
+    await Promise.all([b, c]);
+    expect(committed()).toEqual(['unit-b', 'unit-c']);
+    expect(delivered).toEqual(['unit-b', 'unit-c']);
+  });
+
   it('commits a unit that runs alone at once, and later units in a new transaction', async () => {
     const { ctx, committed, write } = setup();
     await ctx.tx(() => write('unit-1'));

@@ -166,19 +166,27 @@ export class CoreContext {
           }
           const group = this.#openGroup();
           const mark = this.events.mark();
-          this.db.exec('SAVEPOINT unit');
+          // The first unit of a group sets no SAVEPOINT: should it fail, rolling the whole transaction back
+          // undoes it alone. A SAVEPOINT makes SQLite copy each page the unit changes into a sub-journal first.
+          const savepoint = group.units.length > 0;
+          if (savepoint) {
+            this.db.exec('SAVEPOINT unit');
+          }
           try {
             const value = await fn();
-            this.db.exec('RELEASE unit');
+            if (savepoint) {
+              this.db.exec('RELEASE unit');
+            }
             group.units.push(() => resolve(value));
             group.failures.push(reject);
           } catch (error) {
-            if (this.db.inTransaction) {
+            if (savepoint && this.db.inTransaction) {
               this.db.exec('ROLLBACK TO unit');
               this.db.exec('RELEASE unit');
               this.events.rollbackTo(mark);
             } else {
-              // SQLite rolled the whole transaction back (disk full, I/O error): the group is lost.
+              // The group's first unit (nothing else to keep), or SQLite rolled the whole transaction back
+              // (disk full, I/O error): the group is lost.
               this.#closeGroup(error);
             }
             reject(error);
