@@ -48,6 +48,13 @@ export interface LoadResult {
   deliveredInWindow: number;
   windowMs: number;
   latenciesMs: number[];
+  /**
+   * Of the latencies, summed over the window's envelopes (ms): from the send to the relay accepting it (the
+   * envelope's server timestamp, taken just before its INSERT), and from there to its delivery. Wall clocks
+   * of one machine; the server timestamp has whole milliseconds.
+   */
+  toAcceptMsSum: number;
+  acceptToDeliveryMsSum: number;
   undelivered: number;
   /**
    * Sends still without an answer when the drain ended (the relay must answer every send frame), with the
@@ -61,7 +68,7 @@ export interface LoadResult {
 
 const config = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as LoadConfig;
 const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
-const filler = randomBytes(Math.max(16, config.contentBytes));
+const filler = randomBytes(Math.max(20, config.contentBytes));
 
 interface DeviceState {
   d: LoadDevice;
@@ -102,12 +109,19 @@ let windowStart = Number.POSITIVE_INFINITY;
 let windowEnd = Number.POSITIVE_INFINITY;
 let deliveredInWindow = 0;
 const latencies: number[] = [];
+let toAcceptMsSum = 0;
+let acceptToDeliveryMsSum = 0;
 
-/** 300 bytes of "ciphertext" whose first 8 hold the send time (performance.now()) for the receiver. */
+/**
+ * 300 bytes of "ciphertext" holding, for the receiver, the send time: at 0 by this process's clock
+ * (performance.now()), at 12 by the wall clock the relay's server timestamp uses (in fractions of a ms).
+ */
 function content(): string {
   const buf = Buffer.from(filler);
-  buf.writeDoubleLE(performance.now(), 0);
+  const now = performance.now();
+  buf.writeDoubleLE(now, 0);
   buf.writeUInt32LE(seq++ >>> 0, 8);
+  buf.writeDoubleLE(performance.timeOrigin + now, 12);
   return buf.toString('base64');
 }
 
@@ -184,17 +198,20 @@ function sendOverHttp(from: DeviceState): Promise<void> {
 const seen = new Set<string>();
 let duplicates = 0;
 
-function onEnvelope(state: DeviceState, guid: string, contentB64: string): void {
+function onEnvelope(state: DeviceState, guid: string, contentB64: string, serverTimestamp: number): void {
   const now = performance.now();
   if (seen.has(guid)) {
     duplicates += 1;
   }
   seen.add(guid);
-  const sentAt = Buffer.from(contentB64.slice(0, 12), 'base64').readDoubleLE(0);
+  const stamps = Buffer.from(contentB64.slice(0, 28), 'base64');
+  const sentAt = stamps.readDoubleLE(0);
   deliveredTotal += 1;
   if (now >= windowStart && now < windowEnd) {
     deliveredInWindow += 1;
     latencies.push(now - sentAt);
+    toAcceptMsSum += serverTimestamp - stamps.readDoubleLE(12);
+    acceptToDeliveryMsSum += performance.timeOrigin + now - serverTimestamp;
   }
   state.pendingAcks.push(guid);
   if (!state.ackScheduled) {
@@ -218,7 +235,7 @@ function connect(d: LoadDevice): Promise<DeviceState> {
       // Trusted peer in a bench: no schema check, to keep the generator's CPU for the relay.
       const frame = JSON.parse(data.toString()) as ServerFrame;
       if (frame.type === 'envelope') {
-        onEnvelope(state, frame.envelope.guid, frame.envelope.content);
+        onEnvelope(state, frame.envelope.guid, frame.envelope.content, frame.envelope.serverTimestamp);
       } else if (frame.type === 'send_result' || frame.type === 'send_error') {
         const done = state.sends.get(frame.id);
         state.sends.delete(frame.id);
@@ -319,6 +336,8 @@ async function run(cmd: RunCommand): Promise<void> {
     deliveredInWindow,
     windowMs: cmd.durationMs,
     latenciesMs: latencies.splice(0),
+    toAcceptMsSum,
+    acceptToDeliveryMsSum,
     undelivered: sent - deliveredTotal,
     unanswered: unanswered.length,
     unansweredSamples: unanswered.slice(0, 5),
@@ -326,6 +345,8 @@ async function run(cmd: RunCommand): Promise<void> {
   };
   seen.clear();
   duplicates = 0;
+  toAcceptMsSum = 0;
+  acceptToDeliveryMsSum = 0;
   sent = 0;
   deliveredTotal = 0;
   deliveredInWindow = 0;

@@ -6,6 +6,9 @@ export interface PhaseFigures {
   messagesPerS: number;
   p50: number;
   p99: number;
+  /** Mean latency split at the relay's accept (see LoadResult): sender → accepted, accepted → delivered (ms). */
+  meanToAccept: number;
+  meanAcceptToDelivery: number;
   sent: number;
   delivered: number;
   undelivered: number;
@@ -42,6 +45,10 @@ export function describePhase(name: string, f: PhaseFigures): void {
       `(sent ${f.sent}, delivered ${f.delivered}, undelivered ${f.undelivered}, left in queues ${f.queueLeft})${errors}`,
   );
   const cpu = f.cpuUs;
+  out(
+    `${''.padEnd(34)} latency, mean: ${round(f.meanToAccept, 1)} ms from the send to the relay accepting it, ` +
+      `${round(f.meanAcceptToDelivery, 1)} ms from there to delivery (its INSERT, fan-out, both sockets)`,
+  );
   out(
     `${''.padEnd(34)} CPU per message: relay ${round(cpu.relay, 0)} µs (kernel ${round(f.relayKernelUs, 0)} µs, ` +
       `${round(f.relayCalls, 2)} read/write calls), Postgres ${round(cpu.postgres, 0)} µs, ` +
@@ -159,6 +166,8 @@ export function report(r: BenchSummary): void {
     half_load_per_s: round(half.messagesPerS, 0),
     p50_half_load_ms: round(half.p50, 2),
     p99_half_load_ms: round(half.p99, 2),
+    mean_to_accept_half_load_ms: round(half.meanToAccept, 1),
+    mean_accept_to_delivery_half_load_ms: round(half.meanAcceptToDelivery, 1),
     relay_kernel_cpu_us_per_msg: round(peak1.relayKernelUs, 0),
     relay_rw_calls_per_msg: round(peak1.relayCalls, 2),
     machine_busy_pct: round(peak1.machineBusyPct, 0),
