@@ -90,6 +90,14 @@ function expectUnreadCountsKept(
 
 describe('desktop migrations', () => {
   const migrations = loadMigrations();
+  /** A database at schema `version` holding conversation 'c' and its message 'm' ("lunch?"). */
+  const withLunchMessage = (version: number) => {
+    const db = fresh();
+    migrate(db, migrations, version);
+    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
+    insertText(db, 'm', 'lunch?');
+    return db;
+  };
 
   it('are numbered 0001… without gaps and all apply in one go', () => {
     expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1));
@@ -351,10 +359,7 @@ describe('desktop migrations', () => {
   });
 
   it('0017 keeps stored reactions shown, none of them removed; a removal after it leaves a removed row', () => {
-    const db = fresh();
-    migrate(db, migrations, 16);
-    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
-    insertText(db, 'm', 'lunch?');
+    const db = withLunchMessage(16);
     run(
       db,
       sql`INSERT INTO reactions (message_id, account_id, emoji, at) VALUES ('m', 'c', '👍', 5), ('m', 'me', '🎉', 6)`,
@@ -372,10 +377,7 @@ describe('desktop migrations', () => {
   });
 
   it('0020 makes stored tombstones forget the emoji taken back, and keeps reactions shown', () => {
-    const db = fresh();
-    migrate(db, migrations, 19);
-    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
-    insertText(db, 'm', 'lunch?');
+    const db = withLunchMessage(19);
     run(
       db,
       sql`INSERT INTO reactions (message_id, account_id, emoji, at, removed) VALUES ('m', 'c', '👍', 5, 1), ('m', 'me', '🎉', 6, 0)`,
@@ -390,10 +392,7 @@ describe('desktop migrations', () => {
   });
 
   it('0018 orders stored edits by their shown time: an older edit arriving after it changes nothing', () => {
-    const db = fresh();
-    migrate(db, migrations, 17);
-    run(db, sql`INSERT INTO conversations (id, username, created_at, updated_at) VALUES ('c', 'li', 1, 1)`);
-    insertText(db, 'm', 'lunch?');
+    const db = withLunchMessage(17);
     run(db, sql`UPDATE messages SET body = 'lunch at one?', edited_at = 10 WHERE id = 'm'`);
     migrate(db, migrations, 18);
     const author = getMessage(db, 'm')?.authorAccountId ?? '';
