@@ -96,21 +96,31 @@ export class KeyManager {
    */
   noteHeldOneTimeKeys(count: KeyCountResponse): void {
     const now = this.now();
+    // Only rows whose state changes are written: a Kyber key's row spans several pages.
     if (count.preKeyIds) {
+      const held = JSON.stringify(count.preKeyIds);
       run(
         this.db,
-        sql`UPDATE prekeys SET missing_since =
-            CASE WHEN key_id IN (SELECT value FROM json_each(${JSON.stringify(count.preKeyIds)}))
-              THEN NULL ELSE coalesce(missing_since, ${now}) END`,
+        sql`UPDATE prekeys SET missing_since = NULL
+            WHERE missing_since IS NOT NULL AND key_id IN (SELECT value FROM json_each(${held}))`,
+      );
+      run(
+        this.db,
+        sql`UPDATE prekeys SET missing_since = ${now}
+            WHERE missing_since IS NULL AND key_id NOT IN (SELECT value FROM json_each(${held}))`,
       );
     }
     if (count.kyberPreKeyIds) {
+      const held = JSON.stringify(count.kyberPreKeyIds);
       run(
         this.db,
-        sql`UPDATE kyber_prekeys SET missing_since =
-            CASE WHEN key_id IN (SELECT value FROM json_each(${JSON.stringify(count.kyberPreKeyIds)}))
-              THEN NULL ELSE coalesce(missing_since, ${now}) END
-            WHERE last_resort = 0`,
+        sql`UPDATE kyber_prekeys SET missing_since = NULL
+            WHERE last_resort = 0 AND missing_since IS NOT NULL AND key_id IN (SELECT value FROM json_each(${held}))`,
+      );
+      run(
+        this.db,
+        sql`UPDATE kyber_prekeys SET missing_since = ${now}
+            WHERE last_resort = 0 AND missing_since IS NULL AND key_id NOT IN (SELECT value FROM json_each(${held}))`,
       );
     }
   }
