@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { MAX_DEVICES_PER_SEND } from '@sotto/shared-types';
+import { MAX_DEVICES_PER_SEND, MAX_PREKEYS_PER_UPLOAD } from '@sotto/shared-types';
 import { z } from 'zod';
 
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
@@ -92,6 +92,11 @@ export const EnvSchema = z.object({
       })
       .default(6),
   ),
+  /**
+   * One-time prekeys of each kind the relay holds per device (at least one upload's worth); an upload that
+   * would go past it is refused (413), so one device cannot fill Postgres with keys. A client refills below 20.
+   */
+  MAX_ONE_TIME_KEYS: int(1000, MAX_PREKEYS_PER_UPLOAD),
   ENVELOPE_TTL_SECONDS: int(30 * 24 * 3600, 1),
   CLEANUP_INTERVAL_MS: int(60 * 60 * 1000, 100),
   /** Largest request body (bytes) on JSON routes. */

@@ -7,6 +7,7 @@ import { generateKeys } from '../../test/support/keys.js';
 
 const fx = useRelay();
 const limited = useRelay({ env: { RATE_PREKEY_POINTS: '2' } });
+const capped = useRelay({ env: { MAX_ONE_TIME_KEYS: '100' } });
 
 const upload = (d: TestDevice, body: unknown) => api(d.baseUrl, 'PUT', '/v1/keys', { token: d.accessToken, body });
 const count = async (d: TestDevice) =>
@@ -29,6 +30,28 @@ describe('PUT /v1/keys', () => {
     const more = generateKeys(2, keys.identity, 100);
     expect((await upload(d, { identityKey: keys.upload.identityKey, preKeys: more.upload.preKeys })).status).toBe(204);
     expect(await count(d)).toMatchObject({ preKeys: 7, preKeyIds: [1, 2, 3, 4, 5, 100, 101] });
+  });
+
+  it('holds at most MAX_ONE_TIME_KEYS one-time keys of each kind per device: an upload past it is refused and changes nothing', async () => {
+    const d = await registerDevice(capped.relay.url);
+    const keys = generateKeys(60);
+    expect((await upload(d, keys.upload)).status).toBe(204);
+    const identityKey = keys.upload.identityKey;
+    const more = generateKeys(50, keys.identity, 100).upload;
+    for (const body of [
+      { identityKey, preKeys: more.preKeys },
+      { identityKey, kyberPreKeys: more.kyberPreKeys },
+    ]) {
+      const refused = await upload(d, body);
+      expect(refused.status).toBe(413);
+      expect(errorCode(refused)).toBe('quota_exceeded');
+    }
+    expect(await count(d)).toMatchObject({ preKeys: 60, kyberPreKeys: 60 });
+    // Up to the limit, and keys uploaded again under ids it holds (a lost answer's retry), are taken.
+    const upTo = generateKeys(40, keys.identity, 200).upload;
+    expect((await upload(d, { identityKey, preKeys: upTo.preKeys, kyberPreKeys: upTo.kyberPreKeys })).status).toBe(204);
+    expect((await upload(d, { identityKey, preKeys: upTo.preKeys })).status).toBe(204);
+    expect(await count(d)).toMatchObject({ preKeys: 100, kyberPreKeys: 100 });
   });
 
   it('rejects a bad signature with 400 and changes nothing', async () => {

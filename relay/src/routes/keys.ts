@@ -61,6 +61,17 @@ export const keyRoutes = new Hono<AppEnv>()
         }
       }
       await storeDeviceKeys(tx, auth.accountId, auth.deviceId, upload);
+      if (upload.preKeys?.length || upload.kyberPreKeys?.length) {
+        // Counted after the INSERTs: a key re-uploaded under an id the relay holds replaces it, adding none.
+        const held = await countOneTimeKeys(tx, auth.accountId, auth.deviceId);
+        const most = c.get('services').env.MAX_ONE_TIME_KEYS;
+        if (held.preKeys > most || held.kyberPreKeys > most) {
+          throw new RelayError({
+            code: 'quota_exceeded',
+            message: `the relay holds at most ${most} one-time prekeys of each kind for a device`,
+          });
+        }
+      }
     });
     return c.body(null, 204);
   })

@@ -59,7 +59,11 @@ export async function storeDeviceKeys(tx: TxSql, accountId: string, deviceId: nu
 }
 
 /** The one-time keys the relay holds for a device: how many of each kind, and their ids (ascending). */
-export async function countOneTimeKeys(sql: Sql, accountId: string, deviceId: number): Promise<KeyCountResponse> {
+export async function countOneTimeKeys(
+  sql: Sql | TxSql,
+  accountId: string,
+  deviceId: number,
+): Promise<KeyCountResponse> {
   const [row] = await sql<{ ec: number[]; kyber: number[] }[]>`
     SELECT
       ARRAY(SELECT key_id FROM one_time_prekeys WHERE account_id = ${accountId} AND device_id = ${deviceId}
